@@ -1,0 +1,47 @@
+"""asyncsim: run real asyncio programs on a virtual clock.
+
+>>> import asyncio, sim
+>>> async def main():
+...     await asyncio.sleep(3600)
+...     return "an hour later"
+>>> sim.run(main())
+'an hour later'
+"""
+
+from .clock import Clock
+from .errors import (
+    Deadlock,
+    PendingTask,
+    RealIOError,
+    SimulationError,
+    SimulationTimeout,
+    StepLimitExceeded,
+)
+from .loop import VirtualEventLoop, VirtualEventLoopPolicy, new_event_loop
+from .run import Run, Simulation, current, run, simulate
+from .script import ScriptRun, run_script
+from .timepatch import DEFAULT_EPOCH, patched_time
+
+__all__ = [
+    "DEFAULT_EPOCH",
+    "Clock",
+    "Deadlock",
+    "PendingTask",
+    "RealIOError",
+    "Run",
+    "ScriptRun",
+    "Simulation",
+    "SimulationError",
+    "SimulationTimeout",
+    "StepLimitExceeded",
+    "VirtualEventLoop",
+    "VirtualEventLoopPolicy",
+    "current",
+    "new_event_loop",
+    "patched_time",
+    "run",
+    "run_script",
+    "simulate",
+]
+
+__version__ = "0.1.0"

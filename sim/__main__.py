@@ -1,0 +1,7 @@
+"""``python -m sim`` is the ``asyncsim`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,489 @@
+"""VirtualEventLoop: asyncio's event loop on a simulated clock.
+
+When no callback is ready the loop jumps its clock to the next timer instead of
+sleeping. Timers due at the same virtual instant run in the order they were
+scheduled (``(when, seq)``), which is what real asyncio does for equal delays
+because under real time they get distinct deadlines.
+
+Threads (``run_in_executor``, ``asyncio.to_thread``) really run and take zero
+virtual time: while a thread job is in flight and nothing is ready, the loop
+waits for it instead of advancing the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import heapq
+import itertools
+import math
+import threading
+import weakref
+from collections.abc import Callable
+from contextvars import Context
+from typing import Any
+
+from . import _introspect
+from .clock import INFINITE_TICKS, Clock, to_seconds, to_ticks
+from .errors import (
+    Deadlock,
+    PendingTask,
+    RealIOError,
+    SimulationError,
+    SimulationTimeout,
+    StepLimitExceeded,
+)
+
+__all__ = ["VirtualEventLoop", "VirtualEventLoopPolicy", "new_event_loop"]
+
+_TimerEntry = tuple[int, int, asyncio.TimerHandle]
+# Compact the timer heap when this many cancelled timers make up half of it.
+_MIN_CANCELLED_TO_COMPACT = 100
+
+
+def _validate_limits(until: float | None, max_steps: int | None, start: float) -> None:
+    if (
+        not isinstance(start, (int, float))
+        or isinstance(start, bool)
+        or not (math.isfinite(start) and start >= 0)
+    ):
+        raise ValueError(f"start must be a finite number of virtual seconds >= 0, got {start!r}")
+    if until is not None and (
+        not isinstance(until, (int, float))
+        or isinstance(until, bool)
+        or not math.isfinite(until)
+        or until < start
+    ):
+        raise ValueError(
+            f"until must be a finite virtual time in seconds >= start ({start!r}), got {until!r}"
+        )
+    if max_steps is not None and (
+        not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1
+    ):
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+
+
+class VirtualEventLoop(asyncio.SelectorEventLoop):
+    """An asyncio event loop whose clock is virtual.
+
+    Parameters
+    ----------
+    start : float
+        Virtual time (seconds) the clock starts at, when no ``clock`` is given.
+    clock : Clock, optional
+        A clock shared with other loops of the same simulation.
+    until : float, optional
+        Virtual time (seconds) at which to stop with :class:`sim.SimulationTimeout`.
+    max_steps : int, optional
+        Number of callbacks after which to stop with :class:`sim.StepLimitExceeded`.
+    allow_real_io : bool
+        Allow real sockets, pipes and subprocesses. Their file descriptors are
+        polled without blocking while virtual timers are pending, and blocked on
+        only when nothing virtual is pending.
+
+    Examples
+    --------
+    >>> import asyncio, sim
+    >>> loop = sim.new_event_loop()
+    >>> loop.run_until_complete(asyncio.sleep(3600))
+    >>> loop.time()
+    3600.0
+    >>> loop.close()
+    """
+
+    def __init__(
+        self,
+        *,
+        start: float = 0.0,
+        clock: Clock | None = None,
+        until: float | None = None,
+        max_steps: int | None = None,
+        allow_real_io: bool = False,
+    ) -> None:
+        _validate_limits(until, max_steps, start)
+        super().__init__()
+        self._clock = clock if clock is not None else Clock(to_ticks(start))
+        self._timers: list[_TimerEntry] = []
+        self._timer_seq = itertools.count().__next__
+        self._cancelled_timers = 0
+        self._jobs: set[concurrent.futures.Future[Any]] = set()
+        self._allow_real_io = allow_real_io
+        self._until = None if until is None else to_ticks(until)
+        self._max_steps = max_steps
+        self._steps = 0
+        self._task_order: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._task_counter = itertools.count().__next__
+        #: The first SimulationError this loop raised; later limits are lifted so
+        #: cleanup (cancelling leftover tasks) can run.
+        self.error: SimulationError | None = None
+        self._real_fds = 0
+        self._count_real_fds()
+
+    # -- the clock -------------------------------------------------------------
+
+    def time(self) -> float:
+        """The current virtual time in seconds."""
+        return self._clock.now / 1_000_000_000
+
+    @property
+    def clock(self) -> Clock:
+        """The virtual clock this loop runs on."""
+        return self._clock
+
+    @property
+    def steps(self) -> int:
+        """Number of callbacks run so far."""
+        return self._steps
+
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: Context | None = None,
+    ) -> asyncio.TimerHandle:
+        if delay is None:
+            raise TypeError("delay must not be None")
+        return self._schedule(self._clock.now + to_ticks(delay), callback, args, context)
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: Context | None = None,
+    ) -> asyncio.TimerHandle:
+        if when is None:
+            raise TypeError("when cannot be None")
+        ticks = to_ticks(when)
+        if math.isnan(when):
+            ticks = self._clock.now
+        return self._schedule(ticks, callback, args, context)
+
+    def _schedule(
+        self,
+        ticks: int,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        context: Context | None,
+    ) -> asyncio.TimerHandle:
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_at")
+        timer = asyncio.TimerHandle(to_seconds(ticks), callback, args, self, context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        heapq.heappush(self._timers, (ticks, self._timer_seq(), timer))
+        timer._scheduled = True
+        return timer
+
+    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
+        if handle._scheduled:
+            self._cancelled_timers += 1
+
+    def close(self) -> None:
+        if self.is_running():
+            raise RuntimeError("Cannot close a running event loop")
+        self._timers.clear()
+        super().close()
+
+    # -- the outside world -----------------------------------------------------
+
+    def run_in_executor(
+        self, executor: concurrent.futures.Executor | None, func: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
+        """Run ``func`` in a thread for real; the virtual clock stands still meanwhile."""
+        self._check_closed()
+        if self._debug:
+            self._check_callback(func, "run_in_executor")
+        if executor is None:
+            self._check_default_executor()
+            if self._default_executor is None:
+                self._default_executor = concurrent.futures.ThreadPoolExecutor(
+                    thread_name_prefix="asyncsim"
+                )
+            executor = self._default_executor
+        job = executor.submit(func, *args)
+        self.track_outside_work(job)
+        return asyncio.wrap_future(job, loop=self)
+
+    def track_outside_work(self, job: concurrent.futures.Future[Any]) -> None:
+        """Hold the virtual clock until ``job`` (done in another thread) finishes."""
+        self._jobs.add(job)
+        job.add_done_callback(self._outside_work_done)
+
+    def _outside_work_done(self, job: concurrent.futures.Future[Any]) -> None:
+        self._jobs.discard(job)
+        if not self.is_closed():
+            self._write_to_self()
+
+    async def shutdown_default_executor(self, timeout: float | None = None) -> None:
+        """Shut the default executor down, waiting for its threads (zero virtual time)."""
+        self._executor_shutdown_called = True
+        executor = self._default_executor
+        if executor is None:
+            return
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def shutdown() -> None:
+            try:
+                executor.shutdown(wait=True)
+                done.set_result(None)
+            except BaseException as exc:  # pragma: no cover - shutdown rarely fails
+                done.set_exception(exc)
+
+        self.track_outside_work(done)
+        threading.Thread(target=shutdown, name="asyncsim-executor-shutdown").start()
+        await asyncio.wrap_future(done, loop=self)
+
+    def _refuse_real_io(self, call: str) -> None:
+        if not self._allow_real_io:
+            raise RealIOError.refused(call)
+
+    async def create_connection(
+        self, protocol_factory: Any, host: Any = None, port: Any = None, **kwargs: Any
+    ) -> Any:
+        self._refuse_real_io(f"loop.create_connection(host={host!r}, port={port!r})")
+        return await super().create_connection(protocol_factory, host, port, **kwargs)
+
+    async def create_server(
+        self, protocol_factory: Any, host: Any = None, port: Any = None, **kwargs: Any
+    ) -> Any:
+        self._refuse_real_io(f"loop.create_server(host={host!r}, port={port!r})")
+        return await super().create_server(protocol_factory, host, port, **kwargs)
+
+    async def create_datagram_endpoint(
+        self, protocol_factory: Any, local_addr: Any = None, remote_addr: Any = None, **kwargs: Any
+    ) -> Any:
+        self._refuse_real_io(
+            f"loop.create_datagram_endpoint(local_addr={local_addr!r}, remote_addr={remote_addr!r})"
+        )
+        return await super().create_datagram_endpoint(
+            protocol_factory, local_addr, remote_addr, **kwargs
+        )
+
+    async def create_unix_connection(
+        self, protocol_factory: Any, path: Any = None, **kwargs: Any
+    ) -> Any:
+        self._refuse_real_io(f"loop.create_unix_connection(path={path!r})")
+        return await super().create_unix_connection(protocol_factory, path, **kwargs)
+
+    async def create_unix_server(
+        self, protocol_factory: Any, path: Any = None, **kwargs: Any
+    ) -> Any:
+        self._refuse_real_io(f"loop.create_unix_server(path={path!r})")
+        return await super().create_unix_server(protocol_factory, path, **kwargs)
+
+    async def connect_accepted_socket(self, protocol_factory: Any, sock: Any, **kwargs: Any) -> Any:
+        self._refuse_real_io("loop.connect_accepted_socket()")
+        return await super().connect_accepted_socket(protocol_factory, sock, **kwargs)
+
+    async def getaddrinfo(self, host: Any, port: Any, **kwargs: Any) -> Any:
+        self._refuse_real_io(f"loop.getaddrinfo({host!r}, {port!r})")
+        return await super().getaddrinfo(host, port, **kwargs)
+
+    async def getnameinfo(self, sockaddr: Any, flags: int = 0) -> Any:
+        self._refuse_real_io(f"loop.getnameinfo({sockaddr!r})")
+        return await super().getnameinfo(sockaddr, flags)
+
+    async def sock_connect(self, sock: Any, address: Any) -> None:
+        self._refuse_real_io(f"loop.sock_connect(address={address!r})")
+        return await super().sock_connect(sock, address)
+
+    async def sock_accept(self, sock: Any) -> Any:
+        self._refuse_real_io("loop.sock_accept()")
+        return await super().sock_accept(sock)
+
+    async def subprocess_exec(self, protocol_factory: Any, *args: Any, **kwargs: Any) -> Any:
+        self._refuse_real_io(f"loop.subprocess_exec{args!r}")
+        return await super().subprocess_exec(protocol_factory, *args, **kwargs)
+
+    async def subprocess_shell(self, protocol_factory: Any, cmd: Any, **kwargs: Any) -> Any:
+        self._refuse_real_io(f"loop.subprocess_shell({cmd!r})")
+        return await super().subprocess_shell(protocol_factory, cmd, **kwargs)
+
+    async def connect_read_pipe(self, protocol_factory: Any, pipe: Any) -> Any:
+        self._refuse_real_io("loop.connect_read_pipe()")
+        return await super().connect_read_pipe(protocol_factory, pipe)
+
+    async def connect_write_pipe(self, protocol_factory: Any, pipe: Any) -> Any:
+        self._refuse_real_io("loop.connect_write_pipe()")
+        return await super().connect_write_pipe(protocol_factory, pipe)
+
+    def add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        self._refuse_real_io(f"loop.add_reader({fd!r})")
+        super().add_reader(fd, callback, *args)
+
+    def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        self._refuse_real_io(f"loop.add_writer({fd!r})")
+        super().add_writer(fd, callback, *args)
+
+    # The selector keeps the self-pipe registered; anything beyond it is real I/O
+    # that must be polled. Count it so the hot path needs no syscall.
+    def _count_real_fds(self) -> None:
+        selector = getattr(self, "_selector", None)
+        if selector is None:
+            self._real_fds = 0
+            return
+        own = 1 if getattr(self, "_ssock", None) is not None else 0
+        self._real_fds = len(selector.get_map()) - own
+
+    def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> Any:
+        result = super()._add_reader(fd, callback, *args)
+        self._count_real_fds()
+        return result
+
+    def _add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> Any:
+        result = super()._add_writer(fd, callback, *args)
+        self._count_real_fds()
+        return result
+
+    def _remove_reader(self, fd: Any) -> bool:
+        result = super()._remove_reader(fd)
+        self._count_real_fds()
+        return result
+
+    def _remove_writer(self, fd: Any) -> bool:
+        result = super()._remove_writer(fd)
+        self._count_real_fds()
+        return result
+
+    # -- tasks -----------------------------------------------------------------
+
+    def create_task(
+        self, coro: Any, *, name: str | None = None, context: Context | None = None
+    ) -> asyncio.Task[Any]:
+        task = super().create_task(coro, name=name, context=context)
+        self._task_order[task] = self._task_counter()
+        return task
+
+    def pending_tasks(self) -> tuple[PendingTask, ...]:
+        """Every task of this loop that is not done, in creation order, described."""
+        order = self._task_order
+        tasks = sorted(asyncio.all_tasks(self), key=lambda t: (order.get(t, 1 << 60), t.get_name()))
+        return _introspect.describe_pending(tasks)
+
+    def _fail(self, error: SimulationError) -> SimulationError:
+        if self.error is None:
+            self.error = error
+        # Lift the limits so that cleanup (cancelling leftover tasks) can run.
+        self._until = None
+        self._max_steps = None
+        return error
+
+    # -- the scheduler ---------------------------------------------------------
+
+    def _poll(self, timeout: float | None) -> None:
+        self._process_events(self._selector.select(timeout))
+
+    def _run_once(self) -> None:
+        """One iteration: advance the clock if idle, move due timers, run ready callbacks."""
+        ready = self._ready
+        timers = self._timers
+        clock = self._clock
+        if self._cancelled_timers > _MIN_CANCELLED_TO_COMPACT and (
+            self._cancelled_timers * 2 > len(timers)
+        ):
+            self._compact_timers()
+        if ready or self._stopping:
+            if self._real_fds:
+                self._poll(0)
+        else:
+            while timers and timers[0][2]._cancelled:
+                heapq.heappop(timers)[2]._scheduled = False
+                self._cancelled_timers -= 1
+            if self._jobs:
+                self._poll(None)  # outside work in flight: the clock stands still
+                return
+            if self._real_fds:
+                self._poll(0 if timers and timers[0][0] < INFINITE_TICKS else None)
+                if ready:
+                    return
+            if not timers or timers[0][0] >= INFINITE_TICKS:
+                if self._real_fds:
+                    return
+                self._poll(0)  # a stray call_soon_threadsafe from an untracked thread?
+                if ready:
+                    return
+                raise self._fail(Deadlock.at(clock.seconds(), self.pending_tasks()))
+            when = timers[0][0]
+            if self._until is not None and when > self._until:
+                clock.now = max(clock.now, self._until)
+                raise self._fail(SimulationTimeout.at(clock.seconds(), self.pending_tasks()))
+            if when > clock.now:
+                clock.now = when
+        now = clock.now
+        while timers and timers[0][0] <= now:
+            timer = heapq.heappop(timers)[2]
+            timer._scheduled = False
+            if timer._cancelled:
+                self._cancelled_timers -= 1
+            else:
+                ready.append(timer)
+        self._run_ready(len(ready))
+        if self._max_steps is not None and self._steps > self._max_steps:
+            raise self._fail(
+                StepLimitExceeded.at(self._max_steps, clock.seconds(), self.pending_tasks())
+            )
+
+    def _run_ready(self, ntodo: int) -> None:
+        ready = self._ready
+        steps = 0
+        try:
+            for _ in range(ntodo):
+                handle = ready.popleft()
+                if handle._cancelled:
+                    continue
+                steps += 1
+                if self._debug:
+                    self._run_debug(handle)
+                else:
+                    handle._run()
+        finally:
+            self._steps += steps
+
+    def _run_debug(self, handle: asyncio.Handle) -> None:
+        try:
+            self._current_handle = handle
+            t0 = self.time()
+            handle._run()
+            dt = self.time() - t0
+            if dt >= self.slow_callback_duration:
+                asyncio.log.logger.warning(
+                    "Executing %s took %.3f seconds", asyncio.base_events._format_handle(handle), dt
+                )
+        finally:
+            self._current_handle = None
+
+    def _compact_timers(self) -> None:
+        live = []
+        for entry in self._timers:
+            if entry[2]._cancelled:
+                entry[2]._scheduled = False
+            else:
+                live.append(entry)
+        heapq.heapify(live)
+        self._timers = live
+        self._cancelled_timers = 0
+
+
+def new_event_loop(**kwargs: Any) -> VirtualEventLoop:
+    """Create a :class:`VirtualEventLoop` (keyword arguments as its constructor).
+
+    Usable as a loop factory: ``asyncio.Runner(loop_factory=sim.new_event_loop)``.
+    """
+    return VirtualEventLoop(**kwargs)
+
+
+class VirtualEventLoopPolicy(asyncio.DefaultEventLoopPolicy):
+    """An event loop policy whose new loops are virtual (keyword arguments are passed on)."""
+
+    def __init__(self, **loop_kwargs: Any) -> None:
+        super().__init__()
+        self._loop_kwargs = loop_kwargs
+
+    def new_event_loop(self) -> VirtualEventLoop:
+        return VirtualEventLoop(**self._loop_kwargs)

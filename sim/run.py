@@ -1,0 +1,354 @@
+"""Running programs on virtual time: ``run``, ``simulate`` and the ``Simulation`` scope."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import random
+import time
+import traceback
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .clock import TICKS_PER_SECOND, Clock, to_ticks
+from .errors import SimulationError
+from .loop import VirtualEventLoop, _validate_limits
+from .timepatch import DEFAULT_EPOCH, patched_time
+
+__all__ = ["Run", "Simulation", "current", "run", "simulate"]
+
+T = TypeVar("T")
+# Callbacks allowed while cancelling leftover tasks after the main coroutine ends.
+_CLEANUP_STEP_BUDGET = 100_000
+
+_current: list[Simulation] = []
+
+
+def current() -> Simulation | None:
+    """The innermost active :class:`Simulation`, or None outside any simulation."""
+    return _current[-1] if _current else None
+
+
+class Simulation:
+    """One simulation: a virtual clock, a seeded RNG and the loops that share them.
+
+    Use it as a context manager; on entry the ``time`` module follows the virtual
+    clock (if ``patch_time``) and the ``random`` module is seeded (if ``seed`` is
+    given); both are restored on exit. :meth:`new_event_loop` makes loops on the
+    shared clock, so a script that calls ``asyncio.run`` twice sees one timeline.
+
+    Parameters
+    ----------
+    until : float, optional
+        Stop with :class:`sim.SimulationTimeout` at this virtual time (seconds).
+    max_steps : int, optional
+        Stop with :class:`sim.StepLimitExceeded` after this many callbacks per loop.
+    seed : int, optional
+        Seed for the simulation's RNG (:attr:`rng`) and the ``random`` module.
+    patch_time : bool
+        Make ``time.monotonic/perf_counter/time/sleep`` follow the virtual clock.
+    start : float
+        Virtual time (seconds) the clock starts at.
+    epoch : float
+        Unix time (seconds) that ``time.time()`` reads at virtual time 0.
+    allow_real_io : bool
+        Allow real sockets, pipes and subprocesses (see :class:`sim.VirtualEventLoop`).
+    """
+
+    def __init__(
+        self,
+        *,
+        until: float | None = None,
+        max_steps: int | None = None,
+        seed: int | str | bytes | None = None,
+        patch_time: bool = True,
+        start: float = 0.0,
+        epoch: float = DEFAULT_EPOCH,
+        allow_real_io: bool = False,
+    ) -> None:
+        _validate_limits(until, max_steps, start)
+        if isinstance(seed, bool) or (seed is not None and not isinstance(seed, (int, str, bytes))):
+            raise TypeError(f"seed must be an int, str, bytes or None, got {seed!r}")
+        if not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
+            raise ValueError(f"epoch must be a finite Unix time in seconds, got {epoch!r}")
+        self.until = until
+        self.max_steps = max_steps
+        self.seed = seed
+        self.patch_time = bool(patch_time)
+        self.start = float(start)
+        self.epoch = float(epoch)
+        self.allow_real_io = bool(allow_real_io)
+        self.clock = Clock(to_ticks(start))
+        #: The simulation's RNG; models derive their streams from it.
+        self.rng = random.Random(seed)
+        self.loops: list[VirtualEventLoop] = []
+        self._random_state: Any = None
+        self._time_scope: Any = None
+
+    @property
+    def elapsed(self) -> float:
+        """Virtual seconds since the start."""
+        return (self.clock.now - to_ticks(self.start)) / TICKS_PER_SECOND
+
+    @property
+    def steps(self) -> int:
+        """Callbacks run so far, over every loop of this simulation."""
+        return sum(loop.steps for loop in self.loops)
+
+    def new_event_loop(self) -> VirtualEventLoop:
+        """A new loop on this simulation's clock, with its limits."""
+        loop = VirtualEventLoop(
+            clock=self.clock,
+            until=self.until,
+            max_steps=self.max_steps,
+            allow_real_io=self.allow_real_io,
+        )
+        self.loops.append(loop)
+        return loop
+
+    def first_error(self) -> SimulationError | None:
+        """The first SimulationError any loop of this simulation raised."""
+        for loop in self.loops:
+            if loop.error is not None:
+                return loop.error
+        return None
+
+    def __enter__(self) -> Simulation:
+        if self.seed is not None:
+            self._random_state = random.getstate()
+            random.seed(self.seed)
+        if self.patch_time:
+            self._time_scope = patched_time(self.clock, epoch=self.epoch)
+            self._time_scope.__enter__()
+        _current.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            _current.remove(self)
+        finally:
+            try:
+                if self._time_scope is not None:
+                    self._time_scope.__exit__(None, None, None)
+                    self._time_scope = None
+            finally:
+                if self._random_state is not None:
+                    random.setstate(self._random_state)
+                    self._random_state = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """The outcome of :func:`simulate`.
+
+    ``elapsed`` is in virtual seconds (when the main coroutine finished or the
+    simulation stopped), ``wall`` in real seconds, ``steps`` counts callbacks.
+    """
+
+    result: Any
+    exception: BaseException | None
+    elapsed: float
+    wall: float
+    steps: int
+    seed: int | str | bytes | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the main coroutine returned normally."""
+        return self.exception is None
+
+    @property
+    def speedup(self) -> float:
+        """Virtual seconds per wall second (``inf`` when the wall time rounds to 0)."""
+        return self.elapsed / self.wall if self.wall > 0 else math.inf
+
+
+def _check_coroutine(coro: object, func: str) -> None:
+    if not inspect.iscoroutine(coro):
+        hint = (
+            " (did you forget to call it, e.g. main() instead of main?)" if callable(coro) else ""
+        )
+        raise TypeError(
+            f"{func}(coro=...) expects a coroutine object, got {type(coro).__name__} {coro!r}{hint}"
+        )
+
+
+def _cancel_leftovers(loop: VirtualEventLoop) -> None:
+    """Cancel every task still pending and let them finish, as asyncio.run does."""
+    leftovers = asyncio.all_tasks(loop)
+    if not leftovers:
+        return
+    for task in leftovers:
+        task.cancel()
+    loop._max_steps = loop.steps + _CLEANUP_STEP_BUDGET
+    try:
+        loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+    except SimulationError:
+        return  # a task that refuses to finish: leave it, the error is already reported
+    finally:
+        loop._max_steps = None
+    for task in leftovers:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "unhandled exception during sim.run() shutdown",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )
+
+
+def close_loop(loop: VirtualEventLoop) -> None:
+    """Cancel leftover tasks, shut down async generators and the executor, close."""
+    if loop.is_closed():
+        return
+    try:
+        _cancel_leftovers(loop)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
+
+
+def simulate(
+    coro: Coroutine[Any, Any, T],
+    *,
+    until: float | None = None,
+    max_steps: int | None = None,
+    seed: int | str | bytes | None = None,
+    patch_time: bool = True,
+    start: float = 0.0,
+    epoch: float = DEFAULT_EPOCH,
+    allow_real_io: bool = False,
+) -> Run:
+    """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
+
+    The program's own exception, or a :class:`sim.SimulationError`, is stored in
+    ``Run.exception`` rather than raised. Arguments are those of :func:`run`.
+
+    Examples
+    --------
+    >>> import asyncio, sim
+    >>> async def main():
+    ...     await asyncio.sleep(4)
+    ...     return "done"
+    >>> r = sim.simulate(main())
+    >>> r.result, r.elapsed
+    ('done', 4.0)
+    """
+    _check_coroutine(coro, "simulate")
+    if asyncio._get_running_loop() is not None:
+        coro.close()
+        raise RuntimeError("simulate() cannot be called from a running event loop")
+    try:
+        simulation = Simulation(
+            until=until,
+            max_steps=max_steps,
+            seed=seed,
+            patch_time=patch_time,
+            start=start,
+            epoch=epoch,
+            allow_real_io=allow_real_io,
+        )
+    except (TypeError, ValueError):
+        coro.close()
+        raise
+    result: Any = None
+    error: BaseException | None = None
+    wall_start = time.perf_counter()
+    with simulation:
+        loop = simulation.new_event_loop()
+        try:
+            task = loop.create_task(coro)
+            try:
+                result = loop.run_until_complete(task)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # the program's outcome, reported in the Run
+                error = exc
+            elapsed = simulation.elapsed
+        finally:
+            close_loop(loop)
+    wall = time.perf_counter() - wall_start
+    return Run(
+        result=result,
+        exception=error,
+        elapsed=elapsed,
+        wall=wall,
+        steps=simulation.steps,
+        seed=seed,
+    )
+
+
+def run(
+    coro: Coroutine[Any, Any, T],
+    *,
+    until: float | None = None,
+    max_steps: int | None = None,
+    seed: int | str | bytes | None = None,
+    patch_time: bool = True,
+    start: float = 0.0,
+    epoch: float = DEFAULT_EPOCH,
+    allow_real_io: bool = False,
+) -> T:
+    """Run ``coro`` on virtual time and return its result: a drop-in for ``asyncio.run``.
+
+    Leftover tasks are cancelled, async generators and the default executor shut
+    down, as ``asyncio.run`` does; the program's exception is re-raised.
+
+    Parameters
+    ----------
+    coro : coroutine
+        The main coroutine.
+    until : float, optional
+        Virtual time (seconds) at which to stop with :class:`sim.SimulationTimeout`.
+    max_steps : int, optional
+        Callbacks after which to stop with :class:`sim.StepLimitExceeded`.
+    seed : int, optional
+        Seeds the ``random`` module (restored afterwards) and the simulation RNG.
+    patch_time : bool
+        Make ``time.monotonic/perf_counter/time/sleep`` follow the virtual clock.
+    start : float
+        Virtual time (seconds) the clock starts at.
+    epoch : float
+        Unix time (seconds) that ``time.time()`` reads at virtual time 0.
+    allow_real_io : bool
+        Allow real sockets, pipes and subprocesses.
+
+    Examples
+    --------
+    >>> import asyncio, sim
+    >>> async def main():
+    ...     loop = asyncio.get_running_loop()
+    ...     await asyncio.gather(asyncio.sleep(3), asyncio.sleep(4))
+    ...     return loop.time()
+    >>> sim.run(main())
+    4.0
+    """
+    _check_coroutine(coro, "run")
+    if asyncio._get_running_loop() is not None:
+        coro.close()
+        raise RuntimeError("sim.run() cannot be called from a running event loop")
+    outcome = simulate(
+        coro,
+        until=until,
+        max_steps=max_steps,
+        seed=seed,
+        patch_time=patch_time,
+        start=start,
+        epoch=epoch,
+        allow_real_io=allow_real_io,
+    )
+    if outcome.exception is not None:
+        raise outcome.exception
+    return outcome.result
+
+
+def format_exception_for_script(exc: BaseException, script: str) -> str:
+    """A traceback that starts at the user's script, as Python itself prints it."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != script:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))

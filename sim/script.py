@@ -1,0 +1,160 @@
+"""Running an unmodified script on virtual time: ``run_script`` and ``asyncsim run``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import runpy
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import SimulationError
+from .loop import VirtualEventLoop
+from .run import Simulation, close_loop, format_exception_for_script
+from .timepatch import DEFAULT_EPOCH
+
+__all__ = ["ScriptRun", "run_script"]
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """The outcome of :func:`run_script`: exit code, virtual and wall seconds, steps."""
+
+    path: str
+    exit_code: int
+    elapsed: float
+    wall: float
+    steps: int
+    error: BaseException | None = None
+
+    @property
+    def speedup(self) -> float:
+        """Virtual seconds per wall second."""
+        return self.elapsed / self.wall if self.wall > 0 else float("inf")
+
+    def summary(self) -> str:
+        """One line: virtual elapsed, wall time and speed-up."""
+        speed = f"{self.speedup:,.0f}x" if self.speedup != float("inf") else "inf x"
+        return (
+            f"asyncsim: {os.path.basename(self.path)} took {self.elapsed:.6g} s of virtual "
+            f"time in {self.wall:.3f} s of wall time ({speed} faster), {self.steps} steps, "
+            f"exit code {self.exit_code}"
+        )
+
+
+class _SimulationPolicy(asyncio.DefaultEventLoopPolicy):
+    """Every loop the script creates (asyncio.run, Runner, new_event_loop) is virtual."""
+
+    def __init__(self, simulation: Simulation) -> None:
+        super().__init__()
+        self._simulation = simulation
+
+    def new_event_loop(self) -> VirtualEventLoop:
+        return self._simulation.new_event_loop()
+
+
+def _exit_code(code: Any) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _find_simulation_error(exc: BaseException | None) -> SimulationError | None:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, SimulationError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def run_script(
+    path: str | os.PathLike[str],
+    argv: Sequence[str] = (),
+    *,
+    until: float | None = None,
+    max_steps: int | None = None,
+    seed: int | str | bytes | None = None,
+    patch_time: bool = True,
+    start: float = 0.0,
+    epoch: float = DEFAULT_EPOCH,
+    allow_real_io: bool = False,
+) -> ScriptRun:
+    """Run an unmodified Python script with every asyncio loop it creates virtual.
+
+    The script runs as ``__main__`` with ``sys.argv = [path, *argv]`` and its
+    directory first on ``sys.path``, as ``python path argv...`` would. Loops made
+    by ``asyncio.run``, ``asyncio.Runner``, ``asyncio.new_event_loop`` and
+    ``get_event_loop`` share one virtual clock. The script's exceptions are printed
+    as Python prints them (exit code 1); a :class:`sim.SimulationError` is printed
+    as a readable report (exit code 3); ``SystemExit`` codes are preserved.
+    Other keyword arguments are those of :func:`sim.run`.
+    """
+    path = os.fspath(path)
+    if not isinstance(path, str) or not os.path.isfile(path):
+        raise FileNotFoundError(f"script path {path!r} does not exist or is not a file")
+    if isinstance(argv, str) or not all(isinstance(a, str) for a in argv):
+        raise TypeError(f"argv must be a sequence of strings, got {argv!r}")
+    script = os.path.abspath(path)
+    simulation = Simulation(
+        until=until,
+        max_steps=max_steps,
+        seed=seed,
+        patch_time=patch_time,
+        start=start,
+        epoch=epoch,
+        allow_real_io=allow_real_io,
+    )
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    saved_policy = asyncio.events._event_loop_policy
+    saved_main = sys.modules.get("__main__")
+    exit_code = 0
+    error: BaseException | None = None
+    wall_start = time.perf_counter()
+    try:
+        sys.argv = [path, *argv]
+        sys.path.insert(0, os.path.dirname(script))
+        asyncio.set_event_loop_policy(_SimulationPolicy(simulation))
+        with simulation:
+            try:
+                runpy.run_path(script, run_name="__main__")
+            except SystemExit as exc:
+                exit_code = _exit_code(exc.code)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                error = exc
+                sim_error = _find_simulation_error(exc)
+                if sim_error is not None:
+                    error = sim_error
+                    exit_code = 3
+                    print(f"asyncsim: {type(sim_error).__name__}: {sim_error}", file=sys.stderr)
+                else:
+                    exit_code = 1
+                    sys.stderr.write(format_exception_for_script(exc, script))
+            finally:
+                elapsed = simulation.elapsed
+                for loop in simulation.loops:
+                    if not loop.is_running():
+                        close_loop(loop)
+    finally:
+        asyncio.set_event_loop_policy(saved_policy)
+        sys.argv = saved_argv
+        sys.path[:] = saved_path
+        if saved_main is not None:
+            sys.modules["__main__"] = saved_main
+    return ScriptRun(
+        path=path,
+        exit_code=exit_code,
+        elapsed=elapsed,
+        wall=time.perf_counter() - wall_start,
+        steps=simulation.steps,
+        error=error,
+    )

@@ -1,0 +1,75 @@
+"""The seed programs replay with exact virtual times and the lines real asyncio prints."""
+
+import pytest
+
+import sim
+from sim.cli import example_scripts
+
+from .conftest import EXAMPLES
+
+
+def replay(name, capsys):
+    outcome = sim.run_script(EXAMPLES / name)
+    out = capsys.readouterr().out
+    assert outcome.exit_code == 0, out
+    return outcome, out.splitlines()
+
+
+def test_the_seed_pair_prints_exactly_4_and_7(capsys):
+    outcome, lines = replay("seed_pair.py", capsys)
+    assert lines == ["4.0", "7.0"]
+    assert outcome.elapsed == 11.0
+
+
+def test_a_future_set_by_another_task_resolves_at_5_seconds(capsys):
+    outcome, lines = replay("future_result.py", capsys)
+    assert lines == ["I'm waiting for future to set with requests result", "Future :"]
+    assert outcome.elapsed == 5.0
+
+
+def test_a_done_callback_fires_when_the_future_is_set(capsys):
+    outcome, lines = replay("done_callback.py", capsys)
+    assert lines == ["Future done. Result: Future result"]
+    assert outcome.elapsed == 2.0
+
+
+def test_gather_of_ten_requests_takes_one_response_time(capsys):
+    outcome, lines = replay("gather.py", capsys)
+    assert lines == ["Function fetch_status took 0.82 seconds"] * 10 + [
+        str([200] * 10), "Function main took 0.82 seconds"]
+    assert outcome.elapsed == 0.82
+
+
+def test_gather_with_return_exceptions_keeps_the_bad_url_as_a_value(capsys):
+    outcome, lines = replay("gather_exceptions.py", capsys)
+    assert lines[0] == "All results: [200, InvalidURL('python://example.com'), 200]"
+    assert lines[-1] == "gather raised InvalidURL('python://example.com')"
+    assert outcome.elapsed == 0.82
+
+
+def test_as_completed_times_out_the_slow_requests_at_2_seconds(capsys):
+    outcome, lines = replay("as_completed.py", capsys)
+    assert lines[:11] == ["200"] * 10 + ["all ten done after 0.82 s"]
+    assert lines[11:] == ["200", "200"] + ["Timeout happened"] * 8 + ["gave up after 2.0 s"]
+    assert outcome.elapsed == pytest.approx(2.82, abs=1e-9)
+
+
+def test_wait_modes_return_at_the_expected_virtual_times(capsys):
+    outcome, lines = replay("wait.py", capsys)
+    assert "ALL_COMPLETED: 10 done, 0 pending at 0.82 s" in lines
+    assert "request failed: InvalidURL('python://bad')" in lines
+    assert "FIRST_EXCEPTION: 1 done, 2 pending at 0.0 s" in lines
+    assert "FIRST_COMPLETED: 1 round(s), finished at 0.82 s" in lines
+    assert lines[-1] == "timeout=1: 1 done, 1 pending at 1.0 s"
+
+
+def test_wait_for_cancels_the_slow_coroutine_at_its_timeout(capsys):
+    outcome, lines = replay("wait_for.py", capsys)
+    assert lines == ["foo finished", "slow() was cancelled", "slow() timed out after 2.0 s"]
+    assert outcome.elapsed == 3.0
+
+
+def test_every_example_program_is_covered_by_a_test():
+    tested = {"seed_pair.py", "future_result.py", "done_callback.py", "gather.py",
+              "gather_exceptions.py", "as_completed.py", "wait.py", "wait_for.py"}
+    assert {p.name for p in example_scripts(EXAMPLES)} <= tested
