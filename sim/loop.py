@@ -33,6 +33,7 @@ from .errors import (
     SimulationTimeout,
     StepLimitExceeded,
 )
+from .instrument import Instrument
 
 __all__ = ["VirtualEventLoop", "VirtualEventLoopPolicy", "new_event_loop"]
 
@@ -120,6 +121,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self.error: SimulationError | None = None
         self._real_fds = 0
         self._count_real_fds()
+        self._instruments: list[Instrument] = []
+        #: The handle whose callback is running, while instruments are attached.
+        self._current_step: asyncio.Handle | None = None
 
     # -- the clock -------------------------------------------------------------
 
@@ -136,6 +140,39 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def steps(self) -> int:
         """Number of callbacks run so far."""
         return self._steps
+
+    # -- instruments -------------------------------------------------------------
+
+    def add_instrument(self, instrument: Instrument) -> None:
+        """Attach ``instrument``: its hooks are called from now on (see sim.instrument)."""
+        if not isinstance(instrument, Instrument):
+            raise TypeError(f"instrument must be a sim.instrument.Instrument, got {instrument!r}")
+        self._instruments.append(instrument)
+        if len(self._instruments) == 1:
+            # Only an instrumented loop pays for the call_soon hook.
+            self.call_soon = self._call_soon_instrumented
+            self._clock.on_block = self._loop_blocked
+        instrument.attached(self)
+
+    def remove_instrument(self, instrument: Instrument) -> None:
+        """Detach ``instrument``."""
+        self._instruments.remove(instrument)
+        if not self._instruments:
+            del self.call_soon
+            self._clock.on_block = None
+        instrument.detached(self)
+
+    def _call_soon_instrumented(
+        self, callback: Callable[..., object], *args: Any, context: Context | None = None
+    ) -> asyncio.Handle:
+        handle = super().call_soon(callback, *args, context=context)
+        for instrument in self._instruments:
+            instrument.callback_scheduled(handle, None)
+        return handle
+
+    def _loop_blocked(self, start: int, end: int) -> None:
+        for instrument in self._instruments:
+            instrument.loop_blocked(start, end)
 
     def call_later(
         self,
@@ -178,6 +215,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             del timer._source_traceback[-1]
         heapq.heappush(self._timers, (ticks, self._timer_seq(), timer))
         timer._scheduled = True
+        if self._instruments:
+            for instrument in self._instruments:
+                instrument.callback_scheduled(timer, ticks)
         return timer
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
@@ -188,6 +228,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         if self.is_running():
             raise RuntimeError("Cannot close a running event loop")
         self._timers.clear()
+        for instrument in list(self._instruments):
+            self.remove_instrument(instrument)
         super().close()
 
     # -- the outside world -----------------------------------------------------
@@ -358,6 +400,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.Task[Any]:
         task = super().create_task(coro, name=name, context=context)
         self._task_order[task] = self._task_counter()
+        if self._instruments:
+            parent = asyncio.current_task(self) if self.is_running() else None
+            for instrument in self._instruments:
+                instrument.task_created(task, parent)
         return task
 
     def pending_tasks(self) -> tuple[PendingTask, ...]:
@@ -414,7 +460,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 clock.now = max(clock.now, self._until)
                 raise self._fail(SimulationTimeout.at(clock.seconds(), self.pending_tasks()))
             if when > clock.now:
-                clock.now = when
+                old, clock.now = clock.now, when
+                for instrument in self._instruments:
+                    instrument.clock_advanced(old, when)
         now = clock.now
         while timers and timers[0][0] <= now:
             timer = heapq.heappop(timers)[2]
@@ -423,7 +471,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 self._cancelled_timers -= 1
             else:
                 ready.append(timer)
-        self._run_ready(len(ready))
+        if self._instruments:
+            self._run_ready_instrumented(len(ready))
+        else:
+            self._run_ready(len(ready))
         if self._max_steps is not None and self._steps > self._max_steps:
             raise self._fail(
                 StepLimitExceeded.at(self._max_steps, clock.seconds(), self.pending_tasks())
@@ -444,6 +495,27 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                     handle._run()
         finally:
             self._steps += steps
+
+    def _run_ready_instrumented(self, ntodo: int) -> None:
+        ready = self._ready
+        instruments = self._instruments
+        for _ in range(ntodo):
+            handle = ready.popleft()
+            if handle._cancelled:
+                continue
+            self._steps += 1
+            self._current_step = handle
+            for instrument in instruments:
+                instrument.before_step(handle)
+            try:
+                if self._debug:
+                    self._run_debug(handle)
+                else:
+                    handle._run()
+            finally:
+                for instrument in instruments:
+                    instrument.after_step(handle)
+                self._current_step = None
 
     def _run_debug(self, handle: asyncio.Handle) -> None:
         try:

@@ -36,7 +36,9 @@ def test_a_done_callback_fires_when_the_future_is_set(capsys):
 def test_gather_of_ten_requests_takes_one_response_time(capsys):
     outcome, lines = replay("gather.py", capsys)
     assert lines == ["Function fetch_status took 0.82 seconds"] * 10 + [
-        str([200] * 10), "Function main took 0.82 seconds"]
+        str([200] * 10),
+        "Function main took 0.82 seconds",
+    ]
     assert outcome.elapsed == 0.82
 
 
@@ -55,7 +57,7 @@ def test_as_completed_times_out_the_slow_requests_at_2_seconds(capsys):
 
 
 def test_wait_modes_return_at_the_expected_virtual_times(capsys):
-    outcome, lines = replay("wait.py", capsys)
+    _outcome, lines = replay("wait.py", capsys)
     assert "ALL_COMPLETED: 10 done, 0 pending at 0.82 s" in lines
     assert "request failed: InvalidURL('python://bad')" in lines
     assert "FIRST_EXCEPTION: 1 done, 2 pending at 0.0 s" in lines
@@ -70,6 +72,14 @@ def test_wait_for_cancels_the_slow_coroutine_at_its_timeout(capsys):
 
 
 def test_every_example_program_is_covered_by_a_test():
-    tested = {"seed_pair.py", "future_result.py", "done_callback.py", "gather.py",
-              "gather_exceptions.py", "as_completed.py", "wait.py", "wait_for.py"}
+    tested = {
+        "seed_pair.py",
+        "future_result.py",
+        "done_callback.py",
+        "gather.py",
+        "gather_exceptions.py",
+        "as_completed.py",
+        "wait.py",
+        "wait_for.py",
+    }
     assert {p.name for p in example_scripts(EXAMPLES)} <= tested
