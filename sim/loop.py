@@ -210,7 +210,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         if self._debug:
             self._check_thread()
             self._check_callback(callback, "call_at")
-        timer = asyncio.TimerHandle(to_seconds(ticks), callback, args, self, context)
+        when = to_seconds(ticks) if ticks < INFINITE_TICKS else math.inf
+        timer = asyncio.TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
         heapq.heappush(self._timers, (ticks, self._timer_seq(), timer))
@@ -249,11 +250,18 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 )
             executor = self._default_executor
         job = executor.submit(func, *args)
+        # Wrap first: the result must reach the ready queue before the job stops
+        # holding the clock, or the loop could see neither and report a deadlock.
+        future = asyncio.wrap_future(job, loop=self)
         self.track_outside_work(job)
-        return asyncio.wrap_future(job, loop=self)
+        return future
 
     def track_outside_work(self, job: concurrent.futures.Future[Any]) -> None:
-        """Hold the virtual clock until ``job`` (done in another thread) finishes."""
+        """Hold the virtual clock until ``job`` (done in another thread) finishes.
+
+        Call it after wrapping ``job`` (``asyncio.wrap_future``), so that the
+        result is queued on the loop before the clock is released.
+        """
         self._jobs.add(job)
         job.add_done_callback(self._outside_work_done)
 
@@ -277,9 +285,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             except BaseException as exc:  # pragma: no cover - shutdown rarely fails
                 done.set_exception(exc)
 
+        finished = asyncio.wrap_future(done, loop=self)
         self.track_outside_work(done)
         threading.Thread(target=shutdown, name="asyncsim-executor-shutdown").start()
-        await asyncio.wrap_future(done, loop=self)
+        await finished
 
     def _refuse_real_io(self, call: str) -> None:
         if not self._allow_real_io:
