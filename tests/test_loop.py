@@ -132,7 +132,7 @@ def test_infinite_sleep_with_nothing_else_to_do_is_a_deadlock():
     async def main():
         await asyncio.sleep(math.inf)
 
-    with pytest.raises(sim.Deadlock, match="asyncio.sleep until t=inf"):
+    with pytest.raises(sim.Deadlock, match=r"asyncio\.sleep until t=inf"):
         sim.run(main())
 
 

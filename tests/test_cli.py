@@ -1,0 +1,165 @@
+"""The asyncsim command: run unmodified scripts, replay the demo, refuse bad input cleanly."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from sim.cli import main
+
+from .conftest import EXAMPLES, ROOT
+
+
+def asyncsim(*args, cwd=None):
+    """Run ``python -m sim ARGS`` in a subprocess; never hang."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd or ROOT,
+    )
+
+
+def write(tmp_path, name, source):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def test_run_replays_the_unmodified_seed_pair_and_summarises_on_stderr():
+    done = asyncsim("run", EXAMPLES / "seed_pair.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "4.0\n7.0\n"
+    assert "seed_pair.py took 11 s of virtual time" in done.stderr
+    assert "faster" in done.stderr
+
+
+def test_quiet_silences_the_summary():
+    done = asyncsim("run", "-q", EXAMPLES / "seed_pair.py")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "4.0\n7.0\n", "")
+
+
+def test_the_scripts_arguments_and_exit_code_are_passed_through(tmp_path):
+    script = write(
+        tmp_path,
+        "app.py",
+        """
+        import asyncio, sys
+        async def main():
+            await asyncio.sleep(1)
+            print(sys.argv[1:])
+            return int(sys.argv[1])
+        sys.exit(asyncio.run(main()))
+    """,
+    )
+    done = asyncsim("run", "-q", script, "7", "--flag")
+    assert done.stdout == "['7', '--flag']\n"
+    assert done.returncode == 7
+
+
+def test_loop_run_until_complete_and_runner_scripts_run_virtually(tmp_path):
+    script = write(
+        tmp_path,
+        "app.py",
+        """
+        import asyncio
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(asyncio.sleep(5))
+        print(loop.time())
+        loop.close()
+        with asyncio.Runner() as runner:
+            runner.run(asyncio.sleep(2))
+            print(runner.get_loop().time())
+    """,
+    )
+    done = asyncsim("run", "-q", script)
+    assert (done.returncode, done.stdout) == (0, "5.0\n7.0\n")
+
+
+def test_an_unhandled_exception_prints_the_scripts_traceback_and_exits_1(tmp_path):
+    script = write(
+        tmp_path,
+        "app.py",
+        """
+        import asyncio
+        async def main():
+            await asyncio.sleep(1)
+            raise ValueError("bad thing")
+        asyncio.run(main())
+    """,
+    )
+    done = asyncsim("run", "-q", script)
+    assert done.returncode == 1
+    assert "ValueError: bad thing" in done.stderr
+    assert "app.py" in done.stderr and "sim/run.py" not in done.stderr
+
+
+def test_a_future_nobody_sets_exits_3_with_a_report_naming_the_waiting_coroutine(tmp_path):
+    script = write(
+        tmp_path,
+        "stuck.py",
+        """
+        import asyncio
+        async def wait_forever(fut):
+            await fut
+        async def main():
+            fut = asyncio.get_running_loop().create_future()
+            await asyncio.sleep(2)
+            await wait_forever(fut)
+        asyncio.run(main())
+    """,
+    )
+    done = asyncsim("run", script)
+    assert done.returncode == 3
+    assert "Deadlock: deadlock at t=2.0s" in done.stderr
+    assert "wait_forever() at" in done.stderr and "stuck.py:4" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_until_stops_a_script_with_exit_code_3(tmp_path):
+    script = write(
+        tmp_path,
+        "long.py",
+        """
+        import asyncio
+        asyncio.run(asyncio.sleep(3600))
+    """,
+    )
+    done = asyncsim("run", "--until", "60", script)
+    assert done.returncode == 3
+    assert "SimulationTimeout: simulation stopped at until=60.0s" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing.py"], "script 'missing.py' does not exist"),
+        (["run", "--until", "-1", "x.py"], "expected a finite number of seconds >= 0, got '-1'"),
+        (["run", "--until", "nan", "x.py"], "expected a finite number of seconds >= 0, got 'nan'"),
+        (["run", "--max-steps", "0", "x.py"], "expected a positive integer, got '0'"),
+        (["demo", "--examples", "nowhere"], "no examples folder found at nowhere"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message_and_no_traceback(args, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        raise SystemExit(main(args))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_python_dash_m_sim_is_the_same_command():
+    done = asyncsim("--help")
+    assert done.returncode == 0
+    assert "run" in done.stdout and "demo" in done.stdout
+
+
+def test_demo_replays_every_example_and_reports_each_ones_times(tmp_path):
+    done = asyncsim("demo", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "--- seed_pair.py: 11 s virtual" in done.stdout
+    assert "0 failed." in done.stdout
+    assert "4.0\n7.0\n" in done.stdout
