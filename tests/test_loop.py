@@ -304,3 +304,23 @@ def test_never_awaited_coroutines_still_warn_as_in_asyncio():
         import gc
 
         gc.collect()
+
+
+def test_isolated_asyncio_test_cases_run_on_the_virtual_loop_through_the_policy():
+    import unittest
+
+    class Case(unittest.IsolatedAsyncioTestCase):
+        async def test_an_hour_passes_instantly(self):
+            await asyncio.sleep(3600)
+            self.assertIsInstance(asyncio.get_running_loop(), sim.VirtualEventLoop)
+            self.assertEqual(asyncio.get_running_loop().time(), 3600.0)
+
+    old = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(sim.VirtualEventLoopPolicy())
+    try:
+        result = unittest.TestResult()
+        unittest.defaultTestLoader.loadTestsFromTestCase(Case).run(result)
+    finally:
+        asyncio.set_event_loop_policy(old)
+    assert result.wasSuccessful(), result.errors + result.failures
+    assert result.testsRun == 1
