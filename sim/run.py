@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .clock import TICKS_PER_SECOND, Clock, to_ticks
+from .cpu import CpuCost, cpu_cost
 from .errors import SimulationError
 from .loop import VirtualEventLoop, _validate_limits
 from .timepatch import DEFAULT_EPOCH, patched_time
@@ -57,6 +58,9 @@ class Simulation:
         Unix time (seconds) that ``time.time()`` reads at virtual time 0.
     allow_real_io : bool
         Allow real sockets, pipes and subprocesses (see :class:`sim.VirtualEventLoop`).
+    cpu : float, distribution, mapping, "measured" or sim.cpu.Measured, optional
+        The CPU cost model (:mod:`sim.cpu`): virtual seconds each task step takes.
+        Off (None) by default: steps take no virtual time.
     """
 
     def __init__(
@@ -69,6 +73,7 @@ class Simulation:
         start: float = 0.0,
         epoch: float = DEFAULT_EPOCH,
         allow_real_io: bool = False,
+        cpu: Any = None,
     ) -> None:
         _validate_limits(until, max_steps, start)
         if isinstance(seed, bool) or (seed is not None and not isinstance(seed, (int, str, bytes))):
@@ -87,6 +92,8 @@ class Simulation:
         self.rng = random.Random(seed)
         self._stream_key = _stream_key(seed)
         self._streams: dict[str, random.Random] = {}
+        #: The CPU cost model attached to every loop, or None (steps take no time).
+        self.cpu: CpuCost | None = cpu_cost(cpu, rng=self.stream("sim.cpu"))
         self.loops: list[VirtualEventLoop] = []
         self._random_state: Any = None
         self._time_scope: Any = None
@@ -132,6 +139,8 @@ class Simulation:
             max_steps=self.max_steps,
             allow_real_io=self.allow_real_io,
         )
+        if self.cpu is not None:
+            loop.add_instrument(self.cpu)  # first, so later instruments see step costs
         self.loops.append(loop)
         return loop
 
@@ -260,6 +269,7 @@ def simulate(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    cpu: Any = None,
 ) -> Run:
     """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
 
@@ -289,6 +299,7 @@ def simulate(
             start=start,
             epoch=epoch,
             allow_real_io=allow_real_io,
+            cpu=cpu,
         )
     except (TypeError, ValueError):
         coro.close()
@@ -330,6 +341,7 @@ def run(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    cpu: Any = None,
 ) -> T:
     """Run ``coro`` on virtual time and return its result: a drop-in for ``asyncio.run``.
 
@@ -354,6 +366,9 @@ def run(
         Unix time (seconds) that ``time.time()`` reads at virtual time 0.
     allow_real_io : bool
         Allow real sockets, pipes and subprocesses.
+    cpu : float, distribution, mapping, "measured" or sim.cpu.Measured, optional
+        CPU cost model (:mod:`sim.cpu`): the virtual seconds each task step takes,
+        so CPU-bound code delays the others. Off by default.
 
     Examples
     --------
@@ -378,6 +393,7 @@ def run(
         start=start,
         epoch=epoch,
         allow_real_io=allow_real_io,
+        cpu=cpu,
     )
     if outcome.exception is not None:
         raise outcome.exception
