@@ -53,6 +53,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import inspect
+import weakref
 from collections.abc import Awaitable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -63,7 +64,7 @@ from simpy.core import BoundClass
 import sim
 from sim.clock import to_seconds, to_ticks
 
-__all__ = ["Environment"]
+__all__ = ["AllOf", "AnyOf", "Environment", "Event", "Process", "Timeout", "shared_environment"]
 
 
 def _await(event: simpy.Event) -> Generator[Any, None, Any]:
@@ -262,3 +263,29 @@ def _settle(future: asyncio.Future[Any], event: simpy.Event) -> None:
     else:
         event.defused = True
         future.set_exception(cast(BaseException, event.value))
+
+
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Environment] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_environment(loop: sim.VirtualEventLoop | None = None) -> Environment:
+    """The environment shared by every model on ``loop`` (default: the running loop).
+
+    Services (:mod:`models.services`) use it, so their SimPy resources and your
+    own processes can interact when you use the same environment.
+    """
+    if loop is None:
+        try:
+            loop = asyncio.get_running_loop()  # type: ignore[assignment]
+        except RuntimeError:
+            raise RuntimeError(
+                "models need a running simulation: use them inside a coroutine run by "
+                "sim.run() or asyncsim run"
+            ) from None
+    assert loop is not None
+    env = _shared.get(loop)
+    if env is None:
+        env = _shared[loop] = Environment(loop)
+    return env
