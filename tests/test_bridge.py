@@ -291,3 +291,26 @@ def test_crossing_the_bridge_resumes_after_the_waiters_on_the_same_side():
         ("asyncio on simpy event", "e"),
         ("simpy on future", "f"),
     ]
+
+
+def test_a_simpy_process_waiting_on_a_cancelled_task_gets_cancelled_error():
+    async def forever():
+        await asyncio.sleep(100)
+
+    def proc(env, task, log):
+        try:
+            yield env.from_future(task)
+        except asyncio.CancelledError:
+            log.append(("cancelled", env.now))
+
+    async def main():
+        env = Environment()
+        log = []
+        task = asyncio.create_task(forever())
+        waiter = env.process(proc(env, task, log))
+        await asyncio.sleep(1)
+        task.cancel()
+        await waiter
+        return log
+
+    assert sim.run(main()) == [("cancelled", 1.0)]
