@@ -9,6 +9,7 @@
 """
 
 from .clock import Clock
+from .cpu import CpuCost, Measured
 from .errors import (
     Deadlock,
     PendingTask,
@@ -25,7 +26,9 @@ from .timepatch import DEFAULT_EPOCH, patched_time
 __all__ = [
     "DEFAULT_EPOCH",
     "Clock",
+    "CpuCost",
     "Deadlock",
+    "Measured",
     "PendingTask",
     "RealIOError",
     "Run",

@@ -86,6 +86,7 @@ def run_script(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    cpu: Any = None,
 ) -> ScriptRun:
     """Run an unmodified Python script with every asyncio loop it creates virtual.
 
@@ -111,6 +112,7 @@ def run_script(
         start=start,
         epoch=epoch,
         allow_real_io=allow_real_io,
+        cpu=cpu,
     )
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     saved_policy = asyncio.events._event_loop_policy
