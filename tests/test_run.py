@@ -162,6 +162,7 @@ def test_the_public_api_is_exactly_what_we_document():
         [
             "DEFAULT_EPOCH",
             "Clock",
+            "CpuCost",
             "Deadlock",
             "PendingTask",
             "RealIOError",
@@ -174,6 +175,7 @@ def test_the_public_api_is_exactly_what_we_document():
             "VirtualEventLoop",
             "VirtualEventLoopPolicy",
             "current",
+            "Measured",
             "new_event_loop",
             "patched_time",
             "run",
