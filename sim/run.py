@@ -55,6 +55,8 @@ class Simulation:
         Unix time (seconds) that ``time.time()`` reads at virtual time 0.
     allow_real_io : bool
         Allow real sockets, pipes and subprocesses (see :class:`sim.VirtualEventLoop`).
+    network : models.network.Network, optional
+        A virtual network every loop of the simulation connects over.
     """
 
     def __init__(
@@ -67,8 +69,10 @@ class Simulation:
         start: float = 0.0,
         epoch: float = DEFAULT_EPOCH,
         allow_real_io: bool = False,
+        network: Any = None,
     ) -> None:
         _validate_limits(until, max_steps, start)
+        _check_network(network)
         if isinstance(seed, bool) or (seed is not None and not isinstance(seed, (int, str, bytes))):
             raise TypeError(f"seed must be an int, str, bytes or None, got {seed!r}")
         if not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
@@ -80,6 +84,7 @@ class Simulation:
         self.start = float(start)
         self.epoch = float(epoch)
         self.allow_real_io = bool(allow_real_io)
+        self.network = network
         self.clock = Clock(to_ticks(start))
         #: The simulation's RNG; models derive their streams from it.
         self.rng = random.Random(seed)
@@ -106,6 +111,8 @@ class Simulation:
             allow_real_io=self.allow_real_io,
         )
         self.loops.append(loop)
+        if self.network is not None:
+            loop.attach_network(self.network)
         return loop
 
     def first_error(self) -> SimulationError | None:
@@ -165,6 +172,17 @@ class Run:
         return self.elapsed / self.wall if self.wall > 0 else math.inf
 
 
+def _check_network(network: Any) -> None:
+    if network is not None and not (
+        callable(getattr(network, "attached", None))
+        and callable(getattr(network, "create_connection", None))
+    ):
+        raise TypeError(
+            "network must be a models.network.Network (e.g. Network(latency=0.05)), "
+            f"got {network!r}"
+        )
+
+
 def _check_coroutine(coro: object, func: str) -> None:
     if not inspect.iscoroutine(coro):
         hint = (
@@ -222,6 +240,7 @@ def simulate(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    network: Any = None,
 ) -> Run:
     """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
 
@@ -251,6 +270,7 @@ def simulate(
             start=start,
             epoch=epoch,
             allow_real_io=allow_real_io,
+            network=network,
         )
     except (TypeError, ValueError):
         coro.close()
@@ -292,6 +312,7 @@ def run(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    network: Any = None,
 ) -> T:
     """Run ``coro`` on virtual time and return its result: a drop-in for ``asyncio.run``.
 
@@ -316,6 +337,8 @@ def run(
         Unix time (seconds) that ``time.time()`` reads at virtual time 0.
     allow_real_io : bool
         Allow real sockets, pipes and subprocesses.
+    network : models.network.Network, optional
+        A virtual network the program's connections, servers and DNS use.
 
     Examples
     --------
@@ -340,6 +363,7 @@ def run(
         start=start,
         epoch=epoch,
         allow_real_io=allow_real_io,
+        network=network,
     )
     if outcome.exception is not None:
         raise outcome.exception
