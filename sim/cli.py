@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .script import ScriptRun, run_script
+from .script import ScriptRun, load_model, run_script
 
 __all__ = ["main"]
 
@@ -83,12 +83,21 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run an unmodified asyncio script on virtual time",
         description="Run SCRIPT as `python SCRIPT ARGS...` would, with every asyncio event "
-        "loop it creates running on one virtual clock.",
+        "loop it creates running on one virtual clock. `--model FILE` may also follow SCRIPT "
+        "(before its ARGS; use `--` to pass a literal --model to the script).",
     )
     run.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the one-line summary on stderr"
     )
     _add_simulation_options(run)
+    run.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a Python file defining models at module level, e.g. `network = Network(...)` "
+        "(repeatable)",
+    )
     run.add_argument("script", help="path of the Python script")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
 
@@ -111,9 +120,60 @@ def _print_summary(outcome: ScriptRun) -> None:
     print(outcome.summary(), file=sys.stderr)
 
 
+def _load_models(paths: Sequence[str | Path]) -> dict[str, object]:
+    models: dict[str, object] = {}
+    for path in paths:
+        if not os.path.isfile(path):
+            raise _UsageError(f"model file {str(path)!r} does not exist or is not a file")
+        for name, value in load_model(path).items():
+            if name in models:
+                raise _UsageError(f"two model files define {name!r}; keep one")
+            models[name] = value
+    return models
+
+
+#: A line in an example program naming the model files ``asyncsim demo`` replays it with.
+DEMO_DIRECTIVE = "# asyncsim: --model "
+
+
+def demo_models(script: Path) -> list[Path]:
+    """Model files named by ``# asyncsim: --model FILE`` lines (relative to the script)."""
+    found = []
+    for line in script.read_text(encoding="utf-8").splitlines():
+        if line.startswith(DEMO_DIRECTIVE):
+            found.append(script.parent / line[len(DEMO_DIRECTIVE) :].strip())
+    return found
+
+
+def _split_model_options(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Peel ``--model FILE`` options written right after the script off its arguments.
+
+    ``asyncsim run app.py --model net.py a b`` runs ``app.py a b`` with the model;
+    everything after a ``--`` goes to the script untouched.
+    """
+    models: list[str] = []
+    rest = list(argv)
+    while rest:
+        if rest[0] == "--":
+            return models, rest[1:]
+        if rest[0] == "--model":
+            if len(rest) < 2:
+                raise _UsageError("--model needs a FILE argument")
+            models.append(rest[1])
+            rest = rest[2:]
+        elif rest[0].startswith("--model="):
+            models.append(rest[0].split("=", 1)[1])
+            rest = rest[1:]
+        else:
+            break
+    return models, rest
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.script):
         raise _UsageError(f"script {args.script!r} does not exist or is not a file")
+    late_models, args.args = _split_model_options(args.args)
+    models = _load_models([*args.model, *late_models])
     outcome = run_script(
         args.script,
         args.args,
@@ -123,6 +183,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         patch_time=args.patch_time,
         start=args.start,
         allow_real_io=args.allow_real_io,
+        **models,  # type: ignore[arg-type]
     )
     if not args.quiet:
         _print_summary(outcome)
@@ -163,7 +224,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     total_virtual = total_wall = 0.0
     for index, script in enumerate(scripts, 1):
         print(f"=== [{index}/{len(scripts)}] {script.name} ===", flush=True)
-        outcome = run_script(script, [])
+        outcome = run_script(script, [], **_load_models(demo_models(script)))  # type: ignore[arg-type]
         sys.stdout.flush()
         total_virtual += outcome.elapsed
         total_wall += outcome.wall
