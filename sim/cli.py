@@ -104,7 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="replay every program in examples/ and print what each printed",
-        description="Replay the classic programs in examples/ on virtual time.",
+        description="Replay the classic programs in examples/ on virtual time. A program "
+        "with a line `# asyncsim: --model FILE` is replayed with that model file (relative "
+        "to the program), e.g. the aiohttp examples against a modeled example.com.",
     )
     demo.add_argument(
         "--examples",
@@ -223,8 +225,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     failures = 0
     total_virtual = total_wall = 0.0
     for index, script in enumerate(scripts, 1):
-        print(f"=== [{index}/{len(scripts)}] {script.name} ===", flush=True)
-        outcome = run_script(script, [], **_load_models(demo_models(script)))  # type: ignore[arg-type]
+        model_files = demo_models(script)
+        with_models = f" (--model {' '.join(p.name for p in model_files)})" if model_files else ""
+        print(f"=== [{index}/{len(scripts)}] {script.name}{with_models} ===", flush=True)
+        outcome = run_script(script, [], **_load_models(model_files))  # type: ignore[arg-type]
         sys.stdout.flush()
         total_virtual += outcome.elapsed
         total_wall += outcome.wall

@@ -64,6 +64,21 @@ def _validate_limits(until: float | None, max_steps: int | None, start: float) -
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
 
 
+class _OrderedFuture(asyncio.Future):
+    """A Future whose hash is its creation number on its loop.
+
+    Libraries keep futures in sets and wake them by iterating the set (aiohttp's
+    DNS throttle does); with the default id-based hash that order follows memory
+    addresses and changes from run to run. A creation-number hash makes it the
+    same on every run of the same program.
+    """
+
+    __slots__ = ("_asyncsim_seq",)
+
+    def __hash__(self) -> int:
+        return self._asyncsim_seq
+
+
 class VirtualEventLoop(asyncio.SelectorEventLoop):
     """An asyncio event loop whose clock is virtual.
 
@@ -125,6 +140,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         #: The handle whose callback is running, while instruments are attached.
         self._current_step: asyncio.Handle | None = None
         self._network: Any = None
+        self._future_seq = itertools.count().__next__
 
     # -- the clock -------------------------------------------------------------
 
@@ -453,6 +469,12 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         return result
 
     # -- tasks -----------------------------------------------------------------
+
+    def create_future(self) -> asyncio.Future[Any]:
+        """A Future of this loop that hashes by creation order (deterministic set order)."""
+        future = _OrderedFuture(loop=self)
+        future._asyncsim_seq = self._future_seq()
+        return future
 
     def create_task(
         self, coro: Any, *, name: str | None = None, context: Context | None = None

@@ -208,7 +208,7 @@ class Network:
         self._links: dict[frozenset[str], Link] = {}
         self._listeners: dict[tuple[str, int], _Listener] = {}
         self._faults: list[Fault] = []
-        self._live: set[VirtualTransport] = set()
+        self._live: dict[VirtualTransport, None] = {}  # insertion-ordered: deterministic
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._simulation: Any = None
         self._rng = random.Random("models.network")
@@ -382,7 +382,7 @@ class Network:
             loop.call_at(fault.start / 1e9, self._fire_reset, loop, fault)
 
     def _fire_reset(self, loop: asyncio.AbstractEventLoop, fault: Fault) -> None:
-        for transport in sorted(self._live, key=id):
+        for transport in list(self._live):
             if transport._loop is not loop:
                 continue
             here, there = transport._pipe.src.name, transport._pipe.dst.name
@@ -456,7 +456,7 @@ class Network:
         loop.call_at(arrival / 1e9, peer.receive, kind, payload)
 
     def _forget(self, transport: VirtualTransport) -> None:
-        self._live.discard(transport)
+        self._live.pop(transport, None)
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -711,7 +711,7 @@ class Network:
         if accepted is not None:
             loop.call_at(accepted / 1e9, self._accept, server, listener)
         protocol = protocol_factory()
-        self._live.add(client)
+        self._live[client] = None
         client.start(protocol)
         return client, protocol
 
@@ -719,7 +719,7 @@ class Network:
         if self._listeners.get((listener.host.name, listener.port)) is not listener:
             server.abort()  # the server closed meanwhile: reset the client
             return
-        self._live.add(server)
+        self._live[server] = None
         try:
             protocol = listener.factory()
         except Exception as exc:
