@@ -8,6 +8,7 @@ import pytest
 from aiohttp import web
 
 import sim
+from models.distributions import Uniform
 from models.network import Network
 
 
@@ -120,12 +121,8 @@ def test_a_malformed_request_gets_400():
 
 
 def test_response_time_can_be_a_distribution_drawn_from_the_seeded_stream():
-    class Uniform:
-        def sample(self, rng):
-            return rng.uniform(0.5, 1.5)
-
     net = Network()
-    net.http_service("example.com", response_time=Uniform())
+    net.http_service("example.com", response_time=Uniform(0.5, 1.5))
 
     async def main():
         async with aiohttp.ClientSession() as session:

@@ -6,6 +6,7 @@ import socket
 import pytest
 
 import sim
+from models.distributions import Exponential, Uniform
 from models.network import Network
 
 
@@ -427,13 +428,7 @@ def test_without_a_network_real_io_is_still_refused():
 
 
 def test_the_same_seed_gives_the_same_latency_draws_and_a_new_simulation_restarts_them():
-    import random
-
-    class Uniform:
-        def sample(self, rng):
-            return rng.uniform(0.0, 1.0)
-
-    net = Network(latency=Uniform())
+    net = Network(latency=Uniform(0.0, 1.0))
     net.add_host("db")
 
     async def main():
@@ -445,7 +440,40 @@ def test_the_same_seed_gives_the_same_latency_draws_and_a_new_simulation_restart
     first = sim.run(main(), network=net, seed=1)
     assert sim.run(main(), network=net, seed=1) == first
     assert sim.run(main(), network=net, seed=2) != first
-    assert isinstance(net.rng, random.Random)
+
+
+def test_a_services_random_response_times_do_not_shift_the_link_latency_draws():
+    def connect_time(response_time):
+        net = Network(latency=Exponential(0.1))
+        net.add_host("db")
+        net.http_service("api.example", response_time=response_time)
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            reader, writer = await asyncio.open_connection("api.example", 80)
+            for _ in range(3):
+                writer.write(b"GET / HTTP/1.1\r\nHost: api.example\r\n\r\n")
+                await reader.readuntil(b"\r\n\r\n")
+            await loop.create_server(asyncio.Protocol, "db", 1)
+            start = loop.time()
+            await loop.create_connection(asyncio.Protocol, "db", 1)
+            return loop.time() - start
+
+        return sim.run(main(), network=net, seed=5)
+
+    # the random response times come from the service's own stream, not the links'
+    assert connect_time(Uniform(0, 1)) == connect_time(0.5) > 0
+
+
+def test_the_network_draws_from_named_streams_of_the_simulation():
+    net = Network()
+    net.http_service("a.example")
+    with sim.Simulation(seed=5, network=net) as simulation:
+        loop = simulation.new_event_loop()
+        assert net.rng is simulation.stream("models.network")
+        service_stream = net.stream("models.network.http:a.example")
+        assert service_stream is simulation.stream("models.network.http:a.example")
+        loop.close()
 
 
 # -- bad input ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 import sim
+from models.distributions import Empirical
 from models.workloads import (
     Fetches,
     as_completed_fetches,
@@ -42,11 +43,7 @@ def test_the_latency_model_adds_the_round_trips_of_a_fresh_https_connection():
 
 
 def test_a_distribution_as_response_time_is_drawn_per_request_and_repeats_per_seed():
-    class Spread:
-        def sample(self, rng):
-            return rng.choice([0.25, 0.5, 1.0])
-
-    network = example_network(Spread())
+    network = example_network(Empirical([0.25, 0.5, 1.0]))
     first = sim.run(gather_fetches(requests=20), network=network, seed=11)
     assert set(first.durations) == {0.25, 0.5, 1.0}
     assert first.elapsed == 1.0

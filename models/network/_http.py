@@ -174,7 +174,11 @@ class _HttpServerProtocol(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         service = self.service
         start = max(ticks(loop.time()), self.busy_until)
-        self.busy_until = start + draw("response_time", service.response_time, service.network.rng)
+        self.busy_until = start + draw(
+            "response_time",
+            service.response_time,
+            service.network.stream(f"models.network.http:{service.host}"),
+        )
         response = service._response(request, close)
         if close:
             self.closing = True

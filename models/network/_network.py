@@ -211,7 +211,7 @@ class Network:
         self._live: dict[VirtualTransport, None] = {}  # insertion-ordered: deterministic
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._simulation: Any = None
-        self._rng = random.Random("models.network")
+        self._streams: dict[str, random.Random] = {}
         self._next_ip = 1
         self._socks: dict[int, tuple[socket.socket, Host, Host, tuple[str, int]]] = {}
         self.add_host(LOCALHOST, ip="127.0.0.1")
@@ -396,19 +396,30 @@ class Network:
         simulation = sim.current()
         if simulation is not None and simulation is not self._simulation:
             self._simulation = simulation
-            stream = getattr(simulation, "stream", None)
-            if callable(stream):
-                self._rng = stream("models.network")
-            else:
-                self._rng = random.Random(f"models.network:{simulation.seed!r}")
+            self._streams.clear()
         self._loops.add(loop)
         for fault in self._faults:
             self._schedule_fault(loop, fault)
 
     @property
     def rng(self) -> random.Random:
-        """The random stream latency, loss and service-time draws come from."""
-        return self._rng
+        """The random stream link latency and loss draws come from."""
+        return self.stream("models.network")
+
+    def stream(self, name: str) -> random.Random:
+        """The random stream ``name`` of the current simulation (``Simulation.stream``).
+
+        Links draw from ``"models.network"``, each HTTP service from
+        ``"models.network.http:HOST"``, so adding a service never shifts the
+        latency draws. Outside a simulation the streams are seeded from the name.
+        """
+        rng = self._streams.get(name)
+        if rng is None:
+            simulation = self._simulation
+            stream = getattr(simulation, "stream", None)
+            rng = stream(name) if callable(stream) else random.Random(name)
+            self._streams[name] = rng
+        return rng
 
     # -- time on the wire ----------------------------------------------------------------------
 
@@ -431,10 +442,10 @@ class Network:
                     return None
                 t = free
                 depart = t if pipe is None else max(t, pipe.busy_until)
-                arrival = depart + tx + draw("latency", link.latency, self._rng)
+                arrival = depart + tx + draw("latency", link.latency, self.rng)
                 if link.loss:
-                    while self._rng.random() < link.loss:
-                        arrival += draw("retransmit_delay", link.retransmit_delay, self._rng)
+                    while self.rng.random() < link.loss:
+                        arrival += draw("retransmit_delay", link.retransmit_delay, self.rng)
                 blocked = first_block_in(self._faults, src.name, dst.name, depart, arrival)
                 if blocked is None:
                     break
@@ -521,7 +532,7 @@ class Network:
         lookup = host not in _ANY_ADDRESSES and not (isinstance(host, str) and _is_ip(host))
         if lookup and self.dns_time:
             await self._sleep_until(
-                loop, ticks(loop.time()) + draw("dns_time", self.dns_time, self._rng)
+                loop, ticks(loop.time()) + draw("dns_time", self.dns_time, self.rng)
             )
         if family not in (0, socket.AF_UNSPEC, socket.AF_INET):
             raise socket.gaierror(
@@ -615,7 +626,7 @@ class Network:
         if answer is None:
             await self._sleep_until(loop, now + ticks(self.connect_timeout))
             raise TimeoutError(errno.ETIMEDOUT, "TLS handshake timed out (a partition?)")
-        await self._sleep_until(loop, answer + draw("tls_time", self.tls_time, self._rng))
+        await self._sleep_until(loop, answer + draw("tls_time", self.tls_time, self.rng))
 
     async def create_connection(
         self,
