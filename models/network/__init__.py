@@ -18,7 +18,8 @@ partition swallows a connection attempt, ``ConnectionResetError`` on a reset.
 
 from ._faults import Fault
 from ._http import HttpRequest, HttpService
-from ._network import Host, Link, Network
+from ._network import Network
+from ._topology import Host, Link
 from ._transport import SocketInfo, VirtualServer, VirtualTransport
 
 __all__ = [

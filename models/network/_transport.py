@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._network import Network, _Pipe
+    from ._network import Network
+    from ._topology import _Pipe
 
 __all__ = ["SocketInfo", "VirtualServer", "VirtualTransport"]
 
