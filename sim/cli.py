@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .run import format_exception_for_script
 from .script import ScriptRun, load_model, run_script
 
 __all__ = ["main"]
@@ -127,7 +128,18 @@ def _load_models(paths: Sequence[str | Path]) -> dict[str, object]:
     for path in paths:
         if not os.path.isfile(path):
             raise _UsageError(f"model file {str(path)!r} does not exist or is not a file")
-        for name, value in load_model(path).items():
+        try:
+            loaded = load_model(path)
+        except Exception as exc:
+            model = os.path.abspath(path)
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_frame.f_code.co_filename != model:
+                tb = tb.tb_next
+            if tb is None:
+                raise  # not raised by the model file's code: load_model's own message
+            where = format_exception_for_script(exc, model).rstrip()
+            raise _UsageError(f"model file {str(path)!r} failed:\n{where}") from None
+        for name, value in loaded.items():
             if name in models:
                 raise _UsageError(f"two model files define {name!r}; keep one")
             models[name] = value

@@ -510,7 +510,7 @@ def test_a_distribution_that_draws_a_negative_latency_is_reported():
 def test_faults_on_unknown_hosts_and_bad_windows_are_rejected():
     net = Network()
     net.add_host("db")
-    with pytest.raises(KeyError, match="no host 'dbb' in the virtual network"):
+    with pytest.raises(ValueError, match="no host 'dbb' in the virtual network"):
         net.partition("localhost", "dbb")
     with pytest.raises(ValueError, match=r"until \(1.0\) must be after at \(2.0\)"):
         net.host_down("db", at=2.0, until=1.0)
@@ -544,3 +544,18 @@ def test_unsupported_socket_operations_say_what_to_use_instead(call, hint):
     with pytest.raises(NotImplementedError, match="not supported by the virtual network") as info:
         sim.run(main(), network=Network())
     assert hint in str(info.value)
+
+
+def test_a_network_is_reusable_across_runs_and_a_finished_runs_ports_are_free_again():
+    net = Network(latency=0.01)
+    net.add_host("api")
+
+    async def main():
+        await asyncio.start_server(echo, "api", 80)  # never closed: the run just ends
+        reader, writer = await asyncio.open_connection("api", 80)
+        writer.write(b"x")
+        await reader.readexactly(1)
+        return asyncio.get_running_loop().time(), len(net.connections)
+
+    assert sim.run(main(), network=net) == (0.04, 2)
+    assert sim.run(main(), network=net) == (0.04, 2)  # not 4: the old ends are forgotten

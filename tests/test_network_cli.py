@@ -93,3 +93,16 @@ def test_the_demo_replays_the_aiohttp_examples_with_their_model(capsys):
     assert "=== [1/13] aiohttp_as_completed.py (--model net_example_com.py) ===" in out
     assert "--- aiohttp_gather.py: 0.82 s virtual" in out
     assert "0 failed." in out
+
+
+def test_a_model_file_that_fails_is_reported_from_the_model_file_without_a_deep_traceback(
+    files, capsys
+):
+    (files / "broken.py").write_text(
+        "from models.network import Network\nnetwork = Network()\nnetwork.partition('a', 'b')\n"
+    )
+    assert main(["run", str(files / "app.py"), "--model", str(files / "broken.py")]) == 2
+    err = capsys.readouterr().err
+    assert "broken.py', line 3" in err.replace('"', "'")
+    assert "ValueError" in err and "no host 'a' in the virtual network" in err
+    assert "sim/cli.py" not in err

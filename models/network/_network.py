@@ -447,9 +447,7 @@ class Network(Fabric):
 
         server = VirtualServer(loop, sockets, unregister, register)
         for listener in listeners:  # fail now if a port is taken, as bind() would
-            current = self._listeners.get((listener.host.name, listener.port))
-            if current is not None and not (current.loop is not None and current.loop.is_closed()):
-                self._bind(listener.host, listener.port, listener)
+            self._check_free(listener.host, listener.port)
         if start_serving:
             await server.start_serving()
         return server

@@ -181,10 +181,10 @@ class Fabric:
         return host
 
     def host(self, name: str) -> Host:
-        """The host called ``name``; ``KeyError`` naming the known hosts if there is none."""
+        """The host called ``name``; ``ValueError`` naming the known hosts if there is none."""
         host = self._hosts.get(name.rstrip(".").lower()) if isinstance(name, str) else None
         if host is None:
-            raise KeyError(
+            raise ValueError(
                 f"no host {name!r} in the virtual network "
                 f"(hosts: {', '.join(sorted(self._hosts))});"
                 " add it with network.add_host(name) or network.http_service(name, ...)"
@@ -301,6 +301,8 @@ class Fabric:
         if simulation is not None and simulation is not self._simulation:
             self._simulation = simulation
             self._streams.clear()
+        # forget what earlier runs left behind on loops that are closed now
+        self._live = {t: None for t in self._live if not t._loop.is_closed()}
         self._loops.add(loop)
         for fault in self._faults:
             self._schedule_fault(loop, fault)
@@ -373,18 +375,19 @@ class Fabric:
     def _forget(self, transport: VirtualTransport) -> None:
         self._live.pop(transport, None)
 
-    def _bind(self, host: Host, port: int, listener: _Listener) -> None:
-        key = (host.name, port)
-        current = self._listeners.get(key)
-        if current is not None and current.loop is not None and current.loop.is_closed():
-            current = None
-        if current is not None:
+    def _check_free(self, host: Host, port: int) -> None:
+        """Raise ``OSError(EADDRINUSE)`` if a live listener holds ``host:port``."""
+        current = self._listeners.get((host.name, port))
+        if current is not None and not (current.loop is not None and current.loop.is_closed()):
             raise OSError(
                 errno.EADDRINUSE,
                 f"error while attempting to bind on address {(host.ip, port)!r}: address "
                 f"already in use (virtual host {host.name!r})",
             )
-        self._listeners[key] = listener
+
+    def _bind(self, host: Host, port: int, listener: _Listener) -> None:
+        self._check_free(host, port)
+        self._listeners[(host.name, port)] = listener
 
     # -- inspection ----------------------------------------------------------------------------
 
