@@ -20,7 +20,7 @@ from .errors import (
 )
 from .loop import VirtualEventLoop, VirtualEventLoopPolicy, new_event_loop
 from .run import Run, Simulation, current, run, simulate
-from .script import ScriptRun, run_script
+from .script import ScriptRun, load_model, run_script
 from .timepatch import DEFAULT_EPOCH, patched_time
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "VirtualEventLoop",
     "VirtualEventLoopPolicy",
     "current",
+    "load_model",
     "new_event_loop",
     "patched_time",
     "run",

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .cpu import CpuCost, Measured
-from .script import ScriptRun, run_script
+from .run import format_exception_for_script
+from .script import ScriptRun, load_model, run_script
 
 __all__ = ["main"]
 
@@ -117,19 +118,30 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run an unmodified asyncio script on virtual time",
         description="Run SCRIPT as `python SCRIPT ARGS...` would, with every asyncio event "
-        "loop it creates running on one virtual clock.",
+        "loop it creates running on one virtual clock. `--model FILE` may also follow SCRIPT "
+        "(before its ARGS; use `--` to pass a literal --model to the script).",
     )
     run.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the one-line summary on stderr"
     )
     _add_simulation_options(run)
+    run.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a Python file defining models at module level, e.g. `network = Network(...)` "
+        "(repeatable)",
+    )
     run.add_argument("script", help="path of the Python script")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
 
     demo = commands.add_parser(
         "demo",
         help="replay every program in examples/ and print what each printed",
-        description="Replay the classic programs in examples/ on virtual time.",
+        description="Replay the classic programs in examples/ on virtual time. A program "
+        "with a line `# asyncsim: --model FILE` is replayed with that model file (relative "
+        "to the program), e.g. the aiohttp examples against a modeled example.com.",
     )
     demo.add_argument(
         "--examples",
@@ -145,9 +157,75 @@ def _print_summary(outcome: ScriptRun) -> None:
     print(outcome.summary(), file=sys.stderr)
 
 
+def _load_models(paths: Sequence[str | Path]) -> dict[str, object]:
+    models: dict[str, object] = {}
+    for path in paths:
+        if not os.path.isfile(path):
+            raise _UsageError(f"model file {str(path)!r} does not exist or is not a file")
+        try:
+            loaded = load_model(path)
+        except Exception as exc:
+            model = os.path.abspath(path)
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_frame.f_code.co_filename != model:
+                tb = tb.tb_next
+            if tb is None:
+                raise  # not raised by the model file's code: load_model's own message
+            where = format_exception_for_script(exc, model).rstrip()
+            raise _UsageError(f"model file {str(path)!r} failed:\n{where}") from None
+        for name, value in loaded.items():
+            if name in models:
+                raise _UsageError(f"two model files define {name!r}; keep one")
+            models[name] = value
+    return models
+
+
+#: A line in an example program naming the model files ``asyncsim demo`` replays it with.
+DEMO_DIRECTIVE = "# asyncsim: --model "
+
+
+def demo_models(script: Path) -> list[Path]:
+    """Model files named by ``# asyncsim: --model FILE`` lines (relative to the script)."""
+    found = []
+    for line in script.read_text(encoding="utf-8").splitlines():
+        if line.startswith(DEMO_DIRECTIVE):
+            found.append(script.parent / line[len(DEMO_DIRECTIVE) :].strip())
+    return found
+
+
+def _split_model_options(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Peel ``--model FILE`` options written right after the script off its arguments.
+
+    ``asyncsim run app.py --model net.py a b`` runs ``app.py a b`` with the model;
+    everything after a ``--`` goes to the script untouched.
+    """
+    models: list[str] = []
+    rest = list(argv)
+    while rest:
+        if rest[0] == "--":
+            return models, rest[1:]
+        if rest[0] == "--model":
+            if len(rest) < 2:
+                raise _UsageError("--model needs a FILE argument")
+            models.append(rest[1])
+            rest = rest[2:]
+        elif rest[0].startswith("--model="):
+            models.append(rest[0].split("=", 1)[1])
+            rest = rest[1:]
+        else:
+            break
+    return models, rest
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.script):
         raise _UsageError(f"script {args.script!r} does not exist or is not a file")
+    late_models, args.args = _split_model_options(args.args)
+    models = _load_models([*args.model, *late_models])
+    if args.cpu is not None:
+        if "cpu" in models:
+            raise _UsageError("--cpu is given both on the command line and in a model file")
+        models["cpu"] = args.cpu
     outcome = run_script(
         args.script,
         args.args,
@@ -157,7 +235,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         patch_time=args.patch_time,
         start=args.start,
         allow_real_io=args.allow_real_io,
-        cpu=args.cpu,
+        **models,  # type: ignore[arg-type]
     )
     if not args.quiet:
         _print_summary(outcome)
@@ -197,8 +275,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     failures = 0
     total_virtual = total_wall = 0.0
     for index, script in enumerate(scripts, 1):
-        print(f"=== [{index}/{len(scripts)}] {script.name} ===", flush=True)
-        outcome = run_script(script, [])
+        model_files = demo_models(script)
+        with_models = f" (--model {' '.join(p.name for p in model_files)})" if model_files else ""
+        print(f"=== [{index}/{len(scripts)}] {script.name}{with_models} ===", flush=True)
+        outcome = run_script(script, [], **_load_models(model_files))  # type: ignore[arg-type]
         sys.stdout.flush()
         total_virtual += outcome.elapsed
         total_wall += outcome.wall

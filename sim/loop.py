@@ -64,6 +64,21 @@ def _validate_limits(until: float | None, max_steps: int | None, start: float) -
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
 
 
+class _OrderedFuture(asyncio.Future):
+    """A Future whose hash is its creation number on its loop.
+
+    Libraries keep futures in sets and wake them by iterating the set (aiohttp's
+    DNS throttle does); with the default id-based hash that order follows memory
+    addresses and changes from run to run. A creation-number hash makes it the
+    same on every run of the same program.
+    """
+
+    __slots__ = ("_asyncsim_seq",)
+
+    def __hash__(self) -> int:
+        return self._asyncsim_seq
+
+
 class VirtualEventLoop(asyncio.SelectorEventLoop):
     """An asyncio event loop whose clock is virtual.
 
@@ -124,6 +139,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._instruments: list[Instrument] = []
         #: The handle whose callback is running, while instruments are attached.
         self._current_step: asyncio.Handle | None = None
+        self._network: Any = None
+        self._future_seq = itertools.count().__next__
 
     # -- the clock -------------------------------------------------------------
 
@@ -294,21 +311,51 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         if not self._allow_real_io:
             raise RealIOError.refused(call)
 
+    # -- a virtual network -------------------------------------------------------
+
+    def attach_network(self, network: Any) -> None:
+        """Route this loop's network calls to ``network`` (e.g. a ``models.network.Network``).
+
+        From then on ``create_connection``, ``create_server``, ``getaddrinfo``,
+        ``getnameinfo``, ``sock_connect``, ``sock_accept``, ``sock_recv``,
+        ``sock_sendall``, ``create_datagram_endpoint``, ``create_unix_connection``,
+        ``create_unix_server`` and ``connect_accepted_socket`` are awaited as
+        ``network.NAME(loop, *args, **kwargs)`` instead of touching real sockets,
+        and ``network.attached(loop)`` is called now.
+        """
+        self._network = network
+        network.attached(self)
+
+    @property
+    def network(self) -> Any:
+        """The network attached with :meth:`attach_network`, or None."""
+        return self._network
+
     async def create_connection(
         self, protocol_factory: Any, host: Any = None, port: Any = None, **kwargs: Any
     ) -> Any:
+        if self._network is not None:
+            return await self._network.create_connection(
+                self, protocol_factory, host, port, **kwargs
+            )
         self._refuse_real_io(f"loop.create_connection(host={host!r}, port={port!r})")
         return await super().create_connection(protocol_factory, host, port, **kwargs)
 
     async def create_server(
         self, protocol_factory: Any, host: Any = None, port: Any = None, **kwargs: Any
     ) -> Any:
+        if self._network is not None:
+            return await self._network.create_server(self, protocol_factory, host, port, **kwargs)
         self._refuse_real_io(f"loop.create_server(host={host!r}, port={port!r})")
         return await super().create_server(protocol_factory, host, port, **kwargs)
 
     async def create_datagram_endpoint(
         self, protocol_factory: Any, local_addr: Any = None, remote_addr: Any = None, **kwargs: Any
     ) -> Any:
+        if self._network is not None:
+            return await self._network.create_datagram_endpoint(
+                self, protocol_factory, local_addr, remote_addr, **kwargs
+            )
         self._refuse_real_io(
             f"loop.create_datagram_endpoint(local_addr={local_addr!r}, remote_addr={remote_addr!r})"
         )
@@ -319,34 +366,62 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     async def create_unix_connection(
         self, protocol_factory: Any, path: Any = None, **kwargs: Any
     ) -> Any:
+        if self._network is not None:
+            return await self._network.create_unix_connection(
+                self, protocol_factory, path, **kwargs
+            )
         self._refuse_real_io(f"loop.create_unix_connection(path={path!r})")
         return await super().create_unix_connection(protocol_factory, path, **kwargs)
 
     async def create_unix_server(
         self, protocol_factory: Any, path: Any = None, **kwargs: Any
     ) -> Any:
+        if self._network is not None:
+            return await self._network.create_unix_server(self, protocol_factory, path, **kwargs)
         self._refuse_real_io(f"loop.create_unix_server(path={path!r})")
         return await super().create_unix_server(protocol_factory, path, **kwargs)
 
     async def connect_accepted_socket(self, protocol_factory: Any, sock: Any, **kwargs: Any) -> Any:
+        if self._network is not None:
+            return await self._network.connect_accepted_socket(
+                self, protocol_factory, sock, **kwargs
+            )
         self._refuse_real_io("loop.connect_accepted_socket()")
         return await super().connect_accepted_socket(protocol_factory, sock, **kwargs)
 
     async def getaddrinfo(self, host: Any, port: Any, **kwargs: Any) -> Any:
+        if self._network is not None:
+            return await self._network.getaddrinfo(self, host, port, **kwargs)
         self._refuse_real_io(f"loop.getaddrinfo({host!r}, {port!r})")
         return await super().getaddrinfo(host, port, **kwargs)
 
     async def getnameinfo(self, sockaddr: Any, flags: int = 0) -> Any:
+        if self._network is not None:
+            return await self._network.getnameinfo(self, sockaddr, flags)
         self._refuse_real_io(f"loop.getnameinfo({sockaddr!r})")
         return await super().getnameinfo(sockaddr, flags)
 
     async def sock_connect(self, sock: Any, address: Any) -> None:
+        if self._network is not None:
+            return await self._network.sock_connect(self, sock, address)
         self._refuse_real_io(f"loop.sock_connect(address={address!r})")
         return await super().sock_connect(sock, address)
 
     async def sock_accept(self, sock: Any) -> Any:
+        if self._network is not None:
+            return await self._network.sock_accept(self, sock)
         self._refuse_real_io("loop.sock_accept()")
         return await super().sock_accept(sock)
+
+    async def sock_recv(self, sock: Any, n: int) -> Any:
+        if self._network is not None:
+            return await self._network.sock_recv(self, sock, n)
+        return await super().sock_recv(sock, n)
+
+    async def sock_sendall(self, sock: Any, data: Any) -> None:
+        if self._network is not None:
+            return await self._network.sock_sendall(self, sock, data)
+        return await super().sock_sendall(sock, data)
 
     async def subprocess_exec(self, protocol_factory: Any, *args: Any, **kwargs: Any) -> Any:
         self._refuse_real_io(f"loop.subprocess_exec{args!r}")
@@ -403,6 +478,12 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         return result
 
     # -- tasks -----------------------------------------------------------------
+
+    def create_future(self) -> asyncio.Future[Any]:
+        """A Future of this loop that hashes by creation order (deterministic set order)."""
+        future = _OrderedFuture(loop=self)
+        future._asyncsim_seq = self._future_seq()
+        return future
 
     def create_task(
         self, coro: Any, *, name: str | None = None, context: Context | None = None

@@ -61,6 +61,8 @@ class Simulation:
     cpu : float, distribution, mapping, "measured" or sim.cpu.Measured, optional
         The CPU cost model (:mod:`sim.cpu`): virtual seconds each task step takes.
         Off (None) by default: steps take no virtual time.
+    network : models.network.Network, optional
+        A virtual network every loop of the simulation connects over.
     """
 
     def __init__(
@@ -74,8 +76,10 @@ class Simulation:
         epoch: float = DEFAULT_EPOCH,
         allow_real_io: bool = False,
         cpu: Any = None,
+        network: Any = None,
     ) -> None:
         _validate_limits(until, max_steps, start)
+        _check_network(network)
         if isinstance(seed, bool) or (seed is not None and not isinstance(seed, (int, str, bytes))):
             raise TypeError(f"seed must be an int, str, bytes or None, got {seed!r}")
         if not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
@@ -87,6 +91,7 @@ class Simulation:
         self.start = float(start)
         self.epoch = float(epoch)
         self.allow_real_io = bool(allow_real_io)
+        self.network = network
         self.clock = Clock(to_ticks(start))
         #: The simulation's RNG; models derive their streams from it.
         self.rng = random.Random(seed)
@@ -142,6 +147,8 @@ class Simulation:
         if self.cpu is not None:
             loop.add_instrument(self.cpu)  # first, so later instruments see step costs
         self.loops.append(loop)
+        if self.network is not None:
+            loop.attach_network(self.network)
         return loop
 
     def first_error(self) -> SimulationError | None:
@@ -212,6 +219,17 @@ class Run:
         return self.elapsed / self.wall if self.wall > 0 else math.inf
 
 
+def _check_network(network: Any) -> None:
+    if network is not None and not (
+        callable(getattr(network, "attached", None))
+        and callable(getattr(network, "create_connection", None))
+    ):
+        raise TypeError(
+            "network must be a models.network.Network (e.g. Network(latency=0.05)), "
+            f"got {network!r}"
+        )
+
+
 def _check_coroutine(coro: object, func: str) -> None:
     if not inspect.iscoroutine(coro):
         hint = (
@@ -270,6 +288,7 @@ def simulate(
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
     cpu: Any = None,
+    network: Any = None,
 ) -> Run:
     """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
 
@@ -300,6 +319,7 @@ def simulate(
             epoch=epoch,
             allow_real_io=allow_real_io,
             cpu=cpu,
+            network=network,
         )
     except (TypeError, ValueError):
         coro.close()
@@ -342,6 +362,7 @@ def run(
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
     cpu: Any = None,
+    network: Any = None,
 ) -> T:
     """Run ``coro`` on virtual time and return its result: a drop-in for ``asyncio.run``.
 
@@ -369,6 +390,8 @@ def run(
     cpu : float, distribution, mapping, "measured" or sim.cpu.Measured, optional
         CPU cost model (:mod:`sim.cpu`): the virtual seconds each task step takes,
         so CPU-bound code delays the others. Off by default.
+    network : models.network.Network, optional
+        A virtual network the program's connections, servers and DNS use.
 
     Examples
     --------
@@ -394,6 +417,7 @@ def run(
         epoch=epoch,
         allow_real_io=allow_real_io,
         cpu=cpu,
+        network=network,
     )
     if outcome.exception is not None:
         raise outcome.exception

@@ -16,7 +16,38 @@ from .loop import VirtualEventLoop
 from .run import Simulation, close_loop, format_exception_for_script
 from .timepatch import DEFAULT_EPOCH
 
-__all__ = ["ScriptRun", "run_script"]
+__all__ = ["MODEL_NAMES", "ScriptRun", "load_model", "run_script"]
+
+#: Module-level names a model file (``asyncsim run --model FILE``) may define; each
+#: is passed to :func:`run_script` as the keyword argument of the same name.
+MODEL_NAMES = ("network", "cpu")
+
+
+def load_model(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Run the model file at ``path`` and return the models it defines.
+
+    A model file is a plain Python file that builds models at module level under
+    the names in :data:`MODEL_NAMES`, e.g. ``network = Network(latency=0.05)``.
+    It runs with its own directory first on ``sys.path``; the result maps each
+    name it defines to its value, ready for ``run_script(..., **models)``.
+    """
+    path = os.fspath(path)
+    if not isinstance(path, str) or not os.path.isfile(path):
+        raise FileNotFoundError(f"model file {path!r} does not exist or is not a file")
+    saved_path = sys.path[:]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    try:
+        namespace = runpy.run_path(path, run_name="__asyncsim_model__")
+    finally:
+        sys.path[:] = saved_path
+    models = {name: namespace[name] for name in MODEL_NAMES if name in namespace}
+    if not models:
+        raise ValueError(
+            f"model file {path!r} defines none of the model names {', '.join(MODEL_NAMES)}; "
+            "define one at module level, e.g. `network = Network(latency=0.05)` "
+            "(from models.network import Network)"
+        )
+    return models
 
 
 @dataclass(frozen=True)
@@ -87,6 +118,7 @@ def run_script(
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
     cpu: Any = None,
+    network: Any = None,
 ) -> ScriptRun:
     """Run an unmodified Python script with every asyncio loop it creates virtual.
 
@@ -96,7 +128,8 @@ def run_script(
     ``get_event_loop`` share one virtual clock. The script's exceptions are printed
     as Python prints them (exit code 1); a :class:`sim.SimulationError` is printed
     as a readable report (exit code 3); ``SystemExit`` codes are preserved.
-    Other keyword arguments are those of :func:`sim.run`.
+    Other keyword arguments are those of :func:`sim.run` (``network``: a virtual
+    network, see :func:`load_model`).
     """
     path = os.fspath(path)
     if not isinstance(path, str) or not os.path.isfile(path):
@@ -113,6 +146,7 @@ def run_script(
         epoch=epoch,
         allow_real_io=allow_real_io,
         cpu=cpu,
+        network=network,
     )
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     saved_policy = asyncio.events._event_loop_policy

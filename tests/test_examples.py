@@ -3,13 +3,17 @@
 import pytest
 
 import sim
-from sim.cli import example_scripts
+from sim.cli import demo_models, example_scripts
+from sim.script import load_model
 
 from .conftest import EXAMPLES
 
 
 def replay(name, capsys):
-    outcome = sim.run_script(EXAMPLES / name)
+    models = {}
+    for path in demo_models(EXAMPLES / name):  # what `asyncsim demo` uses
+        models.update(load_model(path))
+    outcome = sim.run_script(EXAMPLES / name, **models)
     out = capsys.readouterr().out
     assert outcome.exit_code == 0, out
     return outcome, out.splitlines()
@@ -90,8 +94,66 @@ def test_a_cpu_bound_coroutine_makes_the_heartbeat_late_only_under_a_cpu_model(c
     assert outcome.elapsed == 2.2
 
 
+def test_the_aiohttp_gather_against_modeled_example_com_prints_the_notes_lines(capsys):
+    outcome, lines = replay("aiohttp_gather.py", capsys)
+    assert lines == ["Function fetch_status took 0.82 seconds"] * 10 + [
+        str([200] * 10),
+        "Function main took 0.82 seconds",
+    ]
+    assert outcome.elapsed == 0.82
+
+
+def test_the_aiohttp_gather_with_return_exceptions_keeps_aiohttps_bad_url_error(capsys):
+    outcome, lines = replay("aiohttp_gather_exceptions.py", capsys)
+    error = "NonHttpUrlClientError(URL('python://example.com'))"
+    assert lines == [
+        f"All results: [200, {error}, 200]",
+        f"Exceptions: [{error}]",
+        "Successful results: [200, 200]",
+        f"gather raised {error}",
+    ]
+    assert outcome.elapsed == 0.82
+
+
+def test_the_aiohttp_as_completed_times_out_the_late_requests_at_2_seconds(capsys):
+    outcome, lines = replay("aiohttp_as_completed.py", capsys)
+    assert lines[:11] == ["200"] * 10 + ["all ten done after 0.82 s"]
+    assert lines[11:] == ["200", "200"] + ["Timeout happened"] * 8 + ["gave up after 2.0 s"]
+    assert outcome.elapsed == pytest.approx(2.82, abs=1e-9)
+
+
+def test_the_aiohttp_wait_modes_return_at_the_expected_virtual_times(capsys):
+    outcome, lines = replay("aiohttp_wait.py", capsys)
+    assert lines == ["200"] * 10 + [
+        "ALL_COMPLETED: 10 done, 0 pending at 0.82 s",
+        "request failed: NonHttpUrlClientError(URL('python://bad'))",
+        "FIRST_EXCEPTION: 1 done, 2 pending at 0.0 s",
+        *["200"] * 10,
+        "FIRST_COMPLETED: 1 round(s), finished at 0.82 s",
+        "timeout=1: 1 done, 1 pending at 1.0 s",
+    ]
+    assert outcome.elapsed == pytest.approx(2.64, abs=1e-9)
+
+
+def test_the_aiohttp_wait_for_cancels_a_request_slower_than_its_timeout(capsys):
+    outcome, lines = replay("aiohttp_wait_for.py", capsys)
+    assert lines == ["the request timed out after 0.5 s", "200"]
+    assert outcome.elapsed == 1.32
+
+
+def test_every_aiohttp_example_names_its_model_for_the_demo():
+    for script in example_scripts(EXAMPLES):
+        uses_aiohttp = "import aiohttp" in script.read_text()
+        assert bool(demo_models(script)) == uses_aiohttp, script.name
+
+
 def test_every_example_program_is_covered_by_a_test():
     tested = {
+        "aiohttp_gather.py",
+        "aiohttp_gather_exceptions.py",
+        "aiohttp_as_completed.py",
+        "aiohttp_wait.py",
+        "aiohttp_wait_for.py",
         "seed_pair.py",
         "future_result.py",
         "done_callback.py",

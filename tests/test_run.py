@@ -176,6 +176,7 @@ def test_the_public_api_is_exactly_what_we_document():
             "VirtualEventLoopPolicy",
             "current",
             "Measured",
+            "load_model",
             "new_event_loop",
             "patched_time",
             "run",

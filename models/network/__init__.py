@@ -1,0 +1,35 @@
+"""A virtual network that asyncio programs (and aiohttp) run over unchanged.
+
+Build a :class:`Network` of hosts, give links latency (a number of virtual
+seconds or a distribution), bandwidth and loss, schedule faults, then attach it::
+
+    from models.network import Network
+    net = Network(latency=0.01)
+    net.http_service("example.com", response_time=0.82)
+    sim.run(main(), network=net)          # or: asyncsim run app.py --model net.py
+
+Inside the simulation ``loop.create_connection``, ``loop.create_server``,
+``loop.getaddrinfo`` and ``loop.sock_connect`` use the network, so streams,
+``aiohttp.ClientSession`` and ``aiohttp.web`` work as over real sockets.
+Failures raise what asyncio raises: ``socket.gaierror`` for an unknown name,
+``ConnectionRefusedError`` when nothing listens, ``TimeoutError`` when a
+partition swallows a connection attempt, ``ConnectionResetError`` on a reset.
+"""
+
+from ._faults import Fault
+from ._http import HttpRequest, HttpService
+from ._network import Network
+from ._topology import Host, Link
+from ._transport import SocketInfo, VirtualServer, VirtualTransport
+
+__all__ = [
+    "Fault",
+    "Host",
+    "HttpRequest",
+    "HttpService",
+    "Link",
+    "Network",
+    "SocketInfo",
+    "VirtualServer",
+    "VirtualTransport",
+]

@@ -1,0 +1,226 @@
+"""A canned HTTP/1.1 server: ``network.http_service(name, response_time=..., ...)``.
+
+It answers every request with the same status and body after
+``response_time`` (the server's time from receiving the whole request to
+sending the response), keeps connections alive as HTTP/1.1 does, and records
+each request it served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+from ._values import Duration, check_duration, draw, ticks
+
+if TYPE_CHECKING:
+    from ._network import Network
+
+__all__ = ["HttpRequest", "HttpService"]
+
+_MAX_HEAD = 64 * 1024
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A request an :class:`HttpService` received, at virtual time ``time`` (seconds)."""
+
+    time: float
+    method: str
+    target: str
+    version: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+class HttpService:
+    """Answers HTTP/1.1 on a virtual host without writing a server (see ``http_service``)."""
+
+    def __init__(
+        self,
+        network: Network,
+        host: str,
+        *,
+        response_time: Duration,
+        status: int,
+        body: bytes | str,
+        headers: dict[str, str] | None,
+    ) -> None:
+        self.network = network
+        self.host = host
+        self.response_time = check_duration("response_time", response_time)
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"status must be an HTTP status code in 100..599, got {status!r}")
+        self.status = status
+        if isinstance(body, str):
+            body = body.encode()
+        if not isinstance(body, (bytes, bytearray)):
+            raise TypeError(f"body must be bytes or str, got {type(body).__name__} {body!r}")
+        self.body = bytes(body)
+        if headers is not None and not (
+            isinstance(headers, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+        ):
+            raise TypeError(f"headers must be a dict of str to str, got {headers!r}")
+        self.headers = dict(headers or {})
+        #: Every request served, in arrival order.
+        self.requests: list[HttpRequest] = []
+
+    def protocol(self) -> asyncio.Protocol:
+        """A protocol for one accepted connection (the listener's factory)."""
+        return _HttpServerProtocol(self)
+
+    def _response(self, request: HttpRequest, close: bool) -> bytes:
+        try:
+            reason = HTTPStatus(self.status).phrase
+        except ValueError:
+            reason = "Unknown"
+        no_body = request.method == "HEAD" or self.status in (204, 304) or self.status < 200
+        lines = [f"HTTP/1.1 {self.status} {reason}", "Server: asyncsim-http-service"]
+        names = {k.lower() for k in self.headers}
+        if "content-type" not in names:
+            lines.append("Content-Type: text/html; charset=utf-8")
+        if self.status not in (204, 304) and self.status >= 200:
+            lines.append(f"Content-Length: {len(self.body)}")
+        lines.extend(f"{k}: {v}" for k, v in self.headers.items())
+        lines.append(f"Connection: {'close' if close else 'keep-alive'}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return head if no_body else head + self.body
+
+    def __repr__(self) -> str:
+        return (
+            f"<HttpService {self.host} status={self.status} response_time={self.response_time!r} "
+            f"served={len(self.requests)}>"
+        )
+
+
+class _BadRequest(Exception):
+    pass
+
+
+class _HttpServerProtocol(asyncio.Protocol):
+    def __init__(self, service: HttpService) -> None:
+        self.service = service
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.busy_until = 0  # ticks: responses go out in request order
+        self.closing = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while not self.closing:
+            try:
+                parsed = self._parse()
+            except _BadRequest as exc:
+                self._fail(str(exc))
+                return
+            if parsed is None:
+                return
+            self._answer(*parsed)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.transport = None
+
+    def _parse(self) -> tuple[HttpRequest, bool] | None:
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self.buffer) > _MAX_HEAD:
+                raise _BadRequest("request head too long")
+            return None
+        head = self.buffer[:end].decode("latin-1").split("\r\n")
+        parts = head[0].split(" ")
+        if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+            raise _BadRequest(f"bad request line {head[0]!r}")
+        method, target, version = parts
+        headers = []
+        for line in head[1:]:
+            name, sep, value = line.partition(":")
+            if not sep:
+                raise _BadRequest(f"bad header line {line!r}")
+            headers.append((name.strip(), value.strip()))
+        fields = {k.lower(): v for k, v in headers}
+        rest = self.buffer[end + 4 :]
+        if "chunked" in fields.get("transfer-encoding", "").lower():
+            decoded = _dechunk(rest)
+            if decoded is None:
+                return None
+            body, rest = decoded
+        else:
+            try:
+                length = int(fields.get("content-length", "0"))
+            except ValueError:
+                raise _BadRequest("bad Content-Length") from None
+            if len(rest) < length:
+                return None
+            body, rest = rest[:length], rest[length:]
+        self.buffer = rest
+        connection = fields.get("connection", "").lower()
+        close = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
+        loop = asyncio.get_running_loop()
+        request = HttpRequest(loop.time(), method, target, version, tuple(headers), body)
+        self.service.requests.append(request)
+        return request, close
+
+    def _answer(self, request: HttpRequest, close: bool) -> None:
+        loop = asyncio.get_running_loop()
+        service = self.service
+        start = max(ticks(loop.time()), self.busy_until)
+        self.busy_until = start + draw(
+            "response_time",
+            service.response_time,
+            service.network.stream(f"models.network.http:{service.host}"),
+        )
+        response = service._response(request, close)
+        if close:
+            self.closing = True
+        loop.call_at(self.busy_until / 1e9, self._send, response, close)
+
+    def _send(self, response: bytes, close: bool) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.transport.write(response)
+        if close:
+            self.transport.close()
+
+    def _fail(self, reason: str) -> None:
+        self.closing = True
+        if self.transport is not None:
+            body = reason.encode()
+            self.transport.write(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                % (len(body), body)
+            )
+            self.transport.close()
+
+
+def _dechunk(data: bytes) -> tuple[bytes, bytes] | None:
+    """Decode a chunked body at the start of ``data``: (body, rest), or None if incomplete."""
+    body = b""
+    pos = 0
+    while True:
+        eol = data.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        try:
+            size = int(data[pos:eol].split(b";")[0], 16)
+        except ValueError:
+            raise _BadRequest("bad chunk size") from None
+        pos = eol + 2
+        if size == 0:
+            end = data.find(b"\r\n\r\n", pos - 2)
+            if end < 0:
+                return None
+            return body, data[end + 4 :]
+        if len(data) < pos + size + 2:
+            return None
+        body += data[pos : pos + size]
+        pos += size + 2

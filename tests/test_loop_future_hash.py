@@ -1,0 +1,47 @@
+"""loop.create_future hashes by creation order, so sets of futures iterate the same every run."""
+
+import asyncio
+
+import sim
+
+
+def wake_order():
+    """Futures parked in a set and woken by iterating it, as aiohttp's DNS throttle does."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        waiters = set()
+        order = []
+
+        async def waiter(i):
+            future = loop.create_future()
+            waiters.add(future)
+            await future
+            order.append(i)
+
+        tasks = [asyncio.create_task(waiter(i)) for i in range(40)]
+        await asyncio.sleep(0)
+        garbage = [object() for _ in range(1000)]  # shift memory addresses between runs
+        for future in waiters:
+            future.set_result(None)
+        await asyncio.gather(*tasks)
+        del garbage
+        return order
+
+    return sim.run(main())
+
+
+def test_sets_of_futures_wake_in_the_same_order_on_every_run():
+    first = wake_order()
+    assert sorted(first) == list(range(40))
+    assert all(wake_order() == first for _ in range(5))
+
+
+def test_create_future_hashes_by_creation_number_on_its_loop():
+    loop = sim.new_event_loop()
+    try:
+        futures = [loop.create_future() for _ in range(3)]
+        assert [hash(f) for f in futures] == [hash(futures[0]) + i for i in range(3)]
+        assert futures[0] != futures[1] and futures[0] == futures[0]
+    finally:
+        loop.close()
