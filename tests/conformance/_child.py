@@ -14,10 +14,13 @@ module):
 * ``asyncio.SelectorEventLoop`` is replaced by a virtual subclass that takes an
   optional selector, for tests that build a selector loop directly
   (``asyncio.SelectorEventLoop(selectors.SelectSelector())`` in test_events).
-* Left alone: ``test.test_asyncio.utils.TestLoop`` (CPython's scripted-clock test
-  double, it has its own fake clock) and tests that instantiate
-  ``base_events.BaseEventLoop`` or mock loops directly (they test CPython's base
-  class, not an event loop implementation).
+* ``test_utils.TestCase.new_test_loop()`` *without* a clock script returns our
+  loop too: such tests (all of test_futures, a few in test_tasks and
+  test_base_events) only need a loop, not a fake clock.
+* Left alone: ``test.test_asyncio.utils.TestLoop`` when a test scripts its clock
+  (``new_test_loop(gen)``: CPython's test double with its own fake clock), and
+  tests that instantiate ``base_events.BaseEventLoop``, ``BaseSelectorEventLoop``
+  or mock loops directly (they test CPython's base classes, not a loop).
 
 Time patching (``sim.patched_time``) is not part of the loop and is not enabled.
 """
@@ -74,6 +77,18 @@ def install() -> None:
     asyncio.unix_events._UnixDefaultEventLoopPolicy._loop_factory = ConformanceLoop  # type: ignore[attr-defined]
     asyncio.SelectorEventLoop = ConformanceLoop  # type: ignore[misc]
     asyncio.unix_events.SelectorEventLoop = ConformanceLoop  # type: ignore[misc]
+    from test.test_asyncio import utils as test_utils
+
+    scripted = test_utils.TestCase.new_test_loop
+
+    def new_test_loop(self: Any, gen: Any = None) -> Any:
+        if gen is not None:  # a scripted clock: keep CPython's test double
+            return scripted(self, gen)
+        loop = ConformanceLoop()
+        self.set_event_loop(loop)
+        return loop
+
+    test_utils.TestCase.new_test_loop = new_test_loop
 
 
 def load_exclusions(path: str | None, module: str) -> dict[str, str]:
@@ -144,8 +159,8 @@ def main(argv: list[str]) -> int:
     module, output = argv[0], Path(argv[1])
     exclusions_path = argv[2] if len(argv) > 2 and argv[2] != "-v" else None
     faulthandler.dump_traceback_later(MODULE_TIMEOUT, exit=True)
-    install()
     try:
+        install()
         # ``module`` may also name one class or test inside a module (for debugging).
         importlib.import_module(
             module if module.count(".") < 3 else ".".join(module.split(".")[:3])
