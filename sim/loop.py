@@ -17,6 +17,7 @@ import concurrent.futures
 import heapq
 import itertools
 import math
+import selectors
 import threading
 import weakref
 from collections.abc import Callable
@@ -96,6 +97,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         Allow real sockets, pipes and subprocesses. Their file descriptors are
         polled without blocking while virtual timers are pending, and blocked on
         only when nothing virtual is pending.
+    selector : selectors.BaseSelector, optional
+        The selector used for real I/O (default: the platform's best).
 
     Examples
     --------
@@ -115,9 +118,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         until: float | None = None,
         max_steps: int | None = None,
         allow_real_io: bool = False,
+        selector: selectors.BaseSelector | None = None,
     ) -> None:
         _validate_limits(until, max_steps, start)
-        super().__init__()
+        super().__init__(selector)
         self._clock = clock if clock is not None else Clock(to_ticks(start))
         self._timers: list[_TimerEntry] = []
         self._timer_seq = itertools.count().__next__
@@ -136,6 +140,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self.error: SimulationError | None = None
         self._real_fds = 0
         self._count_real_fds()
+        #: Subprocess transports (real I/O mode), to know whether a child may still exit.
+        self._children: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._spawning = 0
         self._instruments: list[Instrument] = []
         #: The handle whose callback is running, while instruments are attached.
         self._current_step: asyncio.Handle | None = None
@@ -230,7 +237,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         when = to_seconds(ticks) if ticks < INFINITE_TICKS else math.inf
         timer = asyncio.TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
-            del timer._source_traceback[-1]
+            del timer._source_traceback[-2:]  # _schedule and call_at/call_later
         heapq.heappush(self._timers, (ticks, self._timer_seq(), timer))
         timer._scheduled = True
         if self._instruments:
@@ -448,14 +455,42 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         super().add_writer(fd, callback, *args)
 
     # The selector keeps the self-pipe registered; anything beyond it is real I/O
-    # that must be polled. Count it so the hot path needs no syscall.
+    # that must be polled. Count it so the hot path needs no syscall. With signal
+    # handlers installed the self-pipe is real I/O too: signals arrive through it.
     def _count_real_fds(self) -> None:
         selector = getattr(self, "_selector", None)
         if selector is None:
             self._real_fds = 0
             return
         own = 1 if getattr(self, "_ssock", None) is not None else 0
+        if getattr(self, "_signal_handlers", None):
+            own = 0
         self._real_fds = len(selector.get_map()) - own
+
+    async def _make_subprocess_transport(self, *args: Any, **kwargs: Any) -> Any:
+        self._spawning += 1  # (a cancelled spawn waits here for its child to exit)
+        try:
+            transport = await super()._make_subprocess_transport(*args, **kwargs)
+        finally:
+            self._spawning -= 1
+        self._children.add(transport)
+        return transport
+
+    def _children_alive(self) -> bool:
+        # A child whose exit is not yet known may still wake the loop (a child
+        # watcher thread calls call_soon_threadsafe), so it is worth blocking for.
+        return bool(self._spawning) or any(c._returncode is None for c in self._children)
+
+    def add_signal_handler(self, sig: int, callback: Callable[..., object], *args: Any) -> None:
+        """As asyncio's; while any handler is installed the loop polls for signals."""
+        super().add_signal_handler(sig, callback, *args)
+        self._count_real_fds()
+
+    def remove_signal_handler(self, sig: int) -> bool:
+        """As asyncio's."""
+        result = super().remove_signal_handler(sig)
+        self._count_real_fds()
+        return result
 
     def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> Any:
         result = super()._add_reader(fd, callback, *args)
@@ -532,27 +567,30 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 heapq.heappop(timers)[2]._scheduled = False
                 self._cancelled_timers -= 1
             if self._jobs:
-                self._poll(None)  # outside work in flight: the clock stands still
-                return
-            if self._real_fds:
-                self._poll(0 if timers and timers[0][0] < INFINITE_TICKS else None)
-                if ready:
-                    return
-            if not timers or timers[0][0] >= INFINITE_TICKS:
+                # Outside work in flight: the clock stands still until it is done.
+                self._poll(None)
+            elif timers and timers[0][0] < INFINITE_TICKS:
+                # Like asyncio, poll the selector once per iteration (here without
+                # blocking) and run what it made ready before any jump of the clock.
                 if self._real_fds:
-                    return
+                    self._poll(0)
+                if not ready:  # (ready may also hold a thread job's just-queued result)
+                    when = timers[0][0]
+                    if self._until is not None and when > self._until:
+                        clock.now = max(clock.now, self._until)
+                        raise self._fail(
+                            SimulationTimeout.at(clock.seconds(), self.pending_tasks())
+                        )
+                    if when > clock.now:
+                        old, clock.now = clock.now, when
+                        for instrument in self._instruments:
+                            instrument.clock_advanced(old, when)
+            elif self._real_fds or self._children_alive():
+                self._poll(None)  # nothing virtual is pending: wait for real I/O
+            else:
                 self._poll(0)  # a stray call_soon_threadsafe from an untracked thread?
-                if ready:
-                    return
-                raise self._fail(Deadlock.at(clock.seconds(), self.pending_tasks()))
-            when = timers[0][0]
-            if self._until is not None and when > self._until:
-                clock.now = max(clock.now, self._until)
-                raise self._fail(SimulationTimeout.at(clock.seconds(), self.pending_tasks()))
-            if when > clock.now:
-                old, clock.now = clock.now, when
-                for instrument in self._instruments:
-                    instrument.clock_advanced(old, when)
+                if not ready:
+                    raise self._fail(Deadlock.at(clock.seconds(), self.pending_tasks()))
         now = clock.now
         while timers and timers[0][0] <= now:
             timer = heapq.heappop(timers)[2]
@@ -614,7 +652,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             handle._run()
             dt = self.time() - t0
             if dt >= self.slow_callback_duration:
-                asyncio.log.logger.warning(
+                asyncio.base_events.logger.warning(
                     "Executing %s took %.3f seconds", asyncio.base_events._format_handle(handle), dt
                 )
         finally:
