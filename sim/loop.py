@@ -127,6 +127,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._timer_seq = itertools.count().__next__
         self._cancelled_timers = 0
         self._jobs: set[concurrent.futures.Future[Any]] = set()
+        # Jobs blocked on a coroutine they submitted to this loop do not hold the clock.
+        self._waited: set[concurrent.futures.Future[Any]] = set()
+        self._jobs_lock = threading.Lock()
+        _install_run_coroutine_threadsafe()
         self._allow_real_io = allow_real_io
         self._until = None if until is None else to_ticks(until)
         self._max_steps = max_steps
@@ -273,7 +277,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                     thread_name_prefix="asyncsim"
                 )
             executor = self._default_executor
-        job = executor.submit(func, *args)
+        if isinstance(executor, concurrent.futures.ThreadPoolExecutor):
+            job = executor.submit(_run_job, self, func, args)
+        else:
+            job = executor.submit(func, *args)
         # Wrap first: the result must reach the ready queue before the job stops
         # holding the clock, or the loop could see neither and report a deadlock.
         future = asyncio.wrap_future(job, loop=self)
@@ -293,6 +300,26 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._jobs.discard(job)
         if not self.is_closed():
             self._write_to_self()
+
+    def _job_waits_on_loop(self, future: concurrent.futures.Future[Any]) -> None:
+        """A thread job blocks on ``future`` (run_coroutine_threadsafe on this loop):
+        until it is done, that job no longer holds the clock."""
+        with self._jobs_lock:
+            self._waited.add(future)
+        future.add_done_callback(self._job_resumes)
+        self._write_to_self()
+
+    def _job_resumes(self, future: concurrent.futures.Future[Any]) -> None:
+        with self._jobs_lock:
+            self._waited.discard(future)
+        if not self.is_closed():
+            self._write_to_self()
+
+    def _jobs_hold_clock(self) -> bool:
+        # A job whose awaited coroutine is already done is about to resume: it holds.
+        with self._jobs_lock:
+            waiting = sum(1 for future in self._waited if not future.done())
+        return len(self._jobs) > waiting
 
     async def shutdown_default_executor(self, timeout: float | None = None) -> None:
         """Shut the default executor down, waiting for its threads (zero virtual time)."""
@@ -566,7 +593,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             while timers and timers[0][2]._cancelled:
                 heapq.heappop(timers)[2]._scheduled = False
                 self._cancelled_timers -= 1
-            if self._jobs:
+            if self._jobs and self._jobs_hold_clock():
                 # Outside work in flight: the clock stands still until it is done.
                 self._poll(None)
             elif timers and timers[0][0] < INFINITE_TICKS:
@@ -668,6 +695,38 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         heapq.heapify(live)
         self._timers = live
         self._cancelled_timers = 0
+
+
+_job_thread = threading.local()
+
+
+def _run_job(loop: VirtualEventLoop, func: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """Run an executor job, remembering on its thread which loop it belongs to."""
+    _job_thread.loop = loop
+    try:
+        return func(*args)
+    finally:
+        _job_thread.loop = None
+
+
+_original_run_coroutine_threadsafe = asyncio.run_coroutine_threadsafe
+
+
+def _run_coroutine_threadsafe(coro: Any, loop: asyncio.AbstractEventLoop) -> Any:
+    """``asyncio.run_coroutine_threadsafe`` that tells a virtual loop when one of its
+    own thread jobs starts waiting on it, so its clock may move meanwhile."""
+    future = _original_run_coroutine_threadsafe(coro, loop)
+    if getattr(_job_thread, "loop", None) is loop and isinstance(loop, VirtualEventLoop):
+        loop._job_waits_on_loop(future)
+    return future
+
+
+def _install_run_coroutine_threadsafe() -> None:
+    """Route asyncio.run_coroutine_threadsafe through :func:`_run_coroutine_threadsafe`
+    (a pass-through for every caller that is not a virtual loop's own thread job)."""
+    if asyncio.run_coroutine_threadsafe is not _run_coroutine_threadsafe:
+        asyncio.run_coroutine_threadsafe = _run_coroutine_threadsafe
+        asyncio.tasks.run_coroutine_threadsafe = _run_coroutine_threadsafe
 
 
 def new_event_loop(**kwargs: Any) -> VirtualEventLoop:

@@ -324,3 +324,19 @@ def test_isolated_asyncio_test_cases_run_on_the_virtual_loop_through_the_policy(
         asyncio.set_event_loop_policy(old)
     assert result.wasSuccessful(), result.errors + result.failures
     assert result.testsRun == 1
+
+
+def test_a_thread_job_waiting_on_a_coroutine_it_submitted_lets_the_clock_move():
+    async def add(a, b):
+        await asyncio.sleep(0.05)
+        return a + b
+
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        def job():
+            return asyncio.run_coroutine_threadsafe(add(1, 2), loop).result(timeout=30)
+
+        return await loop.run_in_executor(None, job), loop.time()
+
+    assert sim.run(main()) == (3, 0.05)
