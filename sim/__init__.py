@@ -21,6 +21,7 @@ from .loop import VirtualEventLoop, VirtualEventLoopPolicy, new_event_loop
 from .run import Run, Simulation, current, run, simulate
 from .script import ScriptRun, run_script
 from .timepatch import DEFAULT_EPOCH, patched_time
+from .trace import Trace, mark, span
 
 __all__ = [
     "DEFAULT_EPOCH",
@@ -34,14 +35,17 @@ __all__ = [
     "SimulationError",
     "SimulationTimeout",
     "StepLimitExceeded",
+    "Trace",
     "VirtualEventLoop",
     "VirtualEventLoopPolicy",
     "current",
+    "mark",
     "new_event_loop",
     "patched_time",
     "run",
     "run_script",
     "simulate",
+    "span",
 ]
 
 __version__ = "0.1.0"
