@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import os
 import random
 import time
 import traceback
@@ -193,13 +194,13 @@ class Run:
             raise ValueError(f"{what} needs a trace: run with sim.simulate(..., trace=True)")
         return self.trace
 
-    def gantt(self, path: str | None = None, **kwargs: Any) -> Any:
+    def gantt(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
         """Draw the Gantt timeline (see :func:`sim.gantt.gantt`); returns the Figure."""
         from .gantt import gantt
 
         return gantt(self._traced("gantt()"), path, wall=self.wall, **kwargs)
 
-    def report(self, folder: str, *, force: bool = False) -> Any:
+    def report(self, folder: str | os.PathLike[str], *, force: bool = False) -> Any:
         """Write an HTML/Perfetto report into ``folder`` (see :func:`sim.report.report`)."""
         from .report import report
 

@@ -47,7 +47,7 @@ class ScriptRun:
             f"exit code {self.exit_code}"
         )
 
-    def gantt(self, path: str | None = None, **kwargs: Any) -> Any:
+    def gantt(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
         """Draw the Gantt timeline of the traced script (see :func:`sim.gantt.gantt`)."""
         from .gantt import gantt
 
@@ -55,7 +55,7 @@ class ScriptRun:
             raise ValueError("gantt() needs a trace: run with run_script(..., trace=True)")
         return gantt(self.trace, path, wall=self.wall, **kwargs)
 
-    def report(self, folder: str, *, force: bool = False) -> Any:
+    def report(self, folder: str | os.PathLike[str], *, force: bool = False) -> Any:
         """Write an HTML/Perfetto report of the traced script into ``folder``."""
         from .report import report
 

@@ -82,7 +82,13 @@ _INTERNAL = frozenset(
         "VirtualEventLoop.shutdown_default_executor",
     }
 )
-_WAIT_FUNCTIONS = frozenset({"wait", "_wait", "wait_for", "as_completed", "_wait_for_one"})
+_WAIT_FUNCTIONS = {
+    "wait": "asyncio.wait()",
+    "_wait": "asyncio.wait()",
+    "wait_for": "asyncio.wait_for()",
+    "as_completed": "asyncio.as_completed()",
+    "_wait_for_one": "asyncio.as_completed()",
+}
 
 
 def _seconds(ticks: int | None) -> float | None:
@@ -310,7 +316,9 @@ class Trace:
 
 # -- recording -------------------------------------------------------------------
 
-_EXTERNAL = ("x",)
+# Causes of scheduled callbacks: None (outside any step: the main task), a step id
+# (int >= 0), _EXTERNAL (another thread, unknown), or (waker step id, due) for a timer.
+_EXTERNAL = -1
 
 
 def _where(frame: Any) -> str:
@@ -361,7 +369,7 @@ class Tracer(Instrument):
         self._start: int | None = None
         self._tasks: list[list[Any]] = []
         self._ids: dict[asyncio.Future[Any], int] = {}
-        self._steps: list[StepRow] = []
+        self._steps: list[tuple[Any, ...]] = []
         self._sched: dict[asyncio.Handle, tuple[Any, int]] = {}
         self._sleeps: dict[asyncio.Future[Any], int] = {}
         self._marks: list[Mark] = []
@@ -374,6 +382,7 @@ class Tracer(Instrument):
         self._step_info: tuple[Any, int] | None = None
         self._current_task: int | None = None
         self._last_step: dict[int, int] = {}
+        self._where_cache: dict[tuple[Any, int], str] = {}
 
     # -- hooks ----------------------------------------------------------------------
 
@@ -438,7 +447,7 @@ class Tracer(Instrument):
             self._step_task = task
             self._step_start = self._clock.now
             self._step_info = info
-            self._running = ("s", len(self._steps))
+            self._running = len(self._steps)
             tid = self._ids.get(task)
             if tid is None:
                 tid = self._register(task, None)
@@ -449,14 +458,18 @@ class Tracer(Instrument):
             self._current_task = tid
         elif isinstance(handle, _TimerHandle):
             cause = info[0] if info is not None else None
-            waker = cause[1] if cause is not None and cause[0] in ("s", "t") else None
-            self._running = ("t", waker, info[1] if info is not None else self._clock.now)
+            if cause is not None and cause.__class__ is tuple:
+                waker = cause[0]
+            else:
+                waker = cause if cause is not None and cause >= 0 else None
+            self._running = (waker, info[1] if info is not None else self._clock.now)
             self._current_task = None
         else:
             self._running = info[0] if info is not None else _EXTERNAL
             self._current_task = None
 
     def after_step(self, handle: asyncio.Handle) -> None:
+        self._running = None  # callbacks scheduled between steps have no cause
         task = self._step_task
         if task is None:
             return
@@ -470,14 +483,14 @@ class Tracer(Instrument):
             cause, ready = info
             if cause is None:
                 wake, waker, due = "start", None, None
-            elif cause[0] == "s":
-                wake, waker, due = "step", cause[1], None
-            elif cause[0] == "t":
-                wake, waker, due = "timer", cause[1], cause[2]
+            elif cause.__class__ is tuple:
+                wake, waker, due = "timer", cause[0], cause[1]
+            elif cause >= 0:
+                wake, waker, due = "step", cause, None
             else:
                 wake, waker, due = "external", None, None
         record = self._tasks[tid]
-        if wake == "step" and record[7] is None and not self._has_steps(tid):
+        if wake == "step" and tid not in self._last_step:
             wake = "spawn"
         until = target = None
         detail = where = ""
@@ -489,10 +502,18 @@ class Tracer(Instrument):
             get_coro = getattr(task, "get_coro", None)
             frames = _introspect.frame_chain(get_coro()) if get_coro is not None else []
             frame = _introspect.user_frame(frames)
-            where = _where(frame if frame is not None else (frames[-1] if frames else None))
+            if frame is None and frames:
+                frame = frames[-1]
+            if frame is not None:
+                key = (frame.f_code, frame.f_lineno)
+                cached = self._where_cache.get(key)
+                if cached is None:
+                    cached = self._where_cache[key] = _where(frame)
+                where = cached
             blocked, until, target, detail = self._classify(task, frames)
+        # Plain tuples while recording: the garbage collector untracks them.
         self._steps.append(
-            StepRow(
+            (
                 len(self._steps),
                 tid,
                 self._loop_index,
@@ -519,9 +540,6 @@ class Tracer(Instrument):
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _has_steps(self, tid: int) -> bool:
-        return tid in self._last_step
-
     def _classify(
         self, task: asyncio.Task[Any], frames: list[Any]
     ) -> tuple[str, int | None, int | None, str]:
@@ -546,7 +564,7 @@ class Tracer(Instrument):
             if kind is not None and type(owner).__module__ in ("asyncio.locks", "asyncio.queues"):
                 return kind, None, None, f"{type(owner).__name__}.{code.co_name}()"
             if code.co_name in _WAIT_FUNCTIONS and code.co_filename.endswith("tasks.py"):
-                return "wait", None, None, f"asyncio.{code.co_name.lstrip('_')}()"
+                return "wait", None, None, _WAIT_FUNCTIONS[code.co_name]
             if code.co_name == "sleep" and "h" in frame.f_locals:  # no _fut_waiter (3.12+?)
                 return "sleep", to_ticks(frame.f_locals["h"].when()), None, "asyncio.sleep"
         if fut is None:
@@ -581,7 +599,7 @@ class Tracer(Instrument):
             end=clock_now if end is None else end,
             mains=tuple(self._mains),
             tasks=tuple(TaskRow(*row) for row in self._tasks),
-            steps=tuple(self._steps),
+            steps=tuple(map(StepRow._make, self._steps)),
             marks=tuple(self._marks),
             spans=tuple(self._spans),
             blocks=tuple(self._blocks),
