@@ -33,6 +33,8 @@ _CRITICAL = "#111111"
 _SPAWN = "#7f7f7f"
 _WAKE = "#1f4e9c"
 _MAX_ARROWS = 400
+_FAILED = "#c00000"
+_CANCELLED = "#555555"
 
 
 def _wait_state(blocked: str) -> str:
@@ -170,6 +172,7 @@ def gantt(
     else:
         _draw_rows(ax, intervals, row_of, x1 - x0)
         _draw_arrows(ax, trace, row_of)
+        _draw_outcomes(ax, trace, row_of, labelled=nrows <= 30)
         if nrows <= 30:
             _draw_wait_labels(ax, trace, row_of, span_end - trace.start)
     _draw_critical_path(ax, trace, row_of)
@@ -304,6 +307,30 @@ def _draw_arrows(ax: Any, trace: Trace, row_of: dict[int, int]) -> None:
         )
 
 
+def _draw_outcomes(ax: Any, trace: Trace, row_of: dict[int, int], *, labelled: bool) -> None:
+    for outcome, marker, colour in (("exception", "X", _FAILED), ("cancelled", "x", _CANCELLED)):
+        rows = [r for r in trace.tasks if r.outcome == outcome and r.finished is not None]
+        if not rows:
+            continue
+        xs = [_s(r.finished) for r in rows]  # type: ignore[arg-type]
+        ys = [row_of[r.id] for r in rows]
+        ax.scatter(xs, ys, marker=marker, s=60, color=colour, zorder=7, gid=outcome)
+        if labelled:
+            for r, x, y in zip(rows, xs, ys, strict=True):
+                text = r.detail.split(":")[0] if outcome == "exception" else "cancelled"
+                ax.annotate(
+                    text,
+                    (x, y),
+                    xytext=(6, -1),
+                    textcoords="offset points",
+                    fontsize=7.5,
+                    color=colour,
+                    va="center",
+                    zorder=7,
+                    clip_on=False,
+                )
+
+
 def _draw_grouped(
     ax: Any, intervals: dict[int, list[tuple[str, int, int]]], groups: dict[str, list[int]]
 ) -> None:
@@ -389,6 +416,12 @@ def _legend(fig: Any, ax: Any, grouped: bool) -> None:
     if not grouped:
         handles.append(Line2D([], [], color=_SPAWN, linestyle="--", marker=">", label="spawn"))
         handles.append(Line2D([], [], color=_WAKE, marker=">", label="wake"))
+        handles.append(
+            Line2D([], [], color=_FAILED, marker="X", linestyle="", label="raised an exception")
+        )
+        handles.append(
+            Line2D([], [], color=_CANCELLED, marker="x", linestyle="", label="cancelled")
+        )
     ax.legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False
     )

@@ -271,6 +271,7 @@ def _e(value: object) -> str:
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    head = f"<tr>{head}</tr>" if headers else ""
     body = "".join(
         "<tr>"
         + "".join(
@@ -280,7 +281,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: se
         + "</tr>"
         for row in rows
     )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<table>{head}{body}</table>"
 
 
 def _html(trace: Trace, png: bytes, wall: float | None) -> str:
@@ -300,7 +301,7 @@ def _html(trace: Trace, png: bytes, wall: float | None) -> str:
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         f"<title>{_e(title)} · asyncsim report</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
-        _table(["", ""], summary, set()),
+        _table([], summary, set()),
     ]
     if trace.error is not None:
         pending = [r for r in trace.tasks if r.outcome == "pending"]
@@ -327,10 +328,18 @@ def _html(trace: Trace, png: bytes, wall: float | None) -> str:
     parts.append(f'<img alt="Gantt timeline of {_e(title)}" src="data:image/png;base64,{encoded}">')
     path = critical_path(trace)
     total = trace.end - trace.start
+    names = [r.name for r in trace.tasks]
+    labels = [f"{r.name} {r.coroutine}()" for r in trace.tasks]
+    story = " + ".join(
+        f"{s.kind} {s.duration:.9g} s"
+        + (f" in {s.where.split('() at ')[0]}()" if s.where else "")
+        + (f" ({s.name})" if s.name else "")
+        for s in path
+    )
     cp_rows = [
         (
             i + 1,
-            s.name,
+            labels[s.task] if s.task is not None else "",
             s.kind,
             s.where,
             _sec(s.start),
@@ -341,8 +350,8 @@ def _html(trace: Trace, png: bytes, wall: float | None) -> str:
         for i, s in enumerate(path)
     ]
     parts.append(
-        "<h2>Critical path</h2><p>The chain of waits that decided the elapsed time; "
-        "the durations add up to it.</p>"
+        "<h2>Critical path</h2><p>The chain of waits that decided the elapsed time (the "
+        f"durations add up to it):<br><b>{elapsed:.9g} s = {_e(story or 'nothing')}</b></p>"
     )
     parts.append(
         _table(
@@ -354,7 +363,6 @@ def _html(trace: Trace, png: bytes, wall: float | None) -> str:
     counts: dict[int, int] = {}
     for step in trace.steps:
         counts[step.task] = counts.get(step.task, 0) + 1
-    names = [r.name for r in trace.tasks]
     task_rows = [
         (
             r.id,

@@ -57,7 +57,7 @@ SCHEMA_VERSION = 1
 _SCHEMA = "asyncsim-trace"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _DEFAULT_NAME = re.compile(r"Task-\d+")
-_set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled  # type: ignore[attr-defined]
+_set_result_unless_cancelled = getattr(asyncio.futures, "_set_result_unless_cancelled", None)
 _TimerHandle = asyncio.TimerHandle
 _Task = asyncio.Task
 
@@ -346,6 +346,10 @@ def _outcome(task: asyncio.Future[Any]) -> tuple[str, str]:
     return "result", type(task.result()).__name__
 
 
+def _is_step_name(name: str | None) -> bool:
+    return name is None or name == "task_wakeup" or name.startswith("_")
+
+
 def _is_executor_future(fut: Any) -> bool:
     for callback in getattr(fut, "_callbacks", None) or ():
         cb = callback[0] if isinstance(callback, tuple) else callback
@@ -442,8 +446,12 @@ class Tracer(Instrument):
 
     def before_step(self, handle: asyncio.Handle) -> None:
         info = self._sched.pop(handle, None)
-        task = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
-        if isinstance(task, _Task):
+        callback = handle._callback  # type: ignore[attr-defined]
+        task = getattr(callback, "__self__", None)
+        # A task's own step or wakeup (C: TaskStepMethWrapper / task_wakeup; Python: the
+        # private _Task__step / _Task__wakeup), not a public method such as task.cancel
+        # scheduled with call_later.
+        if isinstance(task, _Task) and _is_step_name(getattr(callback, "__name__", None)):
             self._step_task = task
             self._step_start = self._clock.now
             self._step_info = info
@@ -574,7 +582,7 @@ class Tracer(Instrument):
             return "gather", None, None, f"gather() of {len(getattr(fut, '_children', []))}"
         if _is_executor_future(fut):
             return "executor", None, None, "executor job"
-        return "future", None, None, kind
+        return "future", None, None, f"await {kind}"
 
     def add_mark(self, label: str) -> None:
         """Record a mark now (see :func:`mark`)."""

@@ -232,3 +232,18 @@ def test_a_deadlocked_run_keeps_its_error_and_the_pending_task_in_the_trace():
 def test_trace_must_be_a_boolean():
     with pytest.raises(TypeError, match="trace must be True or False, got 'yes'"):
         sim.Simulation(trace="yes")
+
+
+def test_a_public_task_method_scheduled_as_a_callback_is_not_mistaken_for_a_step():
+    async def main():
+        loop = asyncio.get_running_loop()
+        task = asyncio.create_task(asyncio.sleep(10))
+        loop.call_later(2, task.cancel)
+        await asyncio.gather(task, return_exceptions=True)
+
+    trace = sim.simulate(main(), trace=True).trace
+    assert [(s.start, s.wake, s.blocked) for s in trace.steps_of(1)] == [
+        (0, "spawn", "sleep"),
+        (2 * S, "timer", "done"),  # the cancel() timer, scheduled by main's step, woke it
+    ]
+    assert trace.tasks[1].outcome == "cancelled"
