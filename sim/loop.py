@@ -249,8 +249,11 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 )
             executor = self._default_executor
         job = executor.submit(func, *args)
+        # Wrap first: the job's done callbacks run in registration order, so the
+        # result reaches the ready queue before the job stops holding the clock.
+        future = asyncio.wrap_future(job, loop=self)
         self.track_outside_work(job)
-        return asyncio.wrap_future(job, loop=self)
+        return future
 
     def track_outside_work(self, job: concurrent.futures.Future[Any]) -> None:
         """Hold the virtual clock until ``job`` (done in another thread) finishes."""
@@ -277,9 +280,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             except BaseException as exc:  # pragma: no cover - shutdown rarely fails
                 done.set_exception(exc)
 
+        waiter = asyncio.wrap_future(done, loop=self)  # before tracking: see run_in_executor
         self.track_outside_work(done)
         threading.Thread(target=shutdown, name="asyncsim-executor-shutdown").start()
-        await asyncio.wrap_future(done, loop=self)
+        await waiter
 
     def _refuse_real_io(self, call: str) -> None:
         if not self._allow_real_io:

@@ -27,9 +27,12 @@ eager task factories) are registered on their first traced step instead.
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 import json
 import re
 import sys
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,6 +62,7 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _DEFAULT_NAME = re.compile(r"Task-\d+")
 _set_result_unless_cancelled = getattr(asyncio.futures, "_set_result_unless_cancelled", None)
 _TimerHandle = asyncio.TimerHandle
+_Coroutine = types.CoroutineType
 _Task = asyncio.Task
 
 # Kinds of waits a step can end in (StepRow.blocked).
@@ -374,7 +378,7 @@ class Tracer(Instrument):
         self._tasks: list[list[Any]] = []
         self._ids: dict[asyncio.Future[Any], int] = {}
         self._steps: list[tuple[Any, ...]] = []
-        self._sched: dict[asyncio.Handle, tuple[Any, int]] = {}
+        self._sched: dict[int, tuple[asyncio.Handle, Any, int]] = {}
         self._sleeps: dict[asyncio.Future[Any], int] = {}
         self._marks: list[Mark] = []
         self._spans: list[Span] = []
@@ -383,9 +387,10 @@ class Tracer(Instrument):
         self._running: Any = None
         self._step_task: asyncio.Task[Any] | None = None
         self._step_start = 0
-        self._step_info: tuple[Any, int] | None = None
+        self._step_info: tuple[asyncio.Handle, Any, int] | None = None
         self._current_task: int | None = None
-        self._last_step: dict[int, int] = {}
+        self._library: dict[Any, bool] = {}
+        self._started: set[int] = set()
         self._where_cache: dict[tuple[Any, int], str] = {}
 
     # -- hooks ----------------------------------------------------------------------
@@ -437,43 +442,48 @@ class Tracer(Instrument):
             self._register(task, parent)
 
     def callback_scheduled(self, handle: asyncio.Handle, when: int | None) -> None:
+        # Keyed by id: TimerHandle defines a slow (and colliding) value-based __hash__/__eq__.
+        # The entry holds the handle, so its id cannot be reused while it is there.
         if when is None:
-            self._sched[handle] = (self._running, self._clock.now)
+            self._sched[id(handle)] = (handle, self._running, self._clock.now)
         else:
-            self._sched[handle] = (self._running, when)
+            self._sched[id(handle)] = (handle, self._running, when)
             if handle._callback is _set_result_unless_cancelled:  # type: ignore[attr-defined]
                 self._sleeps[handle._args[0]] = when
 
     def before_step(self, handle: asyncio.Handle) -> None:
-        info = self._sched.pop(handle, None)
+        info = self._sched.pop(id(handle), None)
+        if handle.__class__ is _TimerHandle:
+            self._current_task = None
+            if info is None:
+                self._running = _EXTERNAL
+                return
+            cause = info[1]
+            if cause is not None and cause.__class__ is tuple:
+                cause = cause[0]
+            elif cause is not None and cause < 0:
+                cause = None
+            self._running = (cause, info[2])
+            return
         callback = handle._callback  # type: ignore[attr-defined]
         task = getattr(callback, "__self__", None)
         # A task's own step or wakeup (C: TaskStepMethWrapper / task_wakeup; Python: the
         # private _Task__step / _Task__wakeup), not a public method such as task.cancel
         # scheduled with call_later.
         if isinstance(task, _Task) and _is_step_name(getattr(callback, "__name__", None)):
+            tid = self._ids.get(task)
+            if tid is None:
+                tid = self._register(task, None)
+            elif tid < 0:  # the loop's own shutdown work: pass its cause on
+                self._running = info[1] if info is not None else _EXTERNAL
+                return
             self._step_task = task
             self._step_start = self._clock.now
             self._step_info = info
             self._running = len(self._steps)
-            tid = self._ids.get(task)
-            if tid is None:
-                tid = self._register(task, None)
-            elif tid < 0:
-                self._step_task = None
-                self._running = info[0] if info is not None else _EXTERNAL
-                return
             self._current_task = tid
-        elif isinstance(handle, _TimerHandle):
-            cause = info[0] if info is not None else None
-            if cause is not None and cause.__class__ is tuple:
-                waker = cause[0]
-            else:
-                waker = cause if cause is not None and cause >= 0 else None
-            self._running = (waker, info[1] if info is not None else self._clock.now)
-            self._current_task = None
         else:
-            self._running = info[0] if info is not None else _EXTERNAL
+            self._running = info[1] if info is not None else _EXTERNAL
             self._current_task = None
 
     def after_step(self, handle: asyncio.Handle) -> None:
@@ -483,49 +493,68 @@ class Tracer(Instrument):
             return
         self._step_task = None
         now = self._clock.now
-        tid = self._ids[task]
+        tid = self._current_task
         info = self._step_info
-        if info is None:
-            wake, waker, due, ready = "external", None, None, self._step_start
-        else:
-            cause, ready = info
-            if cause is None:
-                wake, waker, due = "start", None, None
-            elif cause.__class__ is tuple:
-                wake, waker, due = "timer", cause[0], cause[1]
-            elif cause >= 0:
-                wake, waker, due = "step", cause, None
-            else:
-                wake, waker, due = "external", None, None
-        record = self._tasks[tid]
-        if wake == "step" and tid not in self._last_step:
-            wake = "spawn"
         until = target = None
         detail = where = ""
         if task.done():
             blocked = "done"
+            record = self._tasks[tid]  # type: ignore[index]
             record[7] = now
             record[8], record[9] = _outcome(task)
         else:
-            get_coro = getattr(task, "get_coro", None)
-            frames = _introspect.frame_chain(get_coro()) if get_coro is not None else []
-            frame = _introspect.user_frame(frames)
-            if frame is None and frames:
-                frame = frames[-1]
-            if frame is not None:
-                key = (frame.f_code, frame.f_lineno)
+            # _introspect.frame_chain + user_frame, fused, with a per-code-object cache.
+            frames = []
+            user = None
+            library = self._library
+            obj: Any = task.get_coro()
+            while obj is not None:
+                if obj.__class__ is _Coroutine:
+                    frame, following = obj.cr_frame, obj.cr_await
+                else:
+                    frame = getattr(obj, "gi_frame", None) or getattr(obj, "cr_frame", None)
+                    following = getattr(obj, "gi_yieldfrom", None) or getattr(obj, "cr_await", None)
+                if frame is None:
+                    break
+                frames.append(frame)
+                code = frame.f_code
+                is_library = library.get(code)
+                if is_library is None:
+                    is_library = library[code] = _introspect._is_library(code.co_filename)
+                if not is_library:
+                    user = frame
+                obj = following
+            if user is None and frames:
+                user = frames[-1]
+            if user is not None:
+                key = (user.f_code, user.f_lineno)
                 cached = self._where_cache.get(key)
                 if cached is None:
-                    cached = self._where_cache[key] = _where(frame)
+                    cached = self._where_cache[key] = _where(user)
                 where = cached
-            blocked, until, target, detail = self._classify(task, frames)
+            fut = getattr(task, "_fut_waiter", None)
+            until = self._sleeps.pop(fut, None) if fut is not None else None
+            if until is not None:
+                blocked, detail = "sleep", "asyncio.sleep"
+            else:
+                blocked, until, target, detail = self._classify(fut, frames)
+        cause = _EXTERNAL if info is None else info[1]
+        if cause is None:
+            wake, waker, due = "start", None, None
+        elif cause.__class__ is tuple:
+            wake, waker, due = "timer", cause[0], cause[1]
+        elif cause >= 0:
+            wake, waker, due = ("step" if tid in self._started else "spawn"), cause, None
+        else:
+            wake, waker, due = "external", None, None
+        self._started.add(tid)  # type: ignore[arg-type]
         # Plain tuples while recording: the garbage collector untracks them.
         self._steps.append(
             (
                 len(self._steps),
                 tid,
                 self._loop_index,
-                ready,
+                self._step_start if info is None else info[2],
                 self._step_start,
                 now,
                 wake,
@@ -538,7 +567,6 @@ class Tracer(Instrument):
                 where,
             )
         )
-        self._last_step[tid] = len(self._steps) - 1
 
     def loop_blocked(self, start: int, end: int) -> None:
         frame = _introspect.user_frame(reversed(_stack()))
@@ -548,18 +576,11 @@ class Tracer(Instrument):
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _classify(
-        self, task: asyncio.Task[Any], frames: list[Any]
-    ) -> tuple[str, int | None, int | None, str]:
-        fut = getattr(task, "_fut_waiter", None)
-        if fut is not None:
-            until = self._sleeps.pop(fut, None)
-            if until is not None:
-                return "sleep", until, None, "asyncio.sleep"
-            if isinstance(fut, _Task):
-                target = self._ids.get(fut)
-                name = self._tasks[target][1] if target is not None else fut.get_name()
-                return "task", None, target, f"task {name}"
+    def _classify(self, fut: Any, frames: list[Any]) -> tuple[str, int | None, int | None, str]:
+        if isinstance(fut, _Task):
+            target = self._ids.get(fut)
+            name = self._tasks[target][1] if target is not None else fut.get_name()
+            return "task", None, target, f"task {name}"
         # Locks, queues and asyncio.wait show up as asyncio frames inside the user frame;
         # the outermost of them is the API the user called.
         inner = len(frames)
@@ -602,17 +623,28 @@ class Tracer(Instrument):
         message = None
         if error is not None:
             message = _ADDRESS.sub("", f"{type(error).__name__}: {error}")
+        # The rows hold only ints and strings: no cycles to find, and a collection
+        # triggered by allocating 100,000 rows would scan every live object.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build(start, clock_now if end is None else end, message)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _build(self, start: int, end: int, message: str | None) -> Trace:
         return Trace(
             start=start,
-            end=clock_now if end is None else end,
+            end=end,
             mains=tuple(self._mains),
             tasks=tuple(TaskRow(*row) for row in self._tasks),
-            steps=tuple(map(StepRow._make, self._steps)),
+            steps=tuple(map(functools.partial(tuple.__new__, StepRow), self._steps)),
             marks=tuple(self._marks),
             spans=tuple(self._spans),
             blocks=tuple(self._blocks),
             error=message,
-            title=self.title,
+            title=self.title or (f"{self._tasks[0][2]}()" if self._tasks else ""),
         )
 
 
