@@ -172,7 +172,7 @@ def gantt(
     else:
         _draw_rows(ax, intervals, row_of, x1 - x0)
         _draw_arrows(ax, trace, row_of)
-        _draw_outcomes(ax, trace, row_of, labelled=nrows <= 30)
+        _draw_outcomes(ax, trace, row_of, labelled=nrows <= 30, right=x0 + 0.85 * (x1 - x0))
         if nrows <= 30:
             _draw_wait_labels(ax, trace, row_of, span_end - trace.start)
     _draw_critical_path(ax, trace, row_of)
@@ -307,7 +307,9 @@ def _draw_arrows(ax: Any, trace: Trace, row_of: dict[int, int]) -> None:
         )
 
 
-def _draw_outcomes(ax: Any, trace: Trace, row_of: dict[int, int], *, labelled: bool) -> None:
+def _draw_outcomes(
+    ax: Any, trace: Trace, row_of: dict[int, int], *, labelled: bool, right: float
+) -> None:
     for outcome, marker, colour in (("exception", "X", _FAILED), ("cancelled", "x", _CANCELLED)):
         rows = [r for r in trace.tasks if r.outcome == outcome and r.finished is not None]
         if not rows:
@@ -318,16 +320,17 @@ def _draw_outcomes(ax: Any, trace: Trace, row_of: dict[int, int], *, labelled: b
         if labelled:
             for r, x, y in zip(rows, xs, ys, strict=True):
                 text = r.detail.split(":")[0] if outcome == "exception" else "cancelled"
+                late = x > right  # near the right edge: write it on the left of the marker
                 ax.annotate(
                     text,
                     (x, y),
-                    xytext=(6, -1),
+                    xytext=(-7 if late else 7, -9),
                     textcoords="offset points",
                     fontsize=7.5,
                     color=colour,
                     va="center",
+                    ha="right" if late else "left",
                     zorder=7,
-                    clip_on=False,
                 )
 
 

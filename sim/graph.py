@@ -132,6 +132,14 @@ def _final_step(trace: Trace, task: int) -> StepRow | None:
     return final
 
 
+def _last_event(trace: Trace) -> StepRow | None:
+    last = None
+    for step in trace.steps:
+        if step.wake != "outside" and (last is None or step.end > last.end):
+            last = step
+    return last
+
+
 def critical_path(trace: Trace, task: int | None = None) -> list[Segment]:
     """The exact critical path to the end of ``task`` (default: the main task).
 
@@ -158,6 +166,10 @@ def critical_path(trace: Trace, task: int | None = None) -> list[Segment]:
     if not isinstance(target, int) or not 0 <= target < len(trace.tasks):
         raise ValueError(f"task must be a task id of the trace, got {task!r}")
     final = _final_step(trace, target)
+    if task is None and trace.error is not None:
+        # A failed run: the main task was cancelled afterwards by the cleanup. The path
+        # leads to the last thing that happened before the failure instead.
+        final = _last_event(trace) or final
     if final is None:
         return []
     names = [row.name for row in trace.tasks]
@@ -171,12 +183,19 @@ def critical_path(trace: Trace, task: int | None = None) -> list[Segment]:
 
     row = trace.tasks[target]
     end = trace.end if task is None else (row.finished if row.finished is not None else trace.end)
-    if row.finished is None and end > final.end:
-        add(target, final.where, final.end, end, final.blocked)
+    if end > final.end and final.blocked != "done":
+        add(final.task, final.where, final.end, end, final.blocked)
     cur: StepRow | None = final
     while cur is not None:
-        kind = "blocked" if _overlaps_block(trace, cur.loop, cur.start, cur.end) else "running"
-        add(cur.task, cur.where, cur.start, cur.end, kind)
+        blocks = [
+            b
+            for b in trace.blocks
+            if b.loop == cur.loop and b.start < cur.end and b.end > cur.start
+        ]
+        if blocks:
+            add(cur.task, blocks[0].where, cur.start, cur.end, "blocked")
+        else:
+            add(cur.task, cur.where, cur.start, cur.end, "running")
         pred, gaps = walker.cause(cur)
         for gap in reversed(gaps):
             add(gap.task, gap.where, gap.start, gap.end, gap.kind)

@@ -124,6 +124,7 @@ class StepRow(NamedTuple):
 
     ``ready`` is when the step was scheduled (became ready), ``start``/``end`` when
     it ran. ``wake`` says what made it ready: ``"start"`` (the main task),
+    ``"outside"`` (code outside any step, e.g. ``asyncio.run`` cancelling leftovers),
     ``"spawn"`` (its creation by step ``waker``), ``"step"`` (a callback scheduled
     by step ``waker``, e.g. a future it set or a task it finished), ``"timer"`` (a
     timer scheduled by step ``waker`` and due at ``due``) or ``"external"`` (a
@@ -390,6 +391,8 @@ class Tracer(Instrument):
         self._step_info: tuple[asyncio.Handle, Any, int] | None = None
         self._current_task: int | None = None
         self._library: dict[Any, bool] = {}
+        # Each task and its name when created: asyncio.create_task(name=...) names it after.
+        self._objects: list[tuple[asyncio.Task[Any], str]] = []
         self._started: set[int] = set()
         self._where_cache: dict[tuple[Any, int], str] = {}
 
@@ -411,6 +414,7 @@ class Tracer(Instrument):
         tid = len(self._tasks)
         self._ids[task] = tid
         name = task.get_name()
+        self._objects.append((task, name))
         if _DEFAULT_NAME.fullmatch(name):
             name = f"Task-{tid + 1}"  # asyncio's counter is global: renumber per trace
         parent_id = self._ids.get(parent) if parent is not None else None
@@ -539,8 +543,9 @@ class Tracer(Instrument):
             else:
                 blocked, until, target, detail = self._classify(fut, frames)
         cause = _EXTERNAL if info is None else info[1]
-        if cause is None:
-            wake, waker, due = "start", None, None
+        if cause is None:  # scheduled outside any step: a main task, or asyncio.run's cleanup
+            wake = "outside" if tid in self._started else "start"
+            waker = due = None
         elif cause.__class__ is tuple:
             wake, waker, due = "timer", cause[0], cause[1]
         elif cause >= 0:
@@ -634,6 +639,10 @@ class Tracer(Instrument):
                 gc.enable()
 
     def _build(self, start: int, end: int, message: str | None) -> Trace:
+        for (task, first), row in zip(self._objects, self._tasks, strict=True):
+            name = task.get_name()
+            if name != first:
+                row[1] = _ADDRESS.sub("", name)
         return Trace(
             start=start,
             end=end,

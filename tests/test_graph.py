@@ -165,3 +165,29 @@ def test_the_graph_exports_as_node_link_json_and_graphml(tmp_path):
     read = nx.read_graphml(tmp_path / "g.graphml", node_type=int)
     assert sorted(read.edges) == sorted(graph.edges)
     assert read.nodes[1]["name"] == "Task-2"
+
+
+def test_a_deadlocked_run_has_a_critical_path_to_its_last_event():
+    import time
+
+    async def worker(lock):
+        async with lock:
+            await asyncio.sleep(1)
+            time.sleep(0.5)  # blocks the loop
+
+    async def stuck(event):
+        await event.wait()
+
+    async def main():
+        lock, event = asyncio.Lock(), asyncio.Event()
+        await asyncio.gather(worker(lock), worker(lock), stuck(event))
+
+    run = sim.simulate(main(), trace=True)
+    assert isinstance(run.exception, sim.Deadlock) and run.elapsed == 3.0
+    path = [(s.name, s.kind, s.start, s.end) for s in run.trace.critical_path()]
+    assert path == [
+        ("Task-2", "sleep", 0, 1 * S),
+        ("Task-2", "blocked", 1 * S, 1_500_000_000),
+        ("Task-3", "sleep", 1_500_000_000, 2_500_000_000),  # got the lock when Task-2 let go
+        ("Task-3", "blocked", 2_500_000_000, 3 * S),
+    ]

@@ -102,8 +102,10 @@ def test_user_strings_are_html_escaped(tmp_path):
         raise RuntimeError(EVIL)
 
     run = sim.simulate(main(), trace=True)
+    assert run.trace.tasks[1].name == EVIL  # named by create_task after it was created
     page = run.report(str(tmp_path / "r")).read_text()
     assert EVIL not in page
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>" in page  # the task table
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "ValueError: &lt;script&gt;" in page and "RuntimeError: &lt;script&gt;" in page
 
