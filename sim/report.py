@@ -96,7 +96,9 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
 
     Process 1 is the simulation; thread 0 is the event loop (loop blocks, marks,
     spans); thread ``id + 1`` is task ``id``. Timestamps are microseconds of
-    virtual time.
+    virtual time. A wake is a flow from the waking step to the woken one; its
+    start and finish share the ``cat``, ``tid`` and ``ts`` of those two step
+    events, which is how Chrome and Perfetto bind flows to slices.
     """
     events: list[dict[str, Any]] = [
         {
@@ -191,19 +193,19 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                 events.append(
                     {
                         "ph": "s",
-                        "cat": "wake",
+                        "cat": "step",
                         "name": name,
                         "id": step.id,
                         "pid": 1,
                         "tid": waker.task + 1,
-                        "ts": _us(waker.end),
+                        "ts": _us(waker.start),
                     }
                 )
                 events.append(
                     {
                         "ph": "f",
                         "bp": "e",
-                        "cat": "wake",
+                        "cat": "step",
                         "name": name,
                         "id": step.id,
                         "pid": 1,
