@@ -63,6 +63,7 @@ _DEFAULT_NAME = re.compile(r"Task-\d+")
 _set_result_unless_cancelled = getattr(asyncio.futures, "_set_result_unless_cancelled", None)
 _TimerHandle = asyncio.TimerHandle
 _Coroutine = types.CoroutineType
+_Generator = types.GeneratorType
 _Task = asyncio.Task
 
 # Kinds of waits a step can end in (StepRow.blocked).
@@ -351,8 +352,12 @@ def _outcome(task: asyncio.Future[Any]) -> tuple[str, str]:
     return "result", type(task.result()).__name__
 
 
-def _is_step_name(name: str | None) -> bool:
-    return name is None or name == "task_wakeup" or name.startswith("_")
+def _code(obj: Any) -> Any:
+    return obj.cr_code if obj.__class__ is _Coroutine else obj.gi_code
+
+
+def _is_step_name(name: str) -> bool:
+    return name == "task_wakeup" or name.startswith("_")
 
 
 def _is_executor_future(fut: Any) -> bool:
@@ -474,7 +479,9 @@ class Tracer(Instrument):
         # A task's own step or wakeup (C: TaskStepMethWrapper / task_wakeup; Python: the
         # private _Task__step / _Task__wakeup), not a public method such as task.cancel
         # scheduled with call_later.
-        if isinstance(task, _Task) and _is_step_name(getattr(callback, "__name__", None)):
+        if isinstance(task, _Task) and (
+            callback.__class__.__name__ == "TaskStepMethWrapper" or _is_step_name(callback.__name__)
+        ):
             tid = self._ids.get(task)
             if tid is None:
                 tid = self._register(task, None)
@@ -508,40 +515,44 @@ class Tracer(Instrument):
             record[8], record[9] = _outcome(task)
         else:
             # _introspect.frame_chain + user_frame, fused, with a per-code-object cache.
-            frames = []
+            # It walks code objects: reading cr_frame makes CPython 3.11+ build a frame
+            # object (garbage-collector work), so only the user's frame is read.
+            chain = []
             user = None
             library = self._library
             obj: Any = task.get_coro()
             while obj is not None:
-                if obj.__class__ is _Coroutine:
-                    frame, following = obj.cr_frame, obj.cr_await
-                else:
-                    frame = getattr(obj, "gi_frame", None) or getattr(obj, "cr_frame", None)
-                    following = getattr(obj, "gi_yieldfrom", None) or getattr(obj, "cr_await", None)
-                if frame is None:
+                cls = obj.__class__
+                if cls is _Coroutine:
+                    code, following = obj.cr_code, obj.cr_await
+                elif cls is _Generator:  # a generator-based coroutine
+                    code, following = obj.gi_code, obj.gi_yieldfrom
+                else:  # a future's iterator (or another awaitable without frames)
                     break
-                frames.append(frame)
-                code = frame.f_code
+                chain.append(obj)
                 is_library = library.get(code)
                 if is_library is None:
                     is_library = library[code] = _introspect._is_library(code.co_filename)
                 if not is_library:
-                    user = frame
+                    user = obj
                 obj = following
-            if user is None and frames:
-                user = frames[-1]
+            if user is None and chain:
+                user = chain[-1]
+            frame = None
             if user is not None:
-                key = (user.f_code, user.f_lineno)
+                frame = user.cr_frame if user.__class__ is _Coroutine else user.gi_frame
+            if frame is not None:
+                key = (frame.f_code, frame.f_lineno)
                 cached = self._where_cache.get(key)
                 if cached is None:
-                    cached = self._where_cache[key] = _where(user)
+                    cached = self._where_cache[key] = _where(frame)
                 where = cached
             fut = getattr(task, "_fut_waiter", None)
             until = self._sleeps.pop(fut, None) if fut is not None else None
             if until is not None:
                 blocked, detail = "sleep", "asyncio.sleep"
             else:
-                blocked, until, target, detail = self._classify(fut, frames)
+                blocked, until, target, detail = self._classify(fut, chain)
         cause = _EXTERNAL if info is None else info[1]
         if cause is None:  # scheduled outside any step: a main task, or asyncio.run's cleanup
             wake = "outside" if tid in self._started else "start"
@@ -581,17 +592,20 @@ class Tracer(Instrument):
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _classify(self, fut: Any, frames: list[Any]) -> tuple[str, int | None, int | None, str]:
+    def _classify(self, fut: Any, chain: list[Any]) -> tuple[str, int | None, int | None, str]:
         if isinstance(fut, _Task):
             target = self._ids.get(fut)
             name = self._tasks[target][1] if target is not None else fut.get_name()
             return "task", None, target, f"task {name}"
         # Locks, queues and asyncio.wait show up as asyncio frames inside the user frame;
         # the outermost of them is the API the user called.
-        inner = len(frames)
-        while inner and frames[inner - 1].f_code.co_filename.startswith(_introspect._ASYNCIO_DIR):
+        inner = len(chain)
+        while inner and _code(chain[inner - 1]).co_filename.startswith(_introspect._ASYNCIO_DIR):
             inner -= 1
-        for frame in frames[inner:]:
+        for obj in chain[inner:]:
+            frame = obj.cr_frame if obj.__class__ is _Coroutine else obj.gi_frame
+            if frame is None:
+                continue
             code = frame.f_code
             owner = frame.f_locals.get("self")
             kind = _LOCK_CLASSES.get(type(owner).__name__) if owner is not None else None
