@@ -64,7 +64,8 @@ _set_result_unless_cancelled = getattr(asyncio.futures, "_set_result_unless_canc
 _TimerHandle = asyncio.TimerHandle
 _Coroutine = types.CoroutineType
 _Generator = types.GeneratorType
-_Task = asyncio.Task
+# The C Task and the pure-Python one (which is not its subclass), for isinstance().
+_Task = tuple({asyncio.Task, getattr(asyncio.tasks, "_PyTask", asyncio.Task)})
 
 # Kinds of waits a step can end in (StepRow.blocked).
 LOCK_KINDS = frozenset({"lock", "semaphore", "event", "condition", "queue", "barrier"})

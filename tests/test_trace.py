@@ -247,3 +247,26 @@ def test_a_public_task_method_scheduled_as_a_callback_is_not_mistaken_for_a_step
         (2 * S, "timer", "done"),  # the cancel() timer, scheduled by main's step, woke it
     ]
     assert trace.tasks[1].outcome == "cancelled"
+
+
+def test_the_pure_python_task_is_traced_like_the_c_one():
+    # Other Pythons may schedule steps differently; the pure-Python Task (bound methods
+    # _Task__step / _Task__wakeup instead of the C TaskStepMethWrapper / task_wakeup)
+    # stands in for them here.
+    async def child():
+        await asyncio.sleep(2)
+        return "ok"
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(lambda loop, coro, **kw: asyncio.tasks._PyTask(coro, loop=loop, **kw))
+        assert await loop.create_task(child()) == "ok"
+
+    trace = sim.simulate(main(), trace=True).trace
+    assert steps(trace) == [
+        (0, 0, 0, "start", None, "task", None, 1, "main"),
+        (1, 0, 0, "spawn", 0, "sleep", 2 * S, None, "child"),
+        (1, 2 * S, 2 * S, "timer", 1, "done", None, None, ""),
+        (0, 2 * S, 2 * S, "step", 2, "done", None, None, ""),
+    ]
+    assert [s.duration for s in trace.critical_path()] == [2.0]
