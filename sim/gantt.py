@@ -226,12 +226,10 @@ def _function(where: str) -> str:
 
 def _coroutine_label(trace: Trace, tid: int) -> str:
     """The coroutine's name; for a decorator's wrapper, the user function it runs."""
-    coroutine = trace.tasks[tid].coroutine
-    if "<locals>" in coroutine:
-        for step in trace.steps:
-            if step.task == tid and step.where:
-                return f"{_function(step.where)}() via {coroutine.split('.')[0]}"
-    return f"{coroutine}()"
+    row = trace.tasks[tid]
+    if row.runs:
+        return f"{row.runs}() via {row.coroutine.split('.')[0]}"
+    return f"{row.coroutine}()"
 
 
 def _wait_text(step: Any, trace: Trace) -> str:

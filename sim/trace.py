@@ -106,7 +106,8 @@ class TaskRow(NamedTuple):
 
     ``outcome`` is ``"result"``, ``"exception"``, ``"cancelled"`` or ``"pending"``
     (not finished when the trace ended); ``detail`` is the result type or the
-    exception type and message.
+    exception type and message; ``runs`` names the user function that a wrapper
+    coroutine (a decorator's ``<locals>.wrapper``) was awaiting on its first step.
     """
 
     id: int
@@ -119,6 +120,7 @@ class TaskRow(NamedTuple):
     finished: int | None
     outcome: str
     detail: str
+    runs: str = ""
 
 
 class StepRow(NamedTuple):
@@ -439,6 +441,7 @@ class Tracer(Instrument):
                 None,
                 "pending",
                 "",
+                "",
             ]
         )
         return tid
@@ -505,13 +508,13 @@ class Tracer(Instrument):
             return
         self._step_task = None
         now = self._clock.now
-        tid = self._current_task
+        tid: int = self._current_task  # type: ignore[assignment]  # set with _step_task
         info = self._step_info
         until = target = None
         detail = where = ""
         if task.done():
             blocked = "done"
-            record = self._tasks[tid]  # type: ignore[index]
+            record = self._tasks[tid]
             record[7] = now
             record[8], record[9] = _outcome(task)
         else:
@@ -539,6 +542,8 @@ class Tracer(Instrument):
                 obj = following
             if user is None and chain:
                 user = chain[-1]
+            if tid not in self._started and len(chain) > 1:
+                self._name_wrapped(tid, chain)
             frame = None
             if user is not None:
                 frame = user.cr_frame if user.__class__ is _Coroutine else user.gi_frame
@@ -564,7 +569,7 @@ class Tracer(Instrument):
             wake, waker, due = ("step" if tid in self._started else "spawn"), cause, None
         else:
             wake, waker, due = "external", None, None
-        self._started.add(tid)  # type: ignore[arg-type]
+        self._started.add(tid)
         # Plain tuples while recording: the garbage collector untracks them.
         self._steps.append(
             (
@@ -592,6 +597,15 @@ class Tracer(Instrument):
         )
 
     # -- helpers ----------------------------------------------------------------------
+
+    def _name_wrapped(self, tid: int, chain: list[Any]) -> None:
+        record = self._tasks[tid]
+        if "<locals>" in record[2]:
+            for obj in chain[1:]:
+                code = _code(obj)
+                if not self._library.get(code, True):
+                    record[10] = code.co_qualname
+                    return
 
     def _classify(self, fut: Any, chain: list[Any]) -> tuple[str, int | None, int | None, str]:
         if isinstance(fut, _Task):

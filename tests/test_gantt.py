@@ -103,3 +103,16 @@ def test_bad_arguments_are_named():
         run.gantt(max_rows=0)
     with pytest.raises(ValueError, match="needs a trace"):
         sim.simulate(main_concurrent()).gantt()
+
+
+def test_a_decorated_coroutine_is_labelled_with_the_function_its_wrapper_runs():
+    from .conftest import EXAMPLES
+
+    run = sim.run_script(EXAMPLES / "gather.py", trace=True)
+    assert run.trace.tasks[1].coroutine == "async_timed.<locals>.wrapper"
+    assert run.trace.tasks[1].runs == "fetch_status"
+    labels = [t.get_text() for t in run.gantt().axes[0].get_yticklabels()]
+    assert labels[:2] == [
+        "Task-1  main() via async_timed",
+        "Task-2  fetch_status() via async_timed",
+    ]
