@@ -359,10 +359,6 @@ def _code(obj: Any) -> Any:
     return obj.cr_code if obj.__class__ is _Coroutine else obj.gi_code
 
 
-def _is_step_name(name: str) -> bool:
-    return name == "task_wakeup" or name.startswith("_")
-
-
 def _is_executor_future(fut: Any) -> bool:
     for callback in getattr(fut, "_callbacks", None) or ():
         cb = callback[0] if isinstance(callback, tuple) else callback
@@ -459,24 +455,23 @@ class Tracer(Instrument):
         # The entry holds the handle, so its id cannot be reused while it is there.
         if when is None:
             self._sched[id(handle)] = (handle, self._running, self._clock.now)
-        else:
-            self._sched[id(handle)] = (handle, self._running, when)
-            if handle._callback is _set_result_unless_cancelled:  # type: ignore[attr-defined]
-                self._sleeps[handle._args[0]] = when
+            return
+        # A timer: what it schedules when it fires is caused by (the step that started
+        # it, its due time). Resolved now, so that firing it costs one lookup.
+        cause = self._running
+        if cause is not None and cause.__class__ is tuple:
+            cause = cause[0]
+        elif cause is not None and cause < 0:
+            cause = None
+        self._sched[id(handle)] = (handle, (cause, when), when)
+        if handle._callback is _set_result_unless_cancelled:  # type: ignore[attr-defined]
+            self._sleeps[handle._args[0]] = when
 
     def before_step(self, handle: asyncio.Handle) -> None:
         info = self._sched.pop(id(handle), None)
         if handle.__class__ is _TimerHandle:
             self._current_task = None
-            if info is None:
-                self._running = _EXTERNAL
-                return
-            cause = info[1]
-            if cause is not None and cause.__class__ is tuple:
-                cause = cause[0]
-            elif cause is not None and cause < 0:
-                cause = None
-            self._running = (cause, info[2])
+            self._running = info[1] if info is not None else _EXTERNAL
             return
         callback = handle._callback  # type: ignore[attr-defined]
         task = getattr(callback, "__self__", None)
@@ -484,7 +479,9 @@ class Tracer(Instrument):
         # private _Task__step / _Task__wakeup), not a public method such as task.cancel
         # scheduled with call_later.
         if isinstance(task, _Task) and (
-            callback.__class__.__name__ == "TaskStepMethWrapper" or _is_step_name(callback.__name__)
+            callback.__class__.__name__ == "TaskStepMethWrapper"
+            or callback.__name__ == "task_wakeup"
+            or callback.__name__.startswith("_")
         ):
             tid = self._ids.get(task)
             if tid is None:
@@ -553,7 +550,10 @@ class Tracer(Instrument):
                 if cached is None:
                     cached = self._where_cache[key] = _where(frame)
                 where = cached
-            fut = getattr(task, "_fut_waiter", None)
+            try:
+                fut = task._fut_waiter  # type: ignore[attr-defined]
+            except AttributeError:  # a Python without it: the frames tell
+                fut = None
             until = self._sleeps.pop(fut, None) if fut is not None else None
             if until is not None:
                 blocked, detail = "sleep", "asyncio.sleep"
