@@ -178,7 +178,14 @@ def test_mark_rejects_a_label_that_is_not_a_string():
 
 
 def test_trace_json_round_trips_exactly_with_a_schema_version():
-    trace = sim.simulate(gather_completed_wait(), trace=True).trace
+    async def everything():
+        sim.mark("go")
+        with sim.span("all of it"):
+            await gather_completed_wait()
+        time.sleep(0.25)
+
+    trace = sim.simulate(everything(), trace=True).trace
+    assert trace.marks and trace.spans and trace.blocks
     text = trace.to_json()
     again = Trace.from_json(text)
     assert again == trace
