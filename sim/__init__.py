@@ -22,6 +22,7 @@ from .loop import VirtualEventLoop, VirtualEventLoopPolicy, new_event_loop
 from .run import Run, Simulation, current, run, simulate
 from .script import ScriptRun, load_model, run_script
 from .timepatch import DEFAULT_EPOCH, patched_time
+from .trace import Trace, mark, span
 
 __all__ = [
     "DEFAULT_EPOCH",
@@ -37,15 +38,18 @@ __all__ = [
     "SimulationError",
     "SimulationTimeout",
     "StepLimitExceeded",
+    "Trace",
     "VirtualEventLoop",
     "VirtualEventLoopPolicy",
     "current",
     "load_model",
+    "mark",
     "new_event_loop",
     "patched_time",
     "run",
     "run_script",
     "simulate",
+    "span",
 ]
 
 __version__ = "0.1.0"

@@ -16,8 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from .cpu import CpuCost, Measured
+from .report import MARKER, DemoEntry, load_trace, prepare_folder, report, write_demo_index
 from .run import format_exception_for_script
 from .script import ScriptRun, load_model, run_script
+
+# Options of `asyncsim run` that are also recognised directly after the script path
+# (up to the first other argument or a `--`; everything after goes to the script).
+_TRAILING_FLAGS = {"--model": 1, "--report": 1, "--gantt": 1, "--force": 0}
 
 __all__ = ["main"]
 
@@ -133,8 +138,14 @@ def _parser() -> argparse.ArgumentParser:
         help="a Python file defining models at module level, e.g. `network = Network(...)` "
         "(repeatable)",
     )
+    _add_report_options(run)
     run.add_argument("script", help="path of the Python script")
-    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
+    run.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="arguments passed to the script (--report/--gantt/--force after the script are "
+        "read by asyncsim unless they follow a --)",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -150,7 +161,79 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder of example scripts (default: the project's examples/)",
     )
+    demo.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="where to write reports/<example>/ and index.html (default: ./reports)",
+    )
+    demo.add_argument(
+        "--force", action="store_true", help="write into folders asyncsim did not create"
+    )
+
+    rebuild = commands.add_parser(
+        "report",
+        help="rebuild an HTML/Perfetto report from a saved trace",
+        description="Rebuild a report from a trace written by Trace.to_json() (or the "
+        "asyncsim-trace.json inside a report folder).",
+    )
+    rebuild.add_argument("trace", type=Path, help="the saved trace (or a report folder)")
+    rebuild.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="DIR", help="folder to write"
+    )
+    rebuild.add_argument(
+        "--force", action="store_true", help="write into a folder asyncsim did not create"
+    )
     return parser
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report", type=Path, metavar="DIR", help="trace the run and write an HTML report to DIR"
+    )
+    parser.add_argument(
+        "--gantt", type=Path, metavar="FILE", help="trace the run and draw its timeline (.png/.svg)"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write the report into a folder asyncsim did not create",
+    )
+
+
+def _split_trailing(args: argparse.Namespace) -> None:
+    """Move asyncsim's own options written right after the script path into ``args``.
+
+    ``asyncsim run app.py --model net.py --report out a b`` runs ``app.py a b``: the
+    options in :data:`_TRAILING_FLAGS` are recognised only directly after the script
+    (as ``python app.py`` would pass anything later on), and a ``--`` ends them.
+    """
+    items = list(args.args)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item == "--":
+            i += 1
+            break
+        flag, eq, value = item.partition("=")
+        if flag not in _TRAILING_FLAGS:
+            break
+        if _TRAILING_FLAGS[flag] == 0:
+            setattr(args, flag[2:], True)
+        else:
+            if not eq:
+                if i + 1 >= len(items):
+                    raise _UsageError(f"{flag} needs a value")
+                i += 1
+                value = items[i]
+            if flag == "--model":
+                args.model.append(value)
+            else:
+                setattr(args, flag[2:], Path(value))
+        i += 1
+    args.args = items[i:]
 
 
 def _print_summary(outcome: ScriptRun) -> None:
@@ -193,35 +276,16 @@ def demo_models(script: Path) -> list[Path]:
     return found
 
 
-def _split_model_options(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Peel ``--model FILE`` options written right after the script off its arguments.
-
-    ``asyncsim run app.py --model net.py a b`` runs ``app.py a b`` with the model;
-    everything after a ``--`` goes to the script untouched.
-    """
-    models: list[str] = []
-    rest = list(argv)
-    while rest:
-        if rest[0] == "--":
-            return models, rest[1:]
-        if rest[0] == "--model":
-            if len(rest) < 2:
-                raise _UsageError("--model needs a FILE argument")
-            models.append(rest[1])
-            rest = rest[2:]
-        elif rest[0].startswith("--model="):
-            models.append(rest[0].split("=", 1)[1])
-            rest = rest[1:]
-        else:
-            break
-    return models, rest
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.script):
         raise _UsageError(f"script {args.script!r} does not exist or is not a file")
-    late_models, args.args = _split_model_options(args.args)
-    models = _load_models([*args.model, *late_models])
+    _split_trailing(args)
+    traced = args.report is not None or args.gantt is not None
+    if args.report is not None:
+        prepare_folder(args.report, force=args.force)  # refuse before running, not after
+    if args.gantt is not None and args.gantt.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise _UsageError(f"--gantt must end in .png, .svg or .pdf, got {str(args.gantt)!r}")
+    models = _load_models(args.model)
     if args.cpu is not None:
         if "cpu" in models:
             raise _UsageError("--cpu is given both on the command line and in a model file")
@@ -236,9 +300,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         start=args.start,
         allow_real_io=args.allow_real_io,
         **models,  # type: ignore[arg-type]
+        trace=traced,
     )
     if not args.quiet:
         _print_summary(outcome)
+    if args.gantt is not None:
+        outcome.gantt(str(args.gantt))
+        print(f"asyncsim: timeline written to {args.gantt}", file=sys.stderr)
+    if args.report is not None:
+        index = outcome.report(str(args.report), force=args.force)
+        print(f"asyncsim: report written to {index}", file=sys.stderr)
     return outcome.exit_code
 
 
@@ -272,38 +343,69 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     scripts = example_scripts(folder)
     if not scripts:
         raise _UsageError(f"no example programs in {folder}")
+    root = _prepare_demo_root(args.output, force=args.force)
+    for script in scripts:  # check every folder before running anything
+        prepare_folder(root / script.stem, force=args.force)
     failures = 0
     total_virtual = total_wall = 0.0
+    entries = []
     for index, script in enumerate(scripts, 1):
         model_files = demo_models(script)
         with_models = f" (--model {' '.join(p.name for p in model_files)})" if model_files else ""
         print(f"=== [{index}/{len(scripts)}] {script.name}{with_models} ===", flush=True)
-        outcome = run_script(script, [], **_load_models(model_files))  # type: ignore[arg-type]
+        outcome = run_script(script, [], trace=True, **_load_models(model_files))  # type: ignore[arg-type]
         sys.stdout.flush()
         total_virtual += outcome.elapsed
         total_wall += outcome.wall
         status = "ok" if outcome.exit_code == 0 else f"FAILED (exit code {outcome.exit_code})"
-        print(
-            f"--- {script.name}: {outcome.elapsed:.6g} s virtual, {outcome.wall:.3f} s wall, "
-            f"{outcome.steps} steps: {status}\n",
-            flush=True,
+        line = (
+            f"{outcome.elapsed:.6g} s virtual, {outcome.wall:.3f} s wall, "
+            f"{outcome.steps} steps: {status}"
         )
+        report_index = outcome.report(str(root / script.stem), force=args.force)
+        print(f"--- {script.name}: {line}\n    report: {report_index}\n", flush=True)
+        entries.append(DemoEntry(script.stem, line, outcome.exit_code == 0))
         failures += outcome.exit_code != 0
+    index_page = write_demo_index(root, entries)
     print(
         f"{len(scripts)} programs replayed: {total_virtual:.6g} s of virtual time in "
-        f"{total_wall:.3f} s of wall time; {failures} failed."
+        f"{total_wall:.3f} s of wall time; {failures} failed.\nReports: {index_page}"
     )
     return 1 if failures else 0
+
+
+def _prepare_demo_root(root: Path, *, force: bool) -> Path:
+    """The demo's output folder: never overwrite an index.html asyncsim did not write."""
+    if root.exists() and not root.is_dir():
+        raise _UsageError(f"output {str(root)!r} exists and is not a folder")
+    ours = (root / MARKER).exists()
+    if (root / "index.html").exists() and not ours and not force:
+        raise FileExistsError(
+            f"{str(root / 'index.html')!r} was not written by asyncsim; choose another "
+            "folder with -o DIR, or pass --force to overwrite it"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text(
+        "asyncsim demo writes index.html and one folder per example here.\n", encoding="utf-8"
+    )
+    return root
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    trace = load_trace(args.trace)
+    index = report(trace, args.output, force=args.force)
+    print(f"asyncsim: report written to {index}", file=sys.stderr)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``asyncsim`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"run": _cmd_run, "demo": _cmd_demo}
+    handlers = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report}
     try:
         return handlers[args.command](args)
-    except (_UsageError, ValueError, TypeError, FileNotFoundError) as exc:
+    except (_UsageError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
         print(f"asyncsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

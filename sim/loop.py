@@ -80,6 +80,10 @@ class _OrderedFuture(asyncio.Future):
         return self._asyncsim_seq
 
 
+# Reprs and error messages show it as what it is to the program: a Future.
+_OrderedFuture.__name__ = _OrderedFuture.__qualname__ = "Future"
+
+
 class VirtualEventLoop(asyncio.SelectorEventLoop):
     """An asyncio event loop whose clock is virtual.
 

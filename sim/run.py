@@ -19,6 +19,7 @@ from .cpu import CpuCost, cpu_cost
 from .errors import SimulationError
 from .loop import VirtualEventLoop, _validate_limits
 from .timepatch import DEFAULT_EPOCH, patched_time
+from .trace import Trace, Tracer
 
 __all__ = ["Run", "Simulation", "current", "run", "simulate"]
 
@@ -63,6 +64,8 @@ class Simulation:
         Off (None) by default: steps take no virtual time.
     network : models.network.Network, optional
         A virtual network every loop of the simulation connects over.
+    trace : bool
+        Attach a :class:`sim.trace.Tracer` to every loop; :meth:`build_trace` returns it.
     """
 
     def __init__(
@@ -77,9 +80,12 @@ class Simulation:
         allow_real_io: bool = False,
         cpu: Any = None,
         network: Any = None,
+        trace: bool = False,
     ) -> None:
         _validate_limits(until, max_steps, start)
         _check_network(network)
+        if not isinstance(trace, bool):
+            raise TypeError(f"trace must be True or False, got {trace!r}")
         if isinstance(seed, bool) or (seed is not None and not isinstance(seed, (int, str, bytes))):
             raise TypeError(f"seed must be an int, str, bytes or None, got {seed!r}")
         if not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
@@ -102,6 +108,8 @@ class Simulation:
         self.loops: list[VirtualEventLoop] = []
         self._random_state: Any = None
         self._time_scope: Any = None
+        #: The tracer attached to every loop when ``trace=True``, else None.
+        self.tracer: Tracer | None = Tracer() if trace else None
 
     @property
     def elapsed(self) -> float:
@@ -149,7 +157,21 @@ class Simulation:
         self.loops.append(loop)
         if self.network is not None:
             loop.attach_network(self.network)
+        if self.tracer is not None:
+            loop.add_instrument(self.tracer)
         return loop
+
+    def build_trace(
+        self, *, elapsed: float | None = None, error: BaseException | None = None
+    ) -> Trace | None:
+        """The :class:`sim.Trace` recorded so far (None unless ``trace=True``).
+
+        ``elapsed`` (virtual seconds) ends the trace there instead of at the clock.
+        """
+        if self.tracer is None:
+            return None
+        end = None if elapsed is None else to_ticks(self.start + elapsed)
+        return self.tracer.build(end=end, error=error)
 
     def first_error(self) -> SimulationError | None:
         """The first SimulationError any loop of this simulation raised."""
@@ -207,6 +229,8 @@ class Run:
     wall: float
     steps: int
     seed: int | str | bytes | None = None
+    #: What happened, task by task (with ``simulate(..., trace=True)``), else None.
+    trace: Trace | None = None
 
     @property
     def ok(self) -> bool:
@@ -217,6 +241,23 @@ class Run:
     def speedup(self) -> float:
         """Virtual seconds per wall second (``inf`` when the wall time rounds to 0)."""
         return self.elapsed / self.wall if self.wall > 0 else math.inf
+
+    def _traced(self, what: str) -> Trace:
+        if self.trace is None:
+            raise ValueError(f"{what} needs a trace: run with sim.simulate(..., trace=True)")
+        return self.trace
+
+    def gantt(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
+        """Draw the Gantt timeline (see :func:`sim.gantt.gantt`); returns the Figure."""
+        from .gantt import gantt
+
+        return gantt(self._traced("gantt()"), path, wall=self.wall, **kwargs)
+
+    def report(self, folder: str | os.PathLike[str], *, force: bool = False) -> Any:
+        """Write an HTML/Perfetto report into ``folder`` (see :func:`sim.report.report`)."""
+        from .report import report
+
+        return report(self._traced("report()"), folder, wall=self.wall, force=force)
 
 
 def _check_network(network: Any) -> None:
@@ -289,11 +330,13 @@ def simulate(
     allow_real_io: bool = False,
     cpu: Any = None,
     network: Any = None,
+    trace: bool = False,
 ) -> Run:
     """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
 
     The program's own exception, or a :class:`sim.SimulationError`, is stored in
-    ``Run.exception`` rather than raised. Arguments are those of :func:`run`.
+    ``Run.exception`` rather than raised. Arguments are those of :func:`run`, plus
+    ``trace=True`` to record a :class:`sim.Trace` in ``Run.trace``.
 
     Examples
     --------
@@ -320,6 +363,7 @@ def simulate(
             allow_real_io=allow_real_io,
             cpu=cpu,
             network=network,
+            trace=trace,
         )
     except (TypeError, ValueError):
         coro.close()
@@ -348,6 +392,7 @@ def simulate(
         wall=wall,
         steps=simulation.steps,
         seed=seed,
+        trace=simulation.build_trace(elapsed=elapsed, error=error),
     )
 
 

@@ -172,16 +172,19 @@ def test_the_public_api_is_exactly_what_we_document():
             "SimulationError",
             "SimulationTimeout",
             "StepLimitExceeded",
+            "Trace",
             "VirtualEventLoop",
             "VirtualEventLoopPolicy",
             "current",
             "Measured",
             "load_model",
+            "mark",
             "new_event_loop",
             "patched_time",
             "run",
             "run_script",
             "simulate",
+            "span",
         ]
     )
     for name in sim.__all__:
