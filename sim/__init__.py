@@ -19,6 +19,7 @@ from .errors import (
 )
 from .loop import VirtualEventLoop, VirtualEventLoopPolicy, new_event_loop
 from .run import Run, Simulation, current, run, simulate
+from .schedule import Schedule, perturb_latency
 from .script import ScriptRun, run_script
 from .timepatch import DEFAULT_EPOCH, patched_time
 
@@ -29,6 +30,7 @@ __all__ = [
     "PendingTask",
     "RealIOError",
     "Run",
+    "Schedule",
     "ScriptRun",
     "Simulation",
     "SimulationError",
@@ -39,6 +41,7 @@ __all__ = [
     "current",
     "new_event_loop",
     "patched_time",
+    "perturb_latency",
     "run",
     "run_script",
     "simulate",

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from .clock import TICKS_PER_SECOND, Clock, to_ticks
 from .errors import SimulationError
 from .loop import VirtualEventLoop, _validate_limits
+from .schedule import Schedule
 from .timepatch import DEFAULT_EPOCH, patched_time
 
 __all__ = ["Run", "Simulation", "current", "run", "simulate"]
@@ -55,6 +56,8 @@ class Simulation:
         Unix time (seconds) that ``time.time()`` reads at virtual time 0.
     allow_real_io : bool
         Allow real sockets, pipes and subprocesses (see :class:`sim.VirtualEventLoop`).
+    schedule : Schedule, optional
+        Legal nondeterminism to play (see :mod:`sim.schedule`), shared by every loop.
     """
 
     def __init__(
@@ -67,8 +70,13 @@ class Simulation:
         start: float = 0.0,
         epoch: float = DEFAULT_EPOCH,
         allow_real_io: bool = False,
+        schedule: Schedule | None = None,
     ) -> None:
         _validate_limits(until, max_steps, start)
+        if schedule is not None and not isinstance(schedule, Schedule):
+            raise TypeError(
+                f"schedule must be a sim.Schedule (see Schedule.from_string), got {schedule!r}"
+            )
         if isinstance(seed, bool) or (seed is not None and not isinstance(seed, (int, str, bytes))):
             raise TypeError(f"seed must be an int, str, bytes or None, got {seed!r}")
         if not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
@@ -80,6 +88,9 @@ class Simulation:
         self.start = float(start)
         self.epoch = float(epoch)
         self.allow_real_io = bool(allow_real_io)
+        self.schedule = schedule
+        #: The schedule's cursors, shared by every loop (None without a schedule).
+        self.schedule_state = schedule.start() if schedule is not None else None
         self.clock = Clock(to_ticks(start))
         #: The simulation's RNG; models derive their streams from it.
         self.rng = random.Random(seed)
@@ -104,6 +115,7 @@ class Simulation:
             until=self.until,
             max_steps=self.max_steps,
             allow_real_io=self.allow_real_io,
+            schedule=self.schedule_state,
         )
         self.loops.append(loop)
         return loop
@@ -222,6 +234,7 @@ def simulate(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    schedule: Schedule | None = None,
 ) -> Run:
     """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
 
@@ -251,6 +264,7 @@ def simulate(
             start=start,
             epoch=epoch,
             allow_real_io=allow_real_io,
+            schedule=schedule,
         )
     except (TypeError, ValueError):
         coro.close()
@@ -292,6 +306,7 @@ def run(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    schedule: Schedule | None = None,
 ) -> T:
     """Run ``coro`` on virtual time and return its result: a drop-in for ``asyncio.run``.
 
@@ -316,6 +331,9 @@ def run(
         Unix time (seconds) that ``time.time()`` reads at virtual time 0.
     allow_real_io : bool
         Allow real sockets, pipes and subprocesses.
+    schedule : Schedule, optional
+        Legal nondeterminism to play: late timers, latency, executor results
+        (see :mod:`sim.schedule`, :func:`sim.strategies.schedules`).
 
     Examples
     --------
@@ -340,6 +358,7 @@ def run(
         start=start,
         epoch=epoch,
         allow_real_io=allow_real_io,
+        schedule=schedule,
     )
     if outcome.exception is not None:
         raise outcome.exception

@@ -14,6 +14,7 @@ from typing import Any
 from .errors import SimulationError
 from .loop import VirtualEventLoop
 from .run import Simulation, close_loop, format_exception_for_script
+from .schedule import Schedule
 from .timepatch import DEFAULT_EPOCH
 
 __all__ = ["ScriptRun", "run_script"]
@@ -86,6 +87,7 @@ def run_script(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    schedule: Schedule | None = None,
 ) -> ScriptRun:
     """Run an unmodified Python script with every asyncio loop it creates virtual.
 
@@ -111,6 +113,7 @@ def run_script(
         start=start,
         epoch=epoch,
         allow_real_io=allow_real_io,
+        schedule=schedule,
     )
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     saved_policy = asyncio.events._event_loop_policy
