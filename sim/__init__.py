@@ -22,6 +22,7 @@ from .run import Run, Simulation, current, run, simulate
 from .schedule import Schedule, perturb_latency
 from .script import ScriptRun, run_script
 from .timepatch import DEFAULT_EPOCH, patched_time
+from .trace import Trace, mark, span
 
 __all__ = [
     "DEFAULT_EPOCH",
@@ -36,15 +37,18 @@ __all__ = [
     "SimulationError",
     "SimulationTimeout",
     "StepLimitExceeded",
+    "Trace",
     "VirtualEventLoop",
     "VirtualEventLoopPolicy",
     "current",
+    "mark",
     "new_event_loop",
     "patched_time",
     "perturb_latency",
     "run",
     "run_script",
     "simulate",
+    "span",
 ]
 
 __version__ = "0.1.0"

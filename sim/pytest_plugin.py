@@ -16,7 +16,8 @@ models (default: ``--asyncsim-seed``, else 0), ``cpu`` is passed to
 :func:`sim.simulate` when this asyncsim has a CPU cost model.
 
 Fixtures: ``asyncsim_loop`` (the running :class:`sim.VirtualEventLoop`) and
-``asyncsim_trace`` (the run's live trace, when the tracer is available).
+``asyncsim_trace`` (the run's :class:`sim.Trace` so far: every attribute access
+takes a fresh snapshot, e.g. ``asyncsim_trace.tasks``).
 
 Options: ``--asyncsim-seed N``; ``--asyncsim-replay STRING`` plays a schedule
 (printed by a failing property test) in every asyncsim test and makes every
@@ -193,10 +194,12 @@ def asyncsim_trace(request: pytest.FixtureRequest) -> Any:
 
 
 def _live_trace(loop: Any) -> Any:
+    """The trace recorded so far on ``loop``: each attribute access takes a fresh snapshot."""
+    from .trace import Tracer
+
     for instrument in getattr(loop, "_instruments", ()):
-        trace = getattr(instrument, "trace", None)
-        if trace is not None and hasattr(trace, "to_json"):
-            return trace
+        if isinstance(instrument, Tracer):
+            return _Deferred("asyncsim_trace", instrument.build)
     raise RuntimeError(f"asyncsim_trace: no tracer is attached to {loop!r}")
 
 
@@ -258,8 +261,8 @@ def _write_report(item: pytest.Function, run: Run) -> str | None:
         return f"asyncsim: --asyncsim-report-on-failure: {_NO_TRACER}; no report written"
     folder = _report_dir(Path(base), item.nodeid)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    report(folder)
-    return f"asyncsim timeline report: {folder / 'index.html'}"
+    index = report(folder)
+    return f"asyncsim timeline report: {index}"
 
 
 def _simulate_test(

@@ -229,3 +229,16 @@ def test_the_model_knows_a_timeout_cuts_a_slow_child():
     end, events = model(program, epsilon=False)
     assert end == 2 * 100_000_000
     assert [i for _, i in events] == [1]
+
+
+@settings(max_examples=30, deadline=None)
+@given(programs(max_leaves=6), st.integers(0, 2**16), schedules(max_timer_lateness=0.5))
+def test_the_same_seed_and_schedule_give_a_byte_identical_trace(program, seed, schedule):
+    def traced():
+        return sim.simulate(
+            run(program, [], unit=0.0, epsilon=True), seed=seed, schedule=schedule, trace=True
+        )
+
+    first, again = traced(), traced()
+    assert first.trace.to_json() == again.trace.to_json()
+    assert len(first.trace.tasks) >= 1

@@ -313,3 +313,21 @@ def test_report_on_failure_writes_a_report_or_says_why_not(pytester, tmp_path):
             ["*--asyncsim-report-on-failure: the asyncsim tracer*not available*no report written*"]
         )
         assert not reports.exists()
+
+
+def test_the_trace_fixture_shows_the_run_so_far(pytester):
+    pytester.makepyfile(
+        """
+        import asyncio, pytest
+        async def helper():
+            await asyncio.sleep(2)
+        @pytest.mark.asyncsim
+        async def test_traced(asyncsim_trace):
+            await asyncio.create_task(helper(), name="helper")
+            coroutines = [t.coroutine for t in asyncsim_trace.tasks]
+            assert coroutines == ["test_traced", "helper"]
+            assert asyncsim_trace.elapsed == 2.0
+            assert asyncsim_trace.to_json()
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
