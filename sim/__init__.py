@@ -20,6 +20,7 @@ from .errors import (
 )
 from .loop import VirtualEventLoop, VirtualEventLoopPolicy, new_event_loop
 from .run import Run, Simulation, current, run, simulate
+from .schedule import Schedule, perturb_latency
 from .script import ScriptRun, load_model, run_script
 from .timepatch import DEFAULT_EPOCH, patched_time
 from .trace import Trace, mark, span
@@ -33,6 +34,7 @@ __all__ = [
     "PendingTask",
     "RealIOError",
     "Run",
+    "Schedule",
     "ScriptRun",
     "Simulation",
     "SimulationError",
@@ -46,6 +48,7 @@ __all__ = [
     "mark",
     "new_event_loop",
     "patched_time",
+    "perturb_latency",
     "run",
     "run_script",
     "simulate",

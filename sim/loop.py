@@ -35,6 +35,7 @@ from .errors import (
     StepLimitExceeded,
 )
 from .instrument import Instrument
+from .schedule import Schedule, ScheduleState
 
 __all__ = ["VirtualEventLoop", "VirtualEventLoopPolicy", "new_event_loop"]
 
@@ -103,6 +104,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         only when nothing virtual is pending.
     selector : selectors.BaseSelector, optional
         The selector used for real I/O (default: the platform's best).
+    schedule : Schedule or ScheduleState, optional
+        Legal nondeterminism to apply (late timers, late executor results) and,
+        if it says so, chaos ordering of ready callbacks (see :mod:`sim.schedule`).
 
     Examples
     --------
@@ -123,8 +127,13 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         max_steps: int | None = None,
         allow_real_io: bool = False,
         selector: selectors.BaseSelector | None = None,
+        schedule: Schedule | ScheduleState | None = None,
     ) -> None:
         _validate_limits(until, max_steps, start)
+        if isinstance(schedule, Schedule):
+            schedule = schedule.start()
+        elif schedule is not None and not isinstance(schedule, ScheduleState):
+            raise TypeError(f"schedule must be a sim.Schedule or None, got {schedule!r}")
         super().__init__(selector)
         self._clock = clock if clock is not None else Clock(to_ticks(start))
         self._timers: list[_TimerEntry] = []
@@ -156,6 +165,12 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._current_step: asyncio.Handle | None = None
         self._network: Any = None
         self._future_seq = itertools.count().__next__
+        #: The schedule being played (None: punctual, no cost).
+        self._schedule_state = schedule
+        if schedule is not None and schedule.reorders:
+            # Chaos/PCT ordering replaces both ready-queue paths; unused otherwise.
+            self._run_ready = self._run_ready_reordered
+            self._run_ready_instrumented = self._run_ready_reordered
 
     # -- the clock -------------------------------------------------------------
 
@@ -246,6 +261,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         timer = asyncio.TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-2:]  # _schedule and call_at/call_later
+        if self._schedule_state is not None and ticks < INFINITE_TICKS:
+            ticks += self._schedule_state.timer_lateness()  # late, never early
         heapq.heappush(self._timers, (ticks, self._timer_seq(), timer))
         timer._scheduled = True
         if self._instruments:
@@ -285,10 +302,39 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             job = executor.submit(_run_job, self, func, args)
         else:
             job = executor.submit(func, *args)
-        # Wrap first: the result must reach the ready queue before the job stops
-        # holding the clock, or the loop could see neither and report a deadlock.
-        future = asyncio.wrap_future(job, loop=self)
+        delay = self._schedule_state.job_delay() if self._schedule_state is not None else 0
+        if delay:
+            future = self._deliver_late(job, self._clock.now + delay)
+        else:
+            future = asyncio.wrap_future(job, loop=self)
+        # Tracked after wrapping, so the result is queued before the job stops holding
+        # the clock (done callbacks run in registration order).
         self.track_outside_work(job)
+        return future
+
+    def _deliver_late(self, job: concurrent.futures.Future[Any], ticks: int) -> asyncio.Future[Any]:
+        # A schedule delays this job's result to virtual time ``ticks`` (or later).
+        future = self.create_future()
+
+        def copy_state() -> None:
+            if future.cancelled():
+                return
+            error = None if job.cancelled() else job.exception()
+            if job.cancelled():
+                future.cancel()
+            elif error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(job.result())
+
+        def landed(_: concurrent.futures.Future[Any]) -> None:
+            self.call_at(to_seconds(max(ticks, self._clock.now)), copy_state)
+
+        def on_done(j: concurrent.futures.Future[Any]) -> None:
+            if not self.is_closed():
+                self.call_soon_threadsafe(landed, j)
+
+        job.add_done_callback(on_done)
         return future
 
     def track_outside_work(self, job: concurrent.futures.Future[Any]) -> None:
@@ -340,6 +386,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             except BaseException as exc:  # pragma: no cover - shutdown rarely fails
                 done.set_exception(exc)
 
+        # Wrap before tracking: the result must be queued before the clock is released.
         finished = asyncio.wrap_future(done, loop=self)
         self.track_outside_work(done)
         threading.Thread(target=shutdown, name="asyncsim-executor-shutdown").start()
@@ -568,6 +615,90 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         tasks = sorted(asyncio.all_tasks(self), key=lambda t: (order.get(t, 1 << 60), t.get_name()))
         return _introspect.describe_pending(tasks)
 
+    # -- stepping (driving the loop from outside, e.g. a stateful test) ------------
+
+    def _check_steppable(self, method: str) -> None:
+        self._check_closed()
+        if self.is_running():
+            raise RuntimeError(f"loop.{method}() cannot be called while the loop is running")
+
+    def _next_timer(self) -> int | None:
+        timers = self._timers
+        while timers and timers[0][2]._cancelled:
+            heapq.heappop(timers)[2]._scheduled = False
+            self._cancelled_timers -= 1
+        if not timers or timers[0][0] >= INFINITE_TICKS:
+            return None
+        return timers[0][0]
+
+    def _jump_clock(self, ticks: int) -> None:
+        if self._until is not None and ticks > self._until:
+            self._clock.now = max(self._clock.now, self._until)
+            raise self._fail(SimulationTimeout.at(self._clock.seconds(), self.pending_tasks()))
+        if ticks > self._clock.now:
+            old, self._clock.now = self._clock.now, ticks
+            for instrument in self._instruments:
+                instrument.clock_advanced(old, ticks)
+
+    def run_until_idle(self) -> None:
+        """Run every ready callback, and those they make ready, without moving the clock.
+
+        Timers due at the current virtual time fire; executor jobs in flight are
+        waited for (they take zero virtual time). Returns when nothing is ready.
+        """
+        self._check_steppable("run_until_idle")
+        while True:
+            if self._jobs and not self._ready:
+                concurrent.futures.wait(list(self._jobs))
+            next_timer = self._next_timer()
+            if (
+                not self._ready
+                and not self._jobs
+                and (next_timer is None or next_timer > self._clock.now)
+            ):
+                return
+            self.stop()  # asyncio idiom: stop() then run_forever() runs one iteration
+            self.run_forever()
+
+    def run_until_next_timer(self) -> float | None:
+        """Run until idle, jump to the next pending timer and run until idle there.
+
+        Returns the new virtual time (seconds), or None (clock unchanged) when no
+        timer is pending.
+        """
+        self.run_until_idle()
+        when = self._next_timer()
+        if when is None:
+            return None
+        self._jump_clock(when)
+        self.run_until_idle()
+        return self.time()
+
+    def advance(self, seconds: float) -> None:
+        """Run everything due in the next ``seconds`` virtual seconds; end exactly there.
+
+        Timers fire in deadline order and the clock stops at ``now + seconds``
+        even if nothing is scheduled then.
+        """
+        if (
+            not isinstance(seconds, (int, float))
+            or isinstance(seconds, bool)
+            or not math.isfinite(seconds)
+            or seconds < 0
+        ):
+            raise ValueError(
+                f"seconds must be a finite number of virtual seconds >= 0, got {seconds!r}"
+            )
+        target = self._clock.now + to_ticks(seconds)
+        self.run_until_idle()
+        while True:
+            when = self._next_timer()
+            if when is None or when > target:
+                break
+            self._jump_clock(when)
+            self.run_until_idle()
+        self._jump_clock(target)
+
     def _fail(self, error: SimulationError) -> SimulationError:
         if self.error is None:
             self.error = error
@@ -664,6 +795,33 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 continue
             self._steps += 1
             self._current_step = handle
+            for instrument in instruments:
+                instrument.before_step(handle)
+            try:
+                if self._debug:
+                    self._run_debug(handle)
+                else:
+                    handle._run()
+            finally:
+                for instrument in instruments:
+                    instrument.after_step(handle)
+                self._current_step = None
+
+    def _run_ready_reordered(self, ntodo: int) -> None:
+        # Chaos/PCT (beyond asyncio's FIFO guarantee): the schedule picks each callback
+        # from the whole ready queue, including callbacks made ready in this batch.
+        ready = self._ready
+        instruments = self._instruments
+        state = self._schedule_state
+        assert state is not None
+        for _ in range(ntodo):
+            if not ready:
+                break
+            handle = state.pick(ready)
+            if handle._cancelled:
+                continue
+            self._steps += 1
+            self._current_step = handle if instruments else None
             for instrument in instruments:
                 instrument.before_step(handle)
             try:

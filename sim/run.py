@@ -18,6 +18,7 @@ from .clock import TICKS_PER_SECOND, Clock, to_ticks
 from .cpu import CpuCost, cpu_cost
 from .errors import SimulationError
 from .loop import VirtualEventLoop, _validate_limits
+from .schedule import Schedule
 from .timepatch import DEFAULT_EPOCH, patched_time
 from .trace import Trace, Tracer
 
@@ -64,6 +65,8 @@ class Simulation:
         Off (None) by default: steps take no virtual time.
     network : models.network.Network, optional
         A virtual network every loop of the simulation connects over.
+    schedule : Schedule, optional
+        Legal nondeterminism to play (see :mod:`sim.schedule`), shared by every loop.
     trace : bool
         Attach a :class:`sim.trace.Tracer` to every loop; :meth:`build_trace` returns it.
     """
@@ -80,10 +83,15 @@ class Simulation:
         allow_real_io: bool = False,
         cpu: Any = None,
         network: Any = None,
+        schedule: Schedule | None = None,
         trace: bool = False,
     ) -> None:
         _validate_limits(until, max_steps, start)
         _check_network(network)
+        if schedule is not None and not isinstance(schedule, Schedule):
+            raise TypeError(
+                f"schedule must be a sim.Schedule (see Schedule.from_string), got {schedule!r}"
+            )
         if not isinstance(trace, bool):
             raise TypeError(f"trace must be True or False, got {trace!r}")
         if isinstance(seed, bool) or (seed is not None and not isinstance(seed, (int, str, bytes))):
@@ -98,6 +106,9 @@ class Simulation:
         self.epoch = float(epoch)
         self.allow_real_io = bool(allow_real_io)
         self.network = network
+        self.schedule = schedule
+        #: The schedule's cursors, shared by every loop (None without a schedule).
+        self.schedule_state = schedule.start() if schedule is not None else None
         self.clock = Clock(to_ticks(start))
         #: The simulation's RNG; models derive their streams from it.
         self.rng = random.Random(seed)
@@ -151,6 +162,7 @@ class Simulation:
             until=self.until,
             max_steps=self.max_steps,
             allow_real_io=self.allow_real_io,
+            schedule=self.schedule_state,
         )
         if self.cpu is not None:
             loop.add_instrument(self.cpu)  # first, so later instruments see step costs
@@ -330,6 +342,7 @@ def simulate(
     allow_real_io: bool = False,
     cpu: Any = None,
     network: Any = None,
+    schedule: Schedule | None = None,
     trace: bool = False,
 ) -> Run:
     """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
@@ -363,6 +376,7 @@ def simulate(
             allow_real_io=allow_real_io,
             cpu=cpu,
             network=network,
+            schedule=schedule,
             trace=trace,
         )
     except (TypeError, ValueError):
@@ -408,6 +422,7 @@ def run(
     allow_real_io: bool = False,
     cpu: Any = None,
     network: Any = None,
+    schedule: Schedule | None = None,
 ) -> T:
     """Run ``coro`` on virtual time and return its result: a drop-in for ``asyncio.run``.
 
@@ -437,6 +452,9 @@ def run(
         so CPU-bound code delays the others. Off by default.
     network : models.network.Network, optional
         A virtual network the program's connections, servers and DNS use.
+    schedule : Schedule, optional
+        Legal nondeterminism to play: late timers, latency, executor results
+        (see :mod:`sim.schedule`, :func:`sim.strategies.schedules`).
 
     Examples
     --------
@@ -463,6 +481,7 @@ def run(
         allow_real_io=allow_real_io,
         cpu=cpu,
         network=network,
+        schedule=schedule,
     )
     if outcome.exception is not None:
         raise outcome.exception

@@ -14,6 +14,7 @@ from typing import Any
 from .errors import SimulationError
 from .loop import VirtualEventLoop
 from .run import Simulation, close_loop, format_exception_for_script
+from .schedule import Schedule
 from .timepatch import DEFAULT_EPOCH
 from .trace import Trace
 
@@ -138,6 +139,7 @@ def run_script(
     allow_real_io: bool = False,
     cpu: Any = None,
     network: Any = None,
+    schedule: Schedule | None = None,
     trace: bool = False,
 ) -> ScriptRun:
     """Run an unmodified Python script with every asyncio loop it creates virtual.
@@ -169,6 +171,7 @@ def run_script(
         allow_real_io=allow_real_io,
         cpu=cpu,
         network=network,
+        schedule=schedule,
         trace=trace,
     )
     if simulation.tracer is not None:

@@ -1,6 +1,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 if str(EXAMPLES) not in sys.path:
@@ -23,3 +25,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def pytester(pytester, monkeypatch):
+    """pytester, without looptime's plugin (installed for the benchmarks), which breaks
+    the inner runs of tests that are not looptime's."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:looptime_plugin")
+    return pytester

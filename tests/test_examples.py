@@ -163,5 +163,9 @@ def test_every_example_program_is_covered_by_a_test():
         "wait.py",
         "wait_for.py",
         "cpu_blocking.py",
+        # tests/test_bug_hunts.py
+        "bug_lost_update.py",
+        "bug_cache_race.py",
+        "bug_timeout_leak.py",
     }
     assert {p.name for p in example_scripts(EXAMPLES)} <= tested

@@ -1,0 +1,67 @@
+"""Bug hunt: a check-then-act cache race that duplicates expensive work.
+
+``get`` checks the cache, and on a miss computes the value (0.5 s) and stores it.
+A second request for the same key arrives at 0.6 s, when the punctual
+computation is done, so the value is computed once. If the computation runs
+0.1 s late, the second request also misses and computes it again: duplicate
+work. (The fix
+is to cache the in-flight task, not just the result.)
+
+Run it: ``python examples/bug_cache_race.py``.
+"""
+
+import asyncio
+
+from hypothesis import Phase, find, settings
+
+import sim
+from sim.strategies import schedules
+
+
+class Cache:
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+        self.computations = 0
+
+    async def compute(self, key: str) -> int:
+        self.computations += 1
+        await asyncio.sleep(0.5)  # an expensive query
+        return len(key)
+
+    async def get(self, key: str) -> int:
+        if key not in self.values:  # check ...
+            self.values[key] = await self.compute(key)  # ... then act, after an await
+        return self.values[key]
+
+
+async def main() -> int:
+    cache = Cache()
+
+    async def request(at: float) -> int:
+        await asyncio.sleep(at)
+        return await cache.get("report")
+
+    await asyncio.gather(request(0), request(0.6))
+    return cache.computations
+
+
+def computed_once(schedule: sim.Schedule) -> bool:
+    return sim.run(main(), schedule=schedule) == 1
+
+
+def hunt() -> sim.Schedule:
+    """The minimal schedule under which the value is computed twice."""
+    return find(
+        schedules(),
+        lambda s: not computed_once(s),
+        # Default example budget; derandomized for a reproducible demo; no explain phase.
+        settings=settings(derandomize=True, database=None, phases=[Phase.generate, Phase.shrink]),
+    )
+
+
+if __name__ == "__main__":
+    print(f"punctual run: computed {sim.run(main())} time(s)")
+    schedule = hunt()
+    print(f"minimal failing schedule: {schedule.to_string()}")
+    replayed = sim.run(main(), schedule=sim.Schedule.from_string(schedule.to_string()))
+    print(f"replayed: computed {replayed} times (duplicate work)")

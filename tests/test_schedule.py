@@ -1,0 +1,209 @@
+"""Schedules: late timers (never early), late executor results, replay strings, chaos, PCT."""
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim import Schedule
+from sim.strategies import schedules
+
+
+async def sleeper_log(delays):
+    loop = asyncio.get_running_loop()
+    log = []
+
+    async def sleeper(name, delay):
+        await asyncio.sleep(delay)
+        log.append((name, loop.time()))
+
+    await asyncio.gather(*(sleeper(i, d) for i, d in enumerate(delays)))
+    return log
+
+
+def test_the_empty_schedule_is_the_punctual_run():
+    assert Schedule().punctual
+    assert sim.run(sleeper_log([1, 2])) == sim.run(sleeper_log([1, 2]), schedule=Schedule())
+
+
+def test_timer_lateness_is_consumed_in_the_order_timers_are_scheduled():
+    log = sim.run(sleeper_log([1, 2, 3]), schedule=Schedule(timer_lateness=(2_500_000_000, 0)))
+    assert log == [(1, 2.0), (2, 3.0), (0, 3.5)]
+
+
+def test_a_late_timer_keeps_its_deadline_but_fires_after_it():
+    async def main():
+        loop = asyncio.get_running_loop()
+        fired = []
+        handle = loop.call_later(1, lambda: fired.append(loop.time()))
+        await asyncio.sleep(5)
+        return handle.when(), fired
+
+    assert sim.run(main(), schedule=Schedule(timer_lateness=(1_000_000_001,))) == (
+        1.0,
+        [2.000000001],
+    )
+
+
+def test_late_executor_results_change_the_completion_order_of_jobs():
+    async def main():
+        loop = asyncio.get_running_loop()
+        order = []
+
+        async def job(name):
+            await asyncio.to_thread(lambda: name)
+            order.append((name, loop.time()))
+
+        await asyncio.gather(job("a"), job("b"))
+        return order
+
+    assert sim.run(main(), schedule=Schedule(job_delay=(500_000_000,))) == [
+        ("b", 0.0),
+        ("a", 0.5),
+    ]
+
+
+def test_an_executor_exception_still_arrives_when_delivered_late():
+    async def main():
+        def boom():
+            raise KeyError("k")
+
+        with pytest.raises(KeyError):
+            await asyncio.to_thread(boom)
+        return asyncio.get_running_loop().time()
+
+    assert sim.run(main(), schedule=Schedule(job_delay=(2_000_000_000,))) == 2.0
+
+
+def test_latency_samples_pass_through_the_schedule_inside_a_simulation_only():
+    async def main():
+        return [sim.perturb_latency(0.1), sim.perturb_latency(0.1), sim.perturb_latency(0.1)]
+
+    assert sim.perturb_latency(0.1) == 0.1
+    assert sim.run(main(), schedule=Schedule(latency=(50_000_000, 0))) == [0.15, 0.1, 0.1]
+
+
+def test_a_replay_string_round_trips():
+    s = Schedule(timer_lateness=(1, 0), latency=(5,), job_delay=(7,), chaos=(1, 2))
+    assert s.to_string() == "S1;t=1,0;l=5;j=7;c=1,2"
+    assert Schedule.from_string(s.to_string()) == s
+    assert repr(s) == "Schedule.from_string('S1;t=1,0;l=5;j=7;c=1,2')"
+    assert Schedule.from_string("S1;p=3,2,10").pct == (3, 2, 10)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "bogus", "S2;t=1", "S1;t=x", "S1;t=-1", "S1;q=1", "S1;t=1;t=2", "S1;c=1;p=1,2"],
+)
+def test_an_invalid_replay_string_is_refused_naming_it(text):
+    with pytest.raises(ValueError, match="invalid replay string"):
+        Schedule.from_string(text)
+
+
+def test_negative_lateness_is_refused_in_a_schedule_and_in_the_strategy():
+    with pytest.raises(ValueError, match="timer_lateness must hold non-negative"):
+        Schedule(timer_lateness=(-1,))
+    with pytest.raises(ValueError, match=r"max_timer_lateness .* never early\), got -0.5"):
+        schedules(max_timer_lateness=-0.5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"max_timer_lateness": float("nan")}, ValueError, "max_timer_lateness"),
+        ({"max_latency": "1"}, ValueError, "max_latency"),
+        ({"latency": 1}, TypeError, "latency must be True or False"),
+        ({"threads": None}, TypeError, "threads must be True or False"),
+        ({"chaos": "yes"}, TypeError, "chaos must be True or False"),
+        ({"pct_depth": 0}, ValueError, "pct_depth must be a positive integer"),
+        ({"chaos": True, "pct_depth": 2}, ValueError, "choose one"),
+    ],
+)
+def test_bad_strategy_arguments_get_errors_naming_them(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        schedules(**kwargs)
+
+
+def test_a_simulation_refuses_a_schedule_of_the_wrong_type():
+    async def main():
+        pass
+
+    with pytest.raises(TypeError, match=r"schedule must be a sim\.Schedule"):
+        sim.run(main(), schedule="S1")
+
+
+@settings(max_examples=50, deadline=None)
+@given(schedules())
+def test_drawn_schedules_make_timers_late_never_early(schedule):
+    log = sim.run(sleeper_log([1, 2, 3]), schedule=schedule)
+    for name, fired in log:
+        expected = [1, 2, 3][name] + (
+            schedule.timer_lateness[name] / 1e9 if name < len(schedule.timer_lateness) else 0
+        )
+        assert fired == pytest.approx(expected, abs=1e-9)
+        assert fired >= [1, 2, 3][name]
+    assert Schedule.from_string(schedule.to_string()) == schedule
+
+
+@settings(max_examples=30, deadline=None)
+@given(schedules(max_timer_lateness=0, latency=False, threads=False))
+def test_zero_bounds_draw_only_the_punctual_schedule(schedule):
+    assert schedule == Schedule()
+
+
+async def two_tasks_log():
+    log = []
+
+    async def worker(name):
+        for i in range(3):
+            log.append((name, i))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(worker("a"), worker("b"))
+    return log
+
+
+def test_asyncio_runs_ready_callbacks_fifo_without_chaos():
+    assert sim.run(two_tasks_log()) == [
+        ("a", 0),
+        ("b", 0),
+        ("a", 1),
+        ("b", 1),
+        ("a", 2),
+        ("b", 2),
+    ]
+
+
+def test_all_zero_chaos_choices_give_the_fifo_order():
+    assert sim.run(two_tasks_log(), schedule=Schedule(chaos=())) == sim.run(two_tasks_log())
+
+
+def test_chaos_reorders_different_tasks_but_keeps_each_tasks_own_order():
+    log = sim.run(two_tasks_log(), schedule=Schedule(chaos=(1, 1, 1, 1)))
+    assert log != sim.run(two_tasks_log())
+    assert [i for n, i in log if n == "a"] == [0, 1, 2]
+    assert [i for n, i in log if n == "b"] == [0, 1, 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from([{"chaos": True}, {"pct_depth": 2}, {"pct_depth": 3}]).flatmap(
+        lambda kw: schedules(**kw)
+    )
+)
+def test_reordering_schedules_are_deterministic_and_keep_per_task_order(schedule):
+    first = sim.run(two_tasks_log(), schedule=schedule)
+    assert sim.run(two_tasks_log(), schedule=schedule) == first
+    assert sorted(first) == sorted(sim.run(two_tasks_log()))
+    for name in "ab":
+        assert [i for n, i in first if n == name] == [0, 1, 2]
+
+
+def test_pct_priorities_can_run_one_task_to_completion_first():
+    orders = {
+        tuple(sim.run(two_tasks_log(), schedule=Schedule(pct=(seed, 1)))) for seed in range(8)
+    }
+    assert tuple(("a", i) for i in range(3)) + tuple(("b", i) for i in range(3)) in orders
+    assert tuple(("b", i) for i in range(3)) + tuple(("a", i) for i in range(3)) in orders
