@@ -20,6 +20,8 @@ from .errors import (
 from .loop import VirtualEventLoop, VirtualEventLoopPolicy, new_event_loop
 from .run import Run, Simulation, current, run, simulate
 from .script import ScriptRun, run_script
+from .sweep import SweepReplay, sweep, sweep_replay
+from .sweep_results import SweepRecord, SweepResult, SweepSummary, load_sweep
 from .timepatch import DEFAULT_EPOCH, patched_time
 
 __all__ = [
@@ -34,14 +36,21 @@ __all__ = [
     "SimulationError",
     "SimulationTimeout",
     "StepLimitExceeded",
+    "SweepRecord",
+    "SweepReplay",
+    "SweepResult",
+    "SweepSummary",
     "VirtualEventLoop",
     "VirtualEventLoopPolicy",
     "current",
+    "load_sweep",
     "new_event_loop",
     "patched_time",
     "run",
     "run_script",
     "simulate",
+    "sweep",
+    "sweep_replay",
 ]
 
 __version__ = "0.1.0"

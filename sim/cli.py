@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._sweep_cli import add_sweep_parser, cmd_sweep
 from .script import ScriptRun, run_script
 
 __all__ = ["main"]
@@ -104,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder of example scripts (default: the project's examples/)",
     )
+    add_sweep_parser(commands, _add_simulation_options)
     return parser
 
 
@@ -185,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``asyncsim`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"run": _cmd_run, "demo": _cmd_demo}
+    handlers = {"run": _cmd_run, "demo": _cmd_demo, "sweep": cmd_sweep}
     try:
         return handlers[args.command](args)
     except (_UsageError, ValueError, TypeError, FileNotFoundError) as exc:
