@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder of example scripts (default: the project's examples/)",
     )
-    add_sweep_parser(commands, _add_simulation_options)
+    add_sweep_parser(commands)
     return parser
 
 

@@ -49,3 +49,11 @@ async def counted(n):
 def steps_metric(run):
     """A metrics(run) callable: the run's step count, doubled."""
     return {"twice_steps": 2 * run.steps}
+
+
+async def labelled(label):
+    """Sleeps 1 s; a label with "!" raises ValueError(label)."""
+    await asyncio.sleep(1)
+    if "!" in label:
+        raise ValueError(label)
+    return {"length": len(label)}

@@ -171,14 +171,21 @@ def test_the_public_api_is_exactly_what_we_document():
             "SimulationError",
             "SimulationTimeout",
             "StepLimitExceeded",
+            "SweepRecord",
+            "SweepReplay",
+            "SweepResult",
+            "SweepSummary",
             "VirtualEventLoop",
             "VirtualEventLoopPolicy",
             "current",
+            "load_sweep",
             "new_event_loop",
             "patched_time",
             "run",
             "run_script",
             "simulate",
+            "sweep",
+            "sweep_replay",
         ]
     )
     for name in sim.__all__:

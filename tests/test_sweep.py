@@ -265,7 +265,7 @@ def test_resume_after_an_interrupted_sweep_does_not_redo_finished_runs(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         sim.sweep(w.counted, out=out, **grid)
     finished = [(1, 0), (1, 1), (1, 2), (1, 3), (1, 4), (2, 0)]
-    assert w.CALLS == finished
+    assert list(w.CALLS) == finished
     assert len(sim.load_sweep(out)) == 6
     with open(out, "a") as handle:  # killed while writing a line
         handle.write('{"kind": "run", "point": {"n"')
