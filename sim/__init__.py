@@ -23,6 +23,7 @@ from .script import ScriptRun, run_script
 from .sweep import SweepReplay, sweep, sweep_replay
 from .sweep_results import SweepRecord, SweepResult, SweepSummary, load_sweep
 from .timepatch import DEFAULT_EPOCH, patched_time
+from .trace import Trace, mark, span
 
 __all__ = [
     "DEFAULT_EPOCH",
@@ -40,15 +41,18 @@ __all__ = [
     "SweepReplay",
     "SweepResult",
     "SweepSummary",
+    "Trace",
     "VirtualEventLoop",
     "VirtualEventLoopPolicy",
     "current",
     "load_sweep",
+    "mark",
     "new_event_loop",
     "patched_time",
     "run",
     "run_script",
     "simulate",
+    "span",
     "sweep",
     "sweep_replay",
 ]

@@ -15,7 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._sweep_cli import add_sweep_parser, cmd_sweep
+from .report import MARKER, DemoEntry, load_trace, prepare_folder, report, write_demo_index
 from .script import ScriptRun, run_script
+
+# Report options of `asyncsim run` that are also recognised after the script path
+# (before a `--`, after which everything goes to the script).
+_TRAILING_FLAGS = {"--report": 1, "--gantt": 1, "--force": 0}
 
 __all__ = ["main"]
 
@@ -90,8 +95,14 @@ def _parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="do not print the one-line summary on stderr"
     )
     _add_simulation_options(run)
+    _add_report_options(run)
     run.add_argument("script", help="path of the Python script")
-    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
+    run.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="arguments passed to the script (--report/--gantt/--force after the script are "
+        "read by asyncsim unless they follow a --)",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -105,8 +116,75 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder of example scripts (default: the project's examples/)",
     )
+    demo.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="where to write reports/<example>/ and index.html (default: ./reports)",
+    )
+    demo.add_argument(
+        "--force", action="store_true", help="write into folders asyncsim did not create"
+    )
+
+    rebuild = commands.add_parser(
+        "report",
+        help="rebuild an HTML/Perfetto report from a saved trace",
+        description="Rebuild a report from a trace written by Trace.to_json() (or the "
+        "asyncsim-trace.json inside a report folder).",
+    )
+    rebuild.add_argument("trace", type=Path, help="the saved trace (or a report folder)")
+    rebuild.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="DIR", help="folder to write"
+    )
+    rebuild.add_argument(
+        "--force", action="store_true", help="write into a folder asyncsim did not create"
+    )
     add_sweep_parser(commands)
     return parser
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report", type=Path, metavar="DIR", help="trace the run and write an HTML report to DIR"
+    )
+    parser.add_argument(
+        "--gantt", type=Path, metavar="FILE", help="trace the run and draw its timeline (.png/.svg)"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write the report into a folder asyncsim did not create",
+    )
+
+
+def _split_trailing(args: argparse.Namespace) -> None:
+    """Move --report/--gantt/--force written after the script into ``args``."""
+    rest: list[str] = []
+    items = list(args.args)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item == "--":
+            rest.extend(items[i + 1 :])
+            break
+        flag, eq, value = item.partition("=")
+        if flag in _TRAILING_FLAGS:
+            dest = flag[2:]
+            if _TRAILING_FLAGS[flag] == 0:
+                setattr(args, dest, True)
+            else:
+                if not eq:
+                    if i + 1 >= len(items):
+                        raise _UsageError(f"{flag} needs a value")
+                    i += 1
+                    value = items[i]
+                setattr(args, dest, Path(value))
+        else:
+            rest.append(item)
+        i += 1
+    args.args = rest
 
 
 def _print_summary(outcome: ScriptRun) -> None:
@@ -116,6 +194,12 @@ def _print_summary(outcome: ScriptRun) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.script):
         raise _UsageError(f"script {args.script!r} does not exist or is not a file")
+    _split_trailing(args)
+    traced = args.report is not None or args.gantt is not None
+    if args.report is not None:
+        prepare_folder(args.report, force=args.force)  # refuse before running, not after
+    if args.gantt is not None and args.gantt.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise _UsageError(f"--gantt must end in .png, .svg or .pdf, got {str(args.gantt)!r}")
     outcome = run_script(
         args.script,
         args.args,
@@ -125,9 +209,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         patch_time=args.patch_time,
         start=args.start,
         allow_real_io=args.allow_real_io,
+        trace=traced,
     )
     if not args.quiet:
         _print_summary(outcome)
+    if args.gantt is not None:
+        outcome.gantt(str(args.gantt))
+        print(f"asyncsim: timeline written to {args.gantt}", file=sys.stderr)
+    if args.report is not None:
+        index = outcome.report(str(args.report), force=args.force)
+        print(f"asyncsim: report written to {index}", file=sys.stderr)
     return outcome.exit_code
 
 
@@ -161,36 +252,67 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     scripts = example_scripts(folder)
     if not scripts:
         raise _UsageError(f"no example programs in {folder}")
+    root = _prepare_demo_root(args.output, force=args.force)
+    for script in scripts:  # check every folder before running anything
+        prepare_folder(root / script.stem, force=args.force)
     failures = 0
     total_virtual = total_wall = 0.0
+    entries = []
     for index, script in enumerate(scripts, 1):
         print(f"=== [{index}/{len(scripts)}] {script.name} ===", flush=True)
-        outcome = run_script(script, [])
+        outcome = run_script(script, [], trace=True)
         sys.stdout.flush()
         total_virtual += outcome.elapsed
         total_wall += outcome.wall
         status = "ok" if outcome.exit_code == 0 else f"FAILED (exit code {outcome.exit_code})"
-        print(
-            f"--- {script.name}: {outcome.elapsed:.6g} s virtual, {outcome.wall:.3f} s wall, "
-            f"{outcome.steps} steps: {status}\n",
-            flush=True,
+        line = (
+            f"{outcome.elapsed:.6g} s virtual, {outcome.wall:.3f} s wall, "
+            f"{outcome.steps} steps: {status}"
         )
+        report_index = outcome.report(str(root / script.stem), force=args.force)
+        print(f"--- {script.name}: {line}\n    report: {report_index}\n", flush=True)
+        entries.append(DemoEntry(script.stem, line, outcome.exit_code == 0))
         failures += outcome.exit_code != 0
+    index_page = write_demo_index(root, entries)
     print(
         f"{len(scripts)} programs replayed: {total_virtual:.6g} s of virtual time in "
-        f"{total_wall:.3f} s of wall time; {failures} failed."
+        f"{total_wall:.3f} s of wall time; {failures} failed.\nReports: {index_page}"
     )
     return 1 if failures else 0
+
+
+def _prepare_demo_root(root: Path, *, force: bool) -> Path:
+    """The demo's output folder: never overwrite an index.html asyncsim did not write."""
+    if root.exists() and not root.is_dir():
+        raise _UsageError(f"output {str(root)!r} exists and is not a folder")
+    ours = (root / MARKER).exists()
+    if (root / "index.html").exists() and not ours and not force:
+        raise FileExistsError(
+            f"{str(root / 'index.html')!r} was not written by asyncsim; choose another "
+            "folder with -o DIR, or pass --force to overwrite it"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text(
+        "asyncsim demo writes index.html and one folder per example here.\n", encoding="utf-8"
+    )
+    return root
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    trace = load_trace(args.trace)
+    index = report(trace, args.output, force=args.force)
+    print(f"asyncsim: report written to {index}", file=sys.stderr)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``asyncsim`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"run": _cmd_run, "demo": _cmd_demo, "sweep": cmd_sweep}
+    handlers = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report, "sweep": cmd_sweep}
     try:
         return handlers[args.command](args)
-    except (_UsageError, ValueError, TypeError, FileNotFoundError) as exc:
+    except (_UsageError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
         print(f"asyncsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

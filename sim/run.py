@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import os
 import random
 import time
 import traceback
@@ -16,6 +17,7 @@ from .clock import TICKS_PER_SECOND, Clock, to_ticks
 from .errors import SimulationError
 from .loop import VirtualEventLoop, _validate_limits
 from .timepatch import DEFAULT_EPOCH, patched_time
+from .trace import Trace, Tracer
 
 __all__ = ["Run", "Simulation", "current", "run", "simulate"]
 
@@ -55,6 +57,8 @@ class Simulation:
         Unix time (seconds) that ``time.time()`` reads at virtual time 0.
     allow_real_io : bool
         Allow real sockets, pipes and subprocesses (see :class:`sim.VirtualEventLoop`).
+    trace : bool
+        Attach a :class:`sim.trace.Tracer` to every loop; :meth:`build_trace` returns it.
     """
 
     def __init__(
@@ -67,8 +71,11 @@ class Simulation:
         start: float = 0.0,
         epoch: float = DEFAULT_EPOCH,
         allow_real_io: bool = False,
+        trace: bool = False,
     ) -> None:
         _validate_limits(until, max_steps, start)
+        if not isinstance(trace, bool):
+            raise TypeError(f"trace must be True or False, got {trace!r}")
         if isinstance(seed, bool) or (seed is not None and not isinstance(seed, (int, str, bytes))):
             raise TypeError(f"seed must be an int, str, bytes or None, got {seed!r}")
         if not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
@@ -86,6 +93,8 @@ class Simulation:
         self.loops: list[VirtualEventLoop] = []
         self._random_state: Any = None
         self._time_scope: Any = None
+        #: The tracer attached to every loop when ``trace=True``, else None.
+        self.tracer: Tracer | None = Tracer() if trace else None
 
     @property
     def elapsed(self) -> float:
@@ -106,7 +115,21 @@ class Simulation:
             allow_real_io=self.allow_real_io,
         )
         self.loops.append(loop)
+        if self.tracer is not None:
+            loop.add_instrument(self.tracer)
         return loop
+
+    def build_trace(
+        self, *, elapsed: float | None = None, error: BaseException | None = None
+    ) -> Trace | None:
+        """The :class:`sim.Trace` recorded so far (None unless ``trace=True``).
+
+        ``elapsed`` (virtual seconds) ends the trace there instead of at the clock.
+        """
+        if self.tracer is None:
+            return None
+        end = None if elapsed is None else to_ticks(self.start + elapsed)
+        return self.tracer.build(end=end, error=error)
 
     def first_error(self) -> SimulationError | None:
         """The first SimulationError any loop of this simulation raised."""
@@ -153,6 +176,8 @@ class Run:
     wall: float
     steps: int
     seed: int | str | bytes | None = None
+    #: What happened, task by task (with ``simulate(..., trace=True)``), else None.
+    trace: Trace | None = None
 
     @property
     def ok(self) -> bool:
@@ -163,6 +188,23 @@ class Run:
     def speedup(self) -> float:
         """Virtual seconds per wall second (``inf`` when the wall time rounds to 0)."""
         return self.elapsed / self.wall if self.wall > 0 else math.inf
+
+    def _traced(self, what: str) -> Trace:
+        if self.trace is None:
+            raise ValueError(f"{what} needs a trace: run with sim.simulate(..., trace=True)")
+        return self.trace
+
+    def gantt(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
+        """Draw the Gantt timeline (see :func:`sim.gantt.gantt`); returns the Figure."""
+        from .gantt import gantt
+
+        return gantt(self._traced("gantt()"), path, wall=self.wall, **kwargs)
+
+    def report(self, folder: str | os.PathLike[str], *, force: bool = False) -> Any:
+        """Write an HTML/Perfetto report into ``folder`` (see :func:`sim.report.report`)."""
+        from .report import report
+
+        return report(self._traced("report()"), folder, wall=self.wall, force=force)
 
 
 def _check_coroutine(coro: object, func: str) -> None:
@@ -222,11 +264,13 @@ def simulate(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    trace: bool = False,
 ) -> Run:
     """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
 
     The program's own exception, or a :class:`sim.SimulationError`, is stored in
-    ``Run.exception`` rather than raised. Arguments are those of :func:`run`.
+    ``Run.exception`` rather than raised. Arguments are those of :func:`run`, plus
+    ``trace=True`` to record a :class:`sim.Trace` in ``Run.trace``.
 
     Examples
     --------
@@ -251,6 +295,7 @@ def simulate(
             start=start,
             epoch=epoch,
             allow_real_io=allow_real_io,
+            trace=trace,
         )
     except (TypeError, ValueError):
         coro.close()
@@ -279,6 +324,7 @@ def simulate(
         wall=wall,
         steps=simulation.steps,
         seed=seed,
+        trace=simulation.build_trace(elapsed=elapsed, error=error),
     )
 
 

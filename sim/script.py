@@ -15,6 +15,7 @@ from .errors import SimulationError
 from .loop import VirtualEventLoop
 from .run import Simulation, close_loop, format_exception_for_script
 from .timepatch import DEFAULT_EPOCH
+from .trace import Trace
 
 __all__ = ["ScriptRun", "run_script"]
 
@@ -29,6 +30,8 @@ class ScriptRun:
     wall: float
     steps: int
     error: BaseException | None = None
+    #: What happened in every loop of the script (with ``trace=True``), else None.
+    trace: Trace | None = None
 
     @property
     def speedup(self) -> float:
@@ -43,6 +46,22 @@ class ScriptRun:
             f"time in {self.wall:.3f} s of wall time ({speed} faster), {self.steps} steps, "
             f"exit code {self.exit_code}"
         )
+
+    def gantt(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
+        """Draw the Gantt timeline of the traced script (see :func:`sim.gantt.gantt`)."""
+        from .gantt import gantt
+
+        if self.trace is None:
+            raise ValueError("gantt() needs a trace: run with run_script(..., trace=True)")
+        return gantt(self.trace, path, wall=self.wall, **kwargs)
+
+    def report(self, folder: str | os.PathLike[str], *, force: bool = False) -> Any:
+        """Write an HTML/Perfetto report of the traced script into ``folder``."""
+        from .report import report
+
+        if self.trace is None:
+            raise ValueError("report() needs a trace: run with run_script(..., trace=True)")
+        return report(self.trace, folder, wall=self.wall, force=force)
 
 
 class _SimulationPolicy(asyncio.DefaultEventLoopPolicy):
@@ -86,6 +105,7 @@ def run_script(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    trace: bool = False,
 ) -> ScriptRun:
     """Run an unmodified Python script with every asyncio loop it creates virtual.
 
@@ -95,7 +115,8 @@ def run_script(
     ``get_event_loop`` share one virtual clock. The script's exceptions are printed
     as Python prints them (exit code 1); a :class:`sim.SimulationError` is printed
     as a readable report (exit code 3); ``SystemExit`` codes are preserved.
-    Other keyword arguments are those of :func:`sim.run`.
+    Other keyword arguments are those of :func:`sim.run`; ``trace=True`` traces
+    every loop of the script into one :class:`sim.Trace` (``ScriptRun.trace``).
     """
     path = os.fspath(path)
     if not isinstance(path, str) or not os.path.isfile(path):
@@ -111,7 +132,10 @@ def run_script(
         start=start,
         epoch=epoch,
         allow_real_io=allow_real_io,
+        trace=trace,
     )
+    if simulation.tracer is not None:
+        simulation.tracer.title = os.path.basename(path)
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     saved_policy = asyncio.events._event_loop_policy
     saved_main = sys.modules.get("__main__")
@@ -157,4 +181,5 @@ def run_script(
         wall=time.perf_counter() - wall_start,
         steps=simulation.steps,
         error=error,
+        trace=simulation.build_trace(elapsed=elapsed, error=error),
     )

@@ -201,11 +201,14 @@ def test_replaying_one_row_alone_gives_the_same_record(inline_fetches):
 @pytest.mark.skipif(not tracing_available(), reason="the tracer is not in this build")
 def test_replaying_one_row_twice_gives_the_same_trace(inline_fetches, tmp_path):
     record = inline_fetches.records[3]
-    first = inline_fetches.replay(record, report_dir=tmp_path / "a")
-    second = inline_fetches.replay(record, trace=True)
+    first, second = (inline_fetches.replay(record, trace=True) for _ in range(2))
     assert first.record == second.record == record
     assert first.trace is not None and first.trace == second.trace
-    assert (tmp_path / "a" / "index.html").is_file()
+    assert first.trace.to_json() == second.trace.to_json()
+    assert first.report is None
+    reported = inline_fetches.replay(record, report_dir=tmp_path / "a")
+    assert reported.record == record and reported.trace.elapsed == record.elapsed
+    assert reported.report == tmp_path / "a" / "index.html" and reported.report.is_file()
 
 
 @pytest.mark.skipif(tracing_available(), reason="the tracer is in this build")

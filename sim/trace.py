@@ -1,0 +1,665 @@
+"""The tracer: an :class:`~sim.instrument.Instrument` that records what every task did.
+
+``sim.simulate(main(), trace=True).trace`` is an immutable :class:`Trace`:
+
+* ``tasks``: one :class:`TaskRow` per task (name, coroutine, creation site, parent,
+  created/finished virtual times, outcome);
+* ``steps``: one :class:`StepRow` per task step (when it became ready, start, end,
+  what woke it, what it blocked on afterwards and the innermost *user* frame where
+  it is suspended);
+* ``marks`` / ``spans``: user annotations from :func:`mark` and :func:`span`;
+* ``blocks``: intervals where a blocking ``time.sleep`` held the loop.
+
+Times are integer ticks (nanoseconds) in the rows, with seconds properties where
+useful. ``Trace.to_json()`` / ``Trace.from_json()`` round-trip exactly, and the
+same program with the same seed gives byte-identical JSON.
+
+How steps are recognised (checked on CPython 3.11; 3.12+ falls back gracefully):
+a task step in the ready queue is a handle whose ``_callback.__self__`` is the
+task (the C ``TaskStepMethWrapper``, the ``task_wakeup`` builtin, or the bound
+methods of the pure-Python Task); ``task._fut_waiter`` is the awaited future; an
+``asyncio.sleep`` timer calls ``futures._set_result_unless_cancelled``. The
+handle running while a callback is scheduled (``loop._current_step``) is its
+cause, which gives the wake edges. Tasks whose first step runs eagerly (3.12
+eager task factories) are registered on their first traced step instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from . import _introspect
+from .clock import TICKS_PER_SECOND, to_ticks
+from .instrument import Instrument
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "LoopBlock",
+    "Mark",
+    "Span",
+    "StepRow",
+    "TaskRow",
+    "Trace",
+    "Tracer",
+    "mark",
+    "span",
+]
+
+#: Version of the JSON layout written by :meth:`Trace.to_json`.
+SCHEMA_VERSION = 1
+_SCHEMA = "asyncsim-trace"
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_DEFAULT_NAME = re.compile(r"Task-\d+")
+_set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled  # type: ignore[attr-defined]
+_TimerHandle = asyncio.TimerHandle
+_Task = asyncio.Task
+
+# Kinds of waits a step can end in (StepRow.blocked).
+LOCK_KINDS = frozenset({"lock", "semaphore", "event", "condition", "queue", "barrier"})
+FUTURE_KINDS = frozenset({"future", "task", "gather", "wait", "executor"})
+_LOCK_CLASSES = {
+    "Lock": "lock",
+    "Semaphore": "semaphore",
+    "BoundedSemaphore": "semaphore",
+    "Event": "event",
+    "Condition": "condition",
+    "Barrier": "barrier",
+    "Queue": "queue",
+    "PriorityQueue": "queue",
+    "LifoQueue": "queue",
+}
+_INTERNAL = frozenset(
+    {
+        "BaseEventLoop.shutdown_asyncgens",
+        "BaseEventLoop.shutdown_default_executor",
+        "VirtualEventLoop.shutdown_default_executor",
+    }
+)
+_WAIT_FUNCTIONS = {
+    "wait": "asyncio.wait()",
+    "_wait": "asyncio.wait()",
+    "wait_for": "asyncio.wait_for()",
+    "as_completed": "asyncio.as_completed()",
+    "_wait_for_one": "asyncio.as_completed()",
+}
+
+
+def _seconds(ticks: int | None) -> float | None:
+    return None if ticks is None else ticks / TICKS_PER_SECOND
+
+
+class TaskRow(NamedTuple):
+    """One task. Times are ticks (ns); ``parent`` and ``id`` index ``Trace.tasks``.
+
+    ``outcome`` is ``"result"``, ``"exception"``, ``"cancelled"`` or ``"pending"``
+    (not finished when the trace ended); ``detail`` is the result type or the
+    exception type and message.
+    """
+
+    id: int
+    name: str
+    coroutine: str
+    site: str
+    parent: int | None
+    loop: int
+    created: int
+    finished: int | None
+    outcome: str
+    detail: str
+
+
+class StepRow(NamedTuple):
+    """One step of a task (ticks are nanoseconds of virtual time).
+
+    ``ready`` is when the step was scheduled (became ready), ``start``/``end`` when
+    it ran. ``wake`` says what made it ready: ``"start"`` (the main task),
+    ``"spawn"`` (its creation by step ``waker``), ``"step"`` (a callback scheduled
+    by step ``waker``, e.g. a future it set or a task it finished), ``"timer"`` (a
+    timer scheduled by step ``waker`` and due at ``due``) or ``"external"`` (a
+    thread or an unknown source). ``blocked`` is what the task waited on after the
+    step (``sleep`` until ``until``; ``task`` ``target``; ``gather``, ``wait``,
+    ``future``, ``executor``; ``lock``, ``semaphore``, ``event``, ``condition``,
+    ``queue``, ``barrier``; ``ready`` when it only yielded; ``done``), and
+    ``where`` the innermost user frame where it is suspended.
+    """
+
+    id: int
+    task: int
+    loop: int
+    ready: int
+    start: int
+    end: int
+    wake: str
+    waker: int | None
+    due: int | None
+    blocked: str
+    until: int | None
+    target: int | None
+    detail: str
+    where: str
+
+
+class Mark(NamedTuple):
+    """A ``sim.mark(label)`` call at ``time`` ticks, from task ``task`` (or None)."""
+
+    time: int
+    label: str
+    task: int | None
+
+
+class Span(NamedTuple):
+    """A ``with sim.span(label):`` block from ``start`` to ``end`` ticks."""
+
+    label: str
+    task: int | None
+    start: int
+    end: int
+
+
+class LoopBlock(NamedTuple):
+    """A blocking ``time.sleep`` held loop ``loop`` from ``start`` to ``end`` ticks.
+
+    ``task`` is the task whose step called it (None for a plain callback).
+    """
+
+    loop: int
+    task: int | None
+    start: int
+    end: int
+    where: str
+
+
+_TABLES: dict[str, type[tuple[Any, ...]]] = {
+    "tasks": TaskRow,
+    "steps": StepRow,
+    "marks": Mark,
+    "spans": Span,
+    "blocks": LoopBlock,
+}
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What happened in a traced simulation (immutable).
+
+    ``start`` and ``end`` are ticks; ``mains`` holds the main task of each loop in
+    order (a script may call ``asyncio.run`` several times on one clock);
+    ``error`` is the run's failure (exception type and message) or None.
+    """
+
+    start: int
+    end: int
+    mains: tuple[int, ...]
+    tasks: tuple[TaskRow, ...]
+    steps: tuple[StepRow, ...]
+    marks: tuple[Mark, ...] = ()
+    spans: tuple[Span, ...] = ()
+    blocks: tuple[LoopBlock, ...] = ()
+    error: str | None = None
+    title: str = ""
+
+    @property
+    def elapsed(self) -> float:
+        """Virtual seconds from the start of the trace to its end."""
+        return (self.end - self.start) / TICKS_PER_SECOND
+
+    @property
+    def main(self) -> int | None:
+        """Id of the main task of the last loop (the critical path ends there)."""
+        return self.mains[-1] if self.mains else None
+
+    def steps_of(self, task: int) -> list[StepRow]:
+        """The steps of task ``task`` in order."""
+        return [s for s in self.steps if s.task == task]
+
+    def task_named(self, name: str) -> TaskRow:
+        """The first task called ``name`` (``KeyError`` if none)."""
+        for row in self.tasks:
+            if row.name == name:
+                return row
+        raise KeyError(f"no task named {name!r} in the trace")
+
+    # -- JSON -------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tables as column names plus rows of values)."""
+        out: dict[str, Any] = {
+            "schema": _SCHEMA,
+            "version": SCHEMA_VERSION,
+            "title": self.title,
+            "start": self.start,
+            "end": self.end,
+            "mains": list(self.mains),
+            "error": self.error,
+        }
+        for name, row_type in _TABLES.items():
+            out[name] = {
+                "columns": list(row_type._fields),  # type: ignore[attr-defined]
+                "rows": [list(row) for row in getattr(self, name)],
+            }
+        return out
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """The trace as JSON text (deterministic: same program and seed, same bytes)."""
+        return json.dumps(
+            self.to_dict(), indent=indent, sort_keys=True, separators=(",", ":"), allow_nan=False
+        )
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Trace:
+        """Rebuild a trace from :meth:`to_dict` output (``ValueError`` if it is not one)."""
+        if not isinstance(data, dict) or data.get("schema") != _SCHEMA:
+            raise ValueError(
+                "data is not an asyncsim trace (missing schema 'asyncsim-trace'); "
+                "write one with Trace.to_json()"
+            )
+        if data.get("version") != SCHEMA_VERSION:
+            raise ValueError(
+                f"trace schema version {data.get('version')!r} is not supported "
+                f"(this asyncsim reads version {SCHEMA_VERSION})"
+            )
+        tables: dict[str, tuple[Any, ...]] = {}
+        try:
+            for name, row_type in _TABLES.items():
+                table = data[name]
+                fields = list(row_type._fields)  # type: ignore[attr-defined]
+                if table["columns"] != fields:
+                    raise ValueError(f"table {name!r} has columns {table['columns']!r}")
+                tables[name] = tuple(row_type(*row) for row in table["rows"])
+            return cls(
+                start=int(data["start"]),
+                end=int(data["end"]),
+                mains=tuple(data["mains"]),
+                error=data["error"],
+                title=data.get("title", ""),
+                **tables,
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed asyncsim trace: {exc!r}") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Trace:
+        """Rebuild a trace from :meth:`to_json` text."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"text is not JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    # -- graph, charts, reports (imported lazily: networkx/matplotlib are slow) ----
+
+    def graph(self) -> Any:
+        """The task graph (``networkx.DiGraph``), see :func:`sim.graph.task_graph`."""
+        from .graph import task_graph
+
+        return task_graph(self)
+
+    def dag(self) -> Any:
+        """The happens-before DAG of steps, see :func:`sim.graph.step_dag`."""
+        from .graph import step_dag
+
+        return step_dag(self)
+
+    def critical_path(self, task: int | None = None) -> Any:
+        """The critical path to the end of ``task`` (the main task), see sim.graph."""
+        from .graph import critical_path
+
+        return critical_path(self, task)
+
+
+# -- recording -------------------------------------------------------------------
+
+# Causes of scheduled callbacks: None (outside any step: the main task), a step id
+# (int >= 0), _EXTERNAL (another thread, unknown), or (waker step id, due) for a timer.
+_EXTERNAL = -1
+
+
+def _where(frame: Any) -> str:
+    if frame is None:
+        return ""
+    code = frame.f_code
+    return f"{code.co_qualname}() at {code.co_filename}:{frame.f_lineno}"
+
+
+def _creation_site() -> str:
+    frame: Any = sys._getframe(2)
+    while frame is not None:
+        if not _introspect._is_library(frame.f_code.co_filename):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return ""
+
+
+def _outcome(task: asyncio.Future[Any]) -> tuple[str, str]:
+    if task.cancelled():
+        return "cancelled", ""
+    exc = task.exception()
+    if exc is not None:
+        return "exception", _ADDRESS.sub("", f"{type(exc).__name__}: {exc}")
+    return "result", type(task.result()).__name__
+
+
+def _is_executor_future(fut: Any) -> bool:
+    for callback in getattr(fut, "_callbacks", None) or ():
+        cb = callback[0] if isinstance(callback, tuple) else callback
+        if getattr(cb, "__name__", "") == "_call_check_cancel":
+            return True
+    return False
+
+
+class Tracer(Instrument):
+    """Records tasks, steps, wakes, marks and loop blocks; :meth:`build` makes a Trace.
+
+    One tracer may be attached to several loops on one clock (a script that calls
+    ``asyncio.run`` twice); each loop gets an index in attachment order.
+    """
+
+    def __init__(self, *, title: str = "") -> None:
+        self.title = title
+        self._loops: dict[int, int] = {}  # id(loop) -> index
+        self._mains: list[int] = []
+        self._clock: Any = None
+        self._start: int | None = None
+        self._tasks: list[list[Any]] = []
+        self._ids: dict[asyncio.Future[Any], int] = {}
+        self._steps: list[tuple[Any, ...]] = []
+        self._sched: dict[asyncio.Handle, tuple[Any, int]] = {}
+        self._sleeps: dict[asyncio.Future[Any], int] = {}
+        self._marks: list[Mark] = []
+        self._spans: list[Span] = []
+        self._blocks: list[LoopBlock] = []
+        self._loop_index = 0
+        self._running: Any = None
+        self._step_task: asyncio.Task[Any] | None = None
+        self._step_start = 0
+        self._step_info: tuple[Any, int] | None = None
+        self._current_task: int | None = None
+        self._last_step: dict[int, int] = {}
+        self._where_cache: dict[tuple[Any, int], str] = {}
+
+    # -- hooks ----------------------------------------------------------------------
+
+    def attached(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loops.setdefault(id(loop), len(self._loops))
+        self._loop_index = self._loops[id(loop)]
+        self._clock = loop.clock  # type: ignore[attr-defined]
+        if self._start is None:
+            self._start = self._clock.now
+        _active.append(self)
+
+    def detached(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self in _active:
+            _active.remove(self)
+
+    def _register(self, task: asyncio.Task[Any], parent: asyncio.Task[Any] | None) -> int:
+        tid = len(self._tasks)
+        self._ids[task] = tid
+        name = task.get_name()
+        if _DEFAULT_NAME.fullmatch(name):
+            name = f"Task-{tid + 1}"  # asyncio's counter is global: renumber per trace
+        parent_id = self._ids.get(parent) if parent is not None else None
+        loop_index = self._loop_index
+        if len(self._mains) <= loop_index:
+            self._mains.append(tid)
+        self._tasks.append(
+            [
+                tid,
+                _ADDRESS.sub("", name),
+                _introspect.coroutine_name(task),
+                _creation_site(),
+                parent_id,
+                loop_index,
+                self._clock.now,
+                None,
+                "pending",
+                "",
+            ]
+        )
+        return tid
+
+    def task_created(self, task: asyncio.Task[Any], parent: asyncio.Task[Any] | None) -> None:
+        if task in self._ids:
+            return
+        if _introspect.coroutine_name(task) in _INTERNAL:
+            self._ids[task] = -1  # the loop's own shutdown work: not the program's
+        else:
+            self._register(task, parent)
+
+    def callback_scheduled(self, handle: asyncio.Handle, when: int | None) -> None:
+        if when is None:
+            self._sched[handle] = (self._running, self._clock.now)
+        else:
+            self._sched[handle] = (self._running, when)
+            if handle._callback is _set_result_unless_cancelled:  # type: ignore[attr-defined]
+                self._sleeps[handle._args[0]] = when
+
+    def before_step(self, handle: asyncio.Handle) -> None:
+        info = self._sched.pop(handle, None)
+        task = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
+        if isinstance(task, _Task):
+            self._step_task = task
+            self._step_start = self._clock.now
+            self._step_info = info
+            self._running = len(self._steps)
+            tid = self._ids.get(task)
+            if tid is None:
+                tid = self._register(task, None)
+            elif tid < 0:
+                self._step_task = None
+                self._running = info[0] if info is not None else _EXTERNAL
+                return
+            self._current_task = tid
+        elif isinstance(handle, _TimerHandle):
+            cause = info[0] if info is not None else None
+            if cause is not None and cause.__class__ is tuple:
+                waker = cause[0]
+            else:
+                waker = cause if cause is not None and cause >= 0 else None
+            self._running = (waker, info[1] if info is not None else self._clock.now)
+            self._current_task = None
+        else:
+            self._running = info[0] if info is not None else _EXTERNAL
+            self._current_task = None
+
+    def after_step(self, handle: asyncio.Handle) -> None:
+        self._running = None  # callbacks scheduled between steps have no cause
+        task = self._step_task
+        if task is None:
+            return
+        self._step_task = None
+        now = self._clock.now
+        tid = self._ids[task]
+        info = self._step_info
+        if info is None:
+            wake, waker, due, ready = "external", None, None, self._step_start
+        else:
+            cause, ready = info
+            if cause is None:
+                wake, waker, due = "start", None, None
+            elif cause.__class__ is tuple:
+                wake, waker, due = "timer", cause[0], cause[1]
+            elif cause >= 0:
+                wake, waker, due = "step", cause, None
+            else:
+                wake, waker, due = "external", None, None
+        record = self._tasks[tid]
+        if wake == "step" and tid not in self._last_step:
+            wake = "spawn"
+        until = target = None
+        detail = where = ""
+        if task.done():
+            blocked = "done"
+            record[7] = now
+            record[8], record[9] = _outcome(task)
+        else:
+            get_coro = getattr(task, "get_coro", None)
+            frames = _introspect.frame_chain(get_coro()) if get_coro is not None else []
+            frame = _introspect.user_frame(frames)
+            if frame is None and frames:
+                frame = frames[-1]
+            if frame is not None:
+                key = (frame.f_code, frame.f_lineno)
+                cached = self._where_cache.get(key)
+                if cached is None:
+                    cached = self._where_cache[key] = _where(frame)
+                where = cached
+            blocked, until, target, detail = self._classify(task, frames)
+        # Plain tuples while recording: the garbage collector untracks them.
+        self._steps.append(
+            (
+                len(self._steps),
+                tid,
+                self._loop_index,
+                ready,
+                self._step_start,
+                now,
+                wake,
+                waker,
+                due,
+                blocked,
+                until,
+                target,
+                detail,
+                where,
+            )
+        )
+        self._last_step[tid] = len(self._steps) - 1
+
+    def loop_blocked(self, start: int, end: int) -> None:
+        frame = _introspect.user_frame(reversed(_stack()))
+        self._blocks.append(
+            LoopBlock(self._loop_index, self._current_task, start, end, _where(frame))
+        )
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _classify(
+        self, task: asyncio.Task[Any], frames: list[Any]
+    ) -> tuple[str, int | None, int | None, str]:
+        fut = getattr(task, "_fut_waiter", None)
+        if fut is not None:
+            until = self._sleeps.pop(fut, None)
+            if until is not None:
+                return "sleep", until, None, "asyncio.sleep"
+            if isinstance(fut, _Task):
+                target = self._ids.get(fut)
+                name = self._tasks[target][1] if target is not None else fut.get_name()
+                return "task", None, target, f"task {name}"
+        # Locks, queues and asyncio.wait show up as asyncio frames inside the user frame;
+        # the outermost of them is the API the user called.
+        inner = len(frames)
+        while inner and frames[inner - 1].f_code.co_filename.startswith(_introspect._ASYNCIO_DIR):
+            inner -= 1
+        for frame in frames[inner:]:
+            code = frame.f_code
+            owner = frame.f_locals.get("self")
+            kind = _LOCK_CLASSES.get(type(owner).__name__) if owner is not None else None
+            if kind is not None and type(owner).__module__ in ("asyncio.locks", "asyncio.queues"):
+                return kind, None, None, f"{type(owner).__name__}.{code.co_name}()"
+            if code.co_name in _WAIT_FUNCTIONS and code.co_filename.endswith("tasks.py"):
+                return "wait", None, None, _WAIT_FUNCTIONS[code.co_name]
+            if code.co_name == "sleep" and "h" in frame.f_locals:  # no _fut_waiter (3.12+?)
+                return "sleep", to_ticks(frame.f_locals["h"].when()), None, "asyncio.sleep"
+        if fut is None:
+            return "ready", None, None, ""
+        kind = type(fut).__name__
+        if kind == "_GatheringFuture":
+            return "gather", None, None, f"gather() of {len(getattr(fut, '_children', []))}"
+        if _is_executor_future(fut):
+            return "executor", None, None, "executor job"
+        return "future", None, None, kind
+
+    def add_mark(self, label: str) -> None:
+        """Record a mark now (see :func:`mark`)."""
+        self._marks.append(Mark(self._clock.now, label, self._current_task))
+
+    def add_span(self, label: str, task: int | None, start: int) -> None:
+        """Record a span from ``start`` ticks to now (see :func:`span`)."""
+        self._spans.append(Span(label, task, start, self._clock.now))
+
+    def build(self, *, end: int | None = None, error: BaseException | None = None) -> Trace:
+        """The immutable :class:`Trace` of everything recorded so far.
+
+        ``end`` (ticks) defaults to the clock now; ``error`` is the run's failure.
+        """
+        clock_now = self._clock.now if self._clock is not None else 0
+        start = self._start if self._start is not None else clock_now
+        message = None
+        if error is not None:
+            message = _ADDRESS.sub("", f"{type(error).__name__}: {error}")
+        return Trace(
+            start=start,
+            end=clock_now if end is None else end,
+            mains=tuple(self._mains),
+            tasks=tuple(TaskRow(*row) for row in self._tasks),
+            steps=tuple(map(StepRow._make, self._steps)),
+            marks=tuple(self._marks),
+            spans=tuple(self._spans),
+            blocks=tuple(self._blocks),
+            error=message,
+            title=self.title,
+        )
+
+
+def _stack() -> list[Any]:
+    frames = []
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.f_back
+    return frames
+
+
+# -- marks and spans ------------------------------------------------------------------
+
+_active: list[Tracer] = []
+
+
+def _tracer() -> Tracer | None:
+    loop = asyncio._get_running_loop()
+    for instrument in getattr(loop, "_instruments", ()):
+        if isinstance(instrument, Tracer):
+            return instrument
+    return _active[-1] if _active else None
+
+
+def mark(label: str) -> None:
+    """Record ``label`` at the current virtual time in the trace (no-op when untraced).
+
+    Examples
+    --------
+    >>> import asyncio, sim
+    >>> async def main():
+    ...     await asyncio.sleep(1.5)
+    ...     sim.mark("ready")
+    >>> sim.simulate(main(), trace=True).trace.marks[0].time
+    1500000000
+    """
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {label!r}")
+    tracer = _tracer()
+    if tracer is not None:
+        tracer.add_mark(label)
+
+
+@contextmanager
+def span(label: str) -> Iterator[None]:
+    """Record the virtual time spent inside ``with sim.span(label):`` (no-op untraced)."""
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {label!r}")
+    tracer = _tracer()
+    if tracer is None:
+        yield
+        return
+    task, start = tracer._current_task, tracer._clock.now
+    try:
+        yield
+    finally:
+        tracer.add_span(label, task, start)

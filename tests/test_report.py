@@ -1,0 +1,144 @@
+"""The HTML report is self-contained and escaped; trace.json follows the trace-event rules."""
+
+import asyncio
+import json
+
+import pytest
+
+import sim
+from sim.report import MARKER, chrome_trace, load_trace, report
+
+from .conftest import EXAMPLES
+from .trace_event_checker import check_trace_events
+
+EVIL = "<script>alert(1)</script>"
+
+
+async def delay():
+    await asyncio.sleep(4)
+
+
+async def main_concurrent():
+    t = asyncio.create_task(delay())
+    sim.mark("spawned")
+    with sim.span("overlap"):
+        await asyncio.sleep(3)
+    await t
+
+
+def test_the_report_folder_holds_the_page_the_chrome_trace_the_graph_and_the_trace(tmp_path):
+    run = sim.simulate(main_concurrent(), trace=True)
+    index = run.report(str(tmp_path / "r"))
+    folder = tmp_path / "r"
+    assert index == folder / "index.html"
+    names = {p.name for p in folder.iterdir()}
+    assert names == {
+        "index.html",
+        "trace.json",
+        "graph.json",
+        "asyncsim-trace.json",
+        "timeline.png",
+        MARKER,
+    }
+    page = index.read_text()
+    assert "data:image/png;base64," in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "<td>sleep</td><td>delay() at " in page  # the critical path table
+    assert json.loads((folder / "graph.json").read_text())["links"]
+    assert sim.Trace.from_json((folder / "asyncsim-trace.json").read_text()) == run.trace
+
+
+def test_trace_json_follows_the_trace_event_format_rules():
+    trace = sim.run_script(EXAMPLES / "wait.py", trace=True).trace
+    data = chrome_trace(trace)
+    assert check_trace_events(data) == []
+    events = data["traceEvents"]
+    threads = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert len(threads) == len(trace.tasks) + 1  # one track per task, plus the loop
+    flows = [e for e in events if e["ph"] in "sf"]
+    assert flows and {e["id"] for e in flows if e["ph"] == "s"} == {
+        e["id"] for e in flows if e["ph"] == "f"
+    }
+
+
+def test_the_trace_event_checker_catches_broken_files():
+    bad = {
+        "traceEvents": [
+            {"ph": "X", "name": "a", "pid": 1, "tid": 1, "ts": 0},
+            {"ph": "s", "name": "w", "cat": "wake", "id": 3, "pid": 1, "tid": 1, "ts": 5},
+            {"ph": "Q", "name": "b", "pid": 1, "ts": 0},
+        ]
+    }
+    problems = check_trace_events(bad)
+    assert any("without a non-negative dur" in p for p in problems)
+    assert any("one start and one finish" in p for p in problems)
+    assert any("missing 'tid'" in p for p in problems)
+    assert any("unknown phase 'Q'" in p for p in problems)
+
+
+def test_sleep_waits_are_complete_events_in_microseconds():
+    data = chrome_trace(sim.simulate(main_concurrent(), trace=True).trace)
+    waits = [
+        (e["tid"], e["name"], e["ts"], e["dur"])
+        for e in data["traceEvents"]
+        if e.get("cat") == "wait"
+    ]
+    assert waits == [
+        (1, "sleep 3 s", 0.0, 3e6),
+        (2, "sleep 4 s", 0.0, 4e6),
+        (1, "await Task-2", 3e6, 1e6),
+    ]
+
+
+def test_user_strings_are_html_escaped(tmp_path):
+    async def boom():
+        await asyncio.sleep(1)
+        raise ValueError(EVIL)
+
+    async def main():
+        sim.mark(EVIL)
+        task = asyncio.create_task(boom(), name=EVIL)
+        await asyncio.gather(task, return_exceptions=True)
+        raise RuntimeError(EVIL)
+
+    run = sim.simulate(main(), trace=True)
+    page = run.report(str(tmp_path / "r")).read_text()
+    assert EVIL not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "ValueError: &lt;script&gt;" in page and "RuntimeError: &lt;script&gt;" in page
+
+
+def test_a_failed_run_explains_what_went_wrong(tmp_path):
+    async def main():
+        await asyncio.get_running_loop().create_future()
+
+    page = sim.simulate(main(), trace=True).report(str(tmp_path / "r")).read_text()
+    assert "What went wrong" in page and "Deadlock: deadlock at t=0.0s" in page
+
+
+def test_a_non_empty_folder_asyncsim_did_not_create_is_refused(tmp_path):
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "notes.txt").write_text("keep me")
+    run = sim.simulate(main_concurrent(), trace=True)
+    with pytest.raises(FileExistsError, match="not empty and was not created by asyncsim"):
+        run.report(str(user))
+    assert [p.name for p in user.iterdir()] == ["notes.txt"]
+    run.report(str(user), force=True)
+    assert (user / "notes.txt").read_text() == "keep me"
+    assert not (user / MARKER).exists()  # still the user's folder: the next write asks again
+    run.report(str(tmp_path / "ours"))
+    run.report(str(tmp_path / "ours"))  # a folder asyncsim made may be rewritten
+
+
+def test_a_saved_trace_rebuilds_the_same_report(tmp_path):
+    trace = sim.simulate(main_concurrent(), trace=True).trace
+    saved = tmp_path / "t.json"
+    saved.write_text(trace.to_json())
+    assert load_trace(saved) == trace
+    first = report(trace, tmp_path / "a").read_text()
+    second = report(load_trace(saved), tmp_path / "b").read_text()
+    assert first == second
+    with pytest.raises(ValueError, match="is a Chrome trace-event file"):
+        load_trace(tmp_path / "a" / "trace.json")
+    assert load_trace(tmp_path / "a") == trace  # a report folder works too
