@@ -9,6 +9,7 @@
 """
 
 from .clock import Clock
+from .cpu import CpuCost, Measured
 from .errors import (
     Deadlock,
     PendingTask,
@@ -28,7 +29,9 @@ from .trace import Trace, mark, span
 __all__ = [
     "DEFAULT_EPOCH",
     "Clock",
+    "CpuCost",
     "Deadlock",
+    "Measured",
     "PendingTask",
     "RealIOError",
     "Run",

@@ -13,8 +13,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ._sweep_cli import add_sweep_parser, cmd_sweep
+from .cpu import CpuCost, Measured
 from .report import MARKER, DemoEntry, load_trace, prepare_folder, report, write_demo_index
 from .script import ScriptRun, run_script
 
@@ -49,6 +51,30 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _cpu(text: str) -> Any:
+    """``--cpu``: SECONDS, ``measured``, ``measured:SCALE`` or ``QUALNAME=SECONDS,...``."""
+    spec = text.strip()
+    try:
+        if spec.lower() == "measured":
+            return Measured()
+        if spec.lower().startswith("measured:"):
+            return Measured(float(spec.split(":", 1)[1]))
+        if "=" in spec:
+            mapping: dict[str, float] = {}
+            for item in spec.split(","):
+                name, _, seconds = item.partition("=")
+                if not name.strip():
+                    raise ValueError(f"missing coroutine name in {item!r}")
+                mapping[name.strip()] = _seconds(seconds)
+            return CpuCost(mapping).spec
+        return _seconds(spec)
+    except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected SECONDS, 'measured', 'measured:SCALE' or 'QUALNAME=SECONDS,...' "
+            f"(e.g. 'crunch=0.5,*=0.001'), got {text!r}: {exc}"
+        ) from None
+
+
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--until", type=_seconds, metavar="SECONDS", help="stop at this virtual time (exit code 3)"
@@ -75,6 +101,14 @@ def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--allow-real-io", action="store_true", help="allow real sockets, pipes and subprocesses"
+    )
+    parser.add_argument(
+        "--cpu",
+        type=_cpu,
+        metavar="COST",
+        help="CPU cost model: virtual seconds per task step (e.g. 0.001), 'measured', "
+        "'measured:SCALE' (real CPU time x SCALE) or 'QUALNAME=SECONDS,...' per coroutine "
+        "('*' for the rest); off by default",
     )
 
 
@@ -210,6 +244,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         start=args.start,
         allow_real_io=args.allow_real_io,
         trace=traced,
+        cpu=args.cpu,
     )
     if not args.quiet:
         _print_summary(outcome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import math
 import os
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .clock import TICKS_PER_SECOND, Clock, to_ticks
+from .cpu import CpuCost, cpu_cost
 from .errors import SimulationError
 from .loop import VirtualEventLoop, _validate_limits
 from .timepatch import DEFAULT_EPOCH, patched_time
@@ -59,6 +61,9 @@ class Simulation:
         Allow real sockets, pipes and subprocesses (see :class:`sim.VirtualEventLoop`).
     trace : bool
         Attach a :class:`sim.trace.Tracer` to every loop; :meth:`build_trace` returns it.
+    cpu : float, distribution, mapping, "measured" or sim.cpu.Measured, optional
+        The CPU cost model (:mod:`sim.cpu`): virtual seconds each task step takes.
+        Off (None) by default: steps take no virtual time.
     """
 
     def __init__(
@@ -72,6 +77,7 @@ class Simulation:
         epoch: float = DEFAULT_EPOCH,
         allow_real_io: bool = False,
         trace: bool = False,
+        cpu: Any = None,
     ) -> None:
         _validate_limits(until, max_steps, start)
         if not isinstance(trace, bool):
@@ -90,6 +96,10 @@ class Simulation:
         self.clock = Clock(to_ticks(start))
         #: The simulation's RNG; models derive their streams from it.
         self.rng = random.Random(seed)
+        self._stream_key = _stream_key(seed)
+        self._streams: dict[str, random.Random] = {}
+        #: The CPU cost model attached to every loop, or None (steps take no time).
+        self.cpu: CpuCost | None = cpu_cost(cpu, rng=self.stream("sim.cpu"))
         self.loops: list[VirtualEventLoop] = []
         self._random_state: Any = None
         self._time_scope: Any = None
@@ -106,6 +116,29 @@ class Simulation:
         """Callbacks run so far, over every loop of this simulation."""
         return sum(loop.steps for loop in self.loops)
 
+    def stream(self, name: str) -> random.Random:
+        """The random stream named ``name``, derived from the seed and the name alone.
+
+        Each model component draws from its own stream, so adding a component (or
+        drawing more often in one) never shifts another component's draws. The
+        stream is ``random.Random(int(sha256(seed, name)))``: the same (seed, name)
+        gives the same draws on every machine and Python run (no salted ``hash``).
+        Asking twice for one name returns the same object. With ``seed=None`` the
+        streams are derived from a fresh random key, so runs differ.
+
+        Parameters
+        ----------
+        name : str
+            A stable name for the component, e.g. ``"network:example.com"``.
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"stream name must be a str, got {type(name).__name__} {name!r}")
+        rng = self._streams.get(name)
+        if rng is None:
+            digest = hashlib.sha256(self._stream_key + b"\x00" + name.encode("utf-8")).digest()
+            rng = self._streams[name] = random.Random(int.from_bytes(digest, "big"))
+        return rng
+
     def new_event_loop(self) -> VirtualEventLoop:
         """A new loop on this simulation's clock, with its limits."""
         loop = VirtualEventLoop(
@@ -114,6 +147,8 @@ class Simulation:
             max_steps=self.max_steps,
             allow_real_io=self.allow_real_io,
         )
+        if self.cpu is not None:
+            loop.add_instrument(self.cpu)  # first, so later instruments see step costs
         self.loops.append(loop)
         if self.tracer is not None:
             loop.add_instrument(self.tracer)
@@ -160,6 +195,17 @@ class Simulation:
                 if self._random_state is not None:
                     random.setstate(self._random_state)
                     self._random_state = None
+
+
+def _stream_key(seed: int | str | bytes | None) -> bytes:
+    """Bytes that identify ``seed`` unambiguously (type-tagged), for :meth:`Simulation.stream`."""
+    if seed is None:
+        return b"none:" + os.urandom(16)
+    if isinstance(seed, bytes):
+        return b"bytes:" + seed
+    if isinstance(seed, str):
+        return b"str:" + seed.encode("utf-8")
+    return b"int:" + str(seed).encode("ascii")
 
 
 @dataclass(frozen=True)
@@ -265,6 +311,7 @@ def simulate(
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
     trace: bool = False,
+    cpu: Any = None,
 ) -> Run:
     """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
 
@@ -296,6 +343,7 @@ def simulate(
             epoch=epoch,
             allow_real_io=allow_real_io,
             trace=trace,
+            cpu=cpu,
         )
     except (TypeError, ValueError):
         coro.close()
@@ -338,6 +386,7 @@ def run(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    cpu: Any = None,
 ) -> T:
     """Run ``coro`` on virtual time and return its result: a drop-in for ``asyncio.run``.
 
@@ -362,6 +411,9 @@ def run(
         Unix time (seconds) that ``time.time()`` reads at virtual time 0.
     allow_real_io : bool
         Allow real sockets, pipes and subprocesses.
+    cpu : float, distribution, mapping, "measured" or sim.cpu.Measured, optional
+        CPU cost model (:mod:`sim.cpu`): the virtual seconds each task step takes,
+        so CPU-bound code delays the others. Off by default.
 
     Examples
     --------
@@ -386,6 +438,7 @@ def run(
         start=start,
         epoch=epoch,
         allow_real_io=allow_real_io,
+        cpu=cpu,
     )
     if outcome.exception is not None:
         raise outcome.exception

@@ -106,6 +106,7 @@ def run_script(
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
     trace: bool = False,
+    cpu: Any = None,
 ) -> ScriptRun:
     """Run an unmodified Python script with every asyncio loop it creates virtual.
 
@@ -133,6 +134,7 @@ def run_script(
         epoch=epoch,
         allow_real_io=allow_real_io,
         trace=trace,
+        cpu=cpu,
     )
     if simulation.tracer is not None:
         simulation.tracer.title = os.path.basename(path)

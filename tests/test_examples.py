@@ -83,6 +83,25 @@ def test_the_sweep_example_finds_where_more_concurrency_stops_helping(capsys):
     assert outcome.elapsed == 0.0  # the runs have their own clocks, the script's stays at 0
 
 
+def test_a_cpu_bound_coroutine_makes_the_heartbeat_late_only_under_a_cpu_model(capsys):
+    outcome = sim.run_script(EXAMPLES / "cpu_blocking.py")
+    assert capsys.readouterr().out.splitlines() == [
+        "heartbeat 1 at 0.10 s (0.00 s late)",
+        "heartbeat 2 at 0.20 s (0.00 s late)",
+        "heartbeat 3 at 0.30 s (0.00 s late)",
+        "all done after 0.30 s",
+    ]
+    assert outcome.elapsed == 0.3
+    outcome = sim.run_script(EXAMPLES / "cpu_blocking.py", cpu={"crunch": 2.0})
+    assert capsys.readouterr().out.splitlines() == [
+        "heartbeat 1 at 2.00 s (1.90 s late)",
+        "heartbeat 2 at 2.10 s (1.90 s late)",
+        "heartbeat 3 at 2.20 s (1.90 s late)",
+        "all done after 2.20 s",
+    ]
+    assert outcome.elapsed == 2.2
+
+
 def test_every_example_program_is_covered_by_a_test():
     tested = {
         "seed_pair.py",
@@ -94,5 +113,6 @@ def test_every_example_program_is_covered_by_a_test():
         "wait.py",
         "wait_for.py",
         "sweep_concurrency.py",
+        "cpu_blocking.py",
     }
     assert {p.name for p in example_scripts(EXAMPLES)} <= tested

@@ -162,7 +162,9 @@ def test_the_public_api_is_exactly_what_we_document():
         [
             "DEFAULT_EPOCH",
             "Clock",
+            "CpuCost",
             "Deadlock",
+            "Measured",
             "PendingTask",
             "RealIOError",
             "Run",
