@@ -1,9 +1,10 @@
 """sweep_concurrency: where does adding concurrency stop helping?
 
 The gather-of-fetches program of the notes, with the requests behind an
-``asyncio.Semaphore(concurrency)``, against a service that serves at most
-``capacity`` requests at once (the rest queue, first come first served) with a
-lognormal response time (median 0.1 s). Swept over concurrency and seeds on
+``asyncio.Semaphore(concurrency)``, against a modeled service
+(``models.services.Server``) that serves at most ``capacity`` requests at once
+(the rest queue, first come first served) with a lognormal response time
+(``models.distributions.LogNormal``, median 0.1 s). Swept over concurrency and seeds on
 virtual time, the p99 makespan falls until concurrency reaches the service's
 capacity, then stays flat: more concurrency only moves the waiting from the
 client's semaphore into the service's queue.
@@ -18,55 +19,35 @@ Under ``asyncsim run``/``asyncsim demo`` the script runs a smaller sweep in-proc
 
 import asyncio
 import math
-import random
+import statistics
 import sys
 
 import sim
+from models.distributions import LogNormal
+from models.services import Server
 
 CAPACITY = 8  # requests the service handles at once
 MEDIAN = 0.1  # seconds, median response time
-SIGMA = 0.5  # spread of log(response time)
+SIGMA = 0.5  # spread of log(response time); 0 makes every response take MEDIAN
 REQUESTS = 100
-
-
-class Service:
-    """``capacity`` servers; each request holds one for a lognormal time (seconds)."""
-
-    def __init__(self, capacity, median, sigma, rng):
-        self._servers = asyncio.Semaphore(capacity)
-        self._mu = math.log(median)
-        self._sigma = sigma
-        self._rng = rng
-        self.waited = 0.0  # seconds requests spent queued at the service, summed
-
-    async def get(self, url):
-        loop = asyncio.get_running_loop()
-        arrived = loop.time()
-        async with self._servers:
-            self.waited += loop.time() - arrived
-            await asyncio.sleep(self._rng.lognormvariate(self._mu, self._sigma))
-            return 200
-
-
-async def fetch_status(service, url):
-    return await service.get(url)
 
 
 async def main(concurrency=10, requests=REQUESTS, capacity=CAPACITY, sigma=SIGMA):
     """Fetch ``requests`` URLs, at most ``concurrency`` at a time; return metrics."""
-    simulation = sim.current()  # the simulation's seeded RNG, or a fresh one under asyncio
-    rng = simulation.rng if simulation is not None else random.Random()
-    service = Service(capacity, MEDIAN, sigma, rng)
+    latency = LogNormal(math.log(MEDIAN), sigma) if sigma > 0 else MEDIAN
+    service = Server(capacity=capacity, service_time=latency, name="example.com")
     limit = asyncio.Semaphore(concurrency)
 
-    async def limited(url):
+    async def fetch_status(url):
         async with limit:
-            return await fetch_status(service, url)
+            await service.call()  # queue at the service, then be served
+            return 200
 
     urls = [f"https://example.com/{i}" for i in range(requests)]
-    statuses = await asyncio.gather(*(limited(url) for url in urls))
+    statuses = await asyncio.gather(*(fetch_status(url) for url in urls))
     assert statuses == [200] * requests
-    return {"service_wait": service.waited / requests}
+    # seconds a request spent queued at the service, on average
+    return {"service_wait": statistics.fmean(service.stats.waits)}
 
 
 def knee(result, quantile="p99", tolerance=0.05):

@@ -363,8 +363,8 @@ def sweep(
 class SweepReplay:
     """One sweep row run again alone: its record, the :class:`sim.Run`, and the report.
 
-    ``trace`` is the run's trace when it was traced, ``report`` the folder of the
-    timeline report (``report/index.html``) when one was written.
+    ``trace`` is the run's :class:`sim.Trace` when it was traced, ``report`` the
+    ``index.html`` of its timeline report when one was written.
     """
 
     record: SweepRecord
