@@ -22,6 +22,8 @@ from .loop import VirtualEventLoop, VirtualEventLoopPolicy, new_event_loop
 from .run import Run, Simulation, current, run, simulate
 from .schedule import Schedule, perturb_latency
 from .script import ScriptRun, load_model, run_script
+from .sweep import SweepReplay, sweep, sweep_replay
+from .sweep_results import SweepRecord, SweepResult, SweepSummary, load_sweep
 from .timepatch import DEFAULT_EPOCH, patched_time
 from .trace import Trace, mark, span
 
@@ -40,11 +42,16 @@ __all__ = [
     "SimulationError",
     "SimulationTimeout",
     "StepLimitExceeded",
+    "SweepRecord",
+    "SweepReplay",
+    "SweepResult",
+    "SweepSummary",
     "Trace",
     "VirtualEventLoop",
     "VirtualEventLoopPolicy",
     "current",
     "load_model",
+    "load_sweep",
     "mark",
     "new_event_loop",
     "patched_time",
@@ -53,6 +60,8 @@ __all__ = [
     "run_script",
     "simulate",
     "span",
+    "sweep",
+    "sweep_replay",
 ]
 
 __version__ = "0.1.0"

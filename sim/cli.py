@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._sweep_cli import add_sweep_parser, cmd_sweep
 from .cpu import CpuCost, Measured
 from .report import MARKER, DemoEntry, load_trace, prepare_folder, report, write_demo_index
 from .run import format_exception_for_script
@@ -186,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--force", action="store_true", help="write into a folder asyncsim did not create"
     )
+    add_sweep_parser(commands)
     return parser
 
 
@@ -402,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``asyncsim`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report}
+    handlers = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report, "sweep": cmd_sweep}
     try:
         return handlers[args.command](args)
     except (_UsageError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:

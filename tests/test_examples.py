@@ -75,6 +75,18 @@ def test_wait_for_cancels_the_slow_coroutine_at_its_timeout(capsys):
     assert outcome.elapsed == 3.0
 
 
+def test_the_sweep_example_finds_where_more_concurrency_stops_helping(capsys):
+    outcome, lines = replay("sweep_concurrency.py", capsys)
+    assert lines[0].split() == [
+        "concurrency", "runs", "errors", "value", "p50", "p90", "p99", "max"
+    ]  # fmt: skip
+    assert [line.split()[:3] for line in lines[2::2][:6]] == [
+        [str(c), "20", "0"] for c in (1, 2, 4, 8, 16, 32)
+    ]
+    assert lines[-1].startswith("p99 makespan stops improving (within 5%) at concurrency=8: ")
+    assert outcome.elapsed == 0.0  # the runs have their own clocks, the script's stays at 0
+
+
 def test_a_cpu_bound_coroutine_makes_the_heartbeat_late_only_under_a_cpu_model(capsys):
     outcome = sim.run_script(EXAMPLES / "cpu_blocking.py")
     assert capsys.readouterr().out.splitlines() == [
@@ -162,6 +174,7 @@ def test_every_example_program_is_covered_by_a_test():
         "as_completed.py",
         "wait.py",
         "wait_for.py",
+        "sweep_concurrency.py",
         "cpu_blocking.py",
         # tests/test_bug_hunts.py
         "bug_lost_update.py",
