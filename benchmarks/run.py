@@ -218,7 +218,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--w3-switches", type=_positive, default=200_000)
     p.add_argument("--w4-requests", type=_positive, default=10_000)
     p.add_argument("--w5-tasks", type=_positive, default=10_000)
-    p.add_argument("--looptime-max", type=int, default=10_000, help="largest W2 N for looptime")
+    p.add_argument("--looptime-max", type=int, default=1_000, help="largest W2 N for looptime")
     p.add_argument("--others-max", type=int, default=100_000, help="largest W2 N for aiotools")
     p.add_argument("--no-rss", dest="rss", action="store_false", help="skip peak-RSS runs")
     p.add_argument("--output", type=Path, default=HERE / "RESULTS.md")

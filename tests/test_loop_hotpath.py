@@ -214,3 +214,27 @@ def test_the_garbage_collector_settings_are_the_same_after_a_run():
     before = gc.get_threshold(), gc.isenabled()
     assert sim.run(asyncio.sleep(1, "ok")) == "ok"
     assert (gc.get_threshold(), gc.isenabled()) == before
+
+
+def test_the_gc_threshold_is_raised_only_while_the_loop_runs():
+    before = gc.get_threshold()
+
+    async def main():
+        return gc.get_threshold()
+
+    during = sim.run(main())
+    assert during[0] == max(before[0], 50_000) and during[1:] == before[1:]
+    assert gc.get_threshold() == before
+
+
+def test_a_gc_threshold_the_program_sets_itself_is_kept():
+    before = gc.get_threshold()
+
+    async def main():
+        gc.set_threshold(1234, 5, 6)
+
+    try:
+        sim.run(main())
+        assert gc.get_threshold() == (1234, 5, 6)
+    finally:
+        gc.set_threshold(*before)
