@@ -74,13 +74,22 @@ def interleaved(
 
 
 def peak_rss_kb(key: str, size: int, impl: str) -> int:
-    """Peak RSS (KiB) of a fresh interpreter that builds the case and runs ``impl`` once."""
+    """Peak RSS (KiB) of a fresh interpreter that builds the case and runs ``impl`` once.
+
+    Reads ``VmHWM`` from ``/proc/self/status`` where there is one: Linux carries
+    ``ru_maxrss`` over ``fork`` + ``exec``, so a child's ``getrusage`` reports at
+    least the parent's RSS at the fork (the benchmark runner's own peak).
+    """
     code = (
         "import resource, sys\n"
         "from benchmarks.harness import CASES\n"
         f"case = CASES[{key!r}]({size!r})\n"
         f"case.check({impl!r}, case.runners[{impl!r}]())\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "try:\n"
+        "    status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+        "    print(int(status.split()[0]))\n"
+        "except (OSError, IndexError):\n"
+        "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     env = dict(os.environ, PYTHONPATH=path)

@@ -592,6 +592,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 args = timer._args
                 if (
                     timer._callback is _set_result_unless_cancelled
+                    and len(args) == 2
                     and type(fut := args[0]) is _Future
                     and not fut.done()
                 ):
