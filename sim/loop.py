@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import heapq
 import itertools
 import math
@@ -25,6 +26,8 @@ from contextvars import Context
 from typing import Any
 
 from . import _introspect
+from ._gc import relaxed_gc
+from ._handles import TimerHandle
 from .clock import INFINITE_TICKS, Clock, to_seconds, to_ticks
 from .errors import (
     Deadlock,
@@ -42,6 +45,15 @@ __all__ = ["VirtualEventLoop", "VirtualEventLoopPolicy", "new_event_loop"]
 _TimerEntry = tuple[int, int, asyncio.TimerHandle]
 # Compact the timer heap when this many cancelled timers make up half of it.
 _MIN_CANCELLED_TO_COMPACT = 100
+
+# Hot-path constants: handles are built without running __init__ (see sim._handles).
+_Handle = asyncio.Handle
+_new = object.__new__
+_copy_context = contextvars.copy_context
+_heappush = heapq.heappush
+_heappop = heapq.heappop
+_set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled
+_Future = asyncio.Future
 
 
 def _validate_limits(until: float | None, max_steps: int | None, start: float) -> None:
@@ -221,6 +233,28 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         for instrument in self._instruments:
             instrument.loop_blocked(start, end)
 
+    def call_soon(
+        self, callback: Callable[..., object], *args: Any, context: Context | None = None
+    ) -> asyncio.Handle:
+        if self._debug:
+            handle = super().call_soon(callback, *args, context=context)
+            if handle._source_traceback:
+                del handle._source_traceback[-1]  # this frame: end at the caller's
+            return handle
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        # asyncio.Handle(callback, args, self, context) without running __init__.
+        handle = _new(_Handle)
+        handle._context = _copy_context() if context is None else context
+        handle._loop = self
+        handle._callback = callback
+        handle._args = args
+        handle._cancelled = False
+        handle._repr = None
+        handle._source_traceback = None
+        self._ready.append(handle)
+        return handle
+
     def call_later(
         self,
         delay: float,
@@ -230,7 +264,28 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.TimerHandle:
         if delay is None:
             raise TypeError("delay must not be None")
-        return self._schedule(self._clock.now + to_ticks(delay), callback, args, context)
+        if self._debug or self._instruments or self._closed or self._schedule_state is not None:
+            return self._schedule(self._clock.now + to_ticks(delay), callback, args, context)
+        try:
+            ticks = round(delay * 1_000_000_000)  # to_ticks(delay), inlined
+        except (OverflowError, ValueError):  # inf or nan: to_ticks knows
+            ticks = INFINITE_TICKS + 1
+        if not -INFINITE_TICKS <= ticks <= INFINITE_TICKS:
+            return self._schedule(self._clock.now + to_ticks(delay), callback, args, context)
+        ticks += self._clock.now
+        # TimerHandle(ticks / 1e9, callback, args, self, context) without __init__.
+        timer = _new(TimerHandle)
+        timer._context = _copy_context() if context is None else context
+        timer._loop = self
+        timer._callback = callback
+        timer._args = args
+        timer._cancelled = False
+        timer._repr = None
+        timer._source_traceback = None
+        timer._when = ticks / 1_000_000_000
+        timer._scheduled = True
+        _heappush(self._timers, (ticks, self._timer_seq(), timer))
+        return timer
 
     def call_at(
         self,
@@ -258,9 +313,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             self._check_thread()
             self._check_callback(callback, "call_at")
         when = to_seconds(ticks) if ticks < INFINITE_TICKS else math.inf
-        timer = asyncio.TimerHandle(when, callback, args, self, context)
+        timer = TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
-            del timer._source_traceback[-2:]  # _schedule and call_at/call_later
+            # Drop this frame and call_later/call_at's: end at their caller, as asyncio does.
+            del timer._source_traceback[-2:]
         if self._schedule_state is not None and ticks < INFINITE_TICKS:
             ticks += self._schedule_state.timer_lateness()  # late, never early
         heapq.heappush(self._timers, (ticks, self._timer_seq(), timer))
@@ -712,6 +768,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def _poll(self, timeout: float | None) -> None:
         self._process_events(self._selector.select(timeout))
 
+    def run_forever(self) -> None:
+        with relaxed_gc():  # fewer cyclic-GC passes while running (see sim._gc)
+            super().run_forever()
+
     def _run_once(self) -> None:
         """One iteration: advance the clock if idle, move due timers, run ready callbacks."""
         ready = self._ready
@@ -754,17 +814,28 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 if not ready:
                     raise self._fail(Deadlock.at(clock.seconds(), self.pending_tasks()))
         now = clock.now
-        while timers and timers[0][0] <= now:
-            timer = heapq.heappop(timers)[2]
-            timer._scheduled = False
-            if timer._cancelled:
-                self._cancelled_timers -= 1
-            else:
-                ready.append(timer)
-        if self._instruments:
-            self._run_ready_instrumented(len(ready))
+        if (
+            not ready
+            and timers
+            and timers[0][0] <= now
+            and not self._instruments
+            and self._schedule_state is None
+        ):
+            # The due timers are this iteration's whole batch: run them without the
+            # ready queue (same order, same semantics).
+            self._run_timers(now)
         else:
-            self._run_ready(len(ready))
+            while timers and timers[0][0] <= now:
+                timer = heapq.heappop(timers)[2]
+                timer._scheduled = False
+                if timer._cancelled:
+                    self._cancelled_timers -= 1
+                else:
+                    ready.append(timer)
+            if self._instruments:
+                self._run_ready_instrumented(len(ready))
+            else:
+                self._run_ready(len(ready))
         if self._max_steps is not None and self._steps > self._max_steps:
             raise self._fail(
                 StepLimitExceeded.at(self._max_steps, clock.seconds(), self.pending_tasks())
@@ -785,6 +856,55 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                     handle._run()
         finally:
             self._steps += steps
+
+    def _run_timers(self, now: int) -> None:
+        """Run the timers due at ``now`` when nothing else is ready (no instruments).
+
+        Equivalent to moving them to the empty ready queue and running it: they are
+        popped first (a timer they schedule for ``now`` waits for the next
+        iteration), then run in ``(when, seq)`` order, skipping any cancelled
+        meanwhile. A sleep timer's ``_set_result_unless_cancelled`` is inlined.
+        """
+        timers = self._timers
+        batch = []
+        while timers and timers[0][0] <= now:
+            timer = _heappop(timers)[2]
+            timer._scheduled = False
+            if timer._cancelled:
+                self._cancelled_timers -= 1
+            else:
+                batch.append(timer)
+        debug = self._debug
+        steps = 0
+        i = 0
+        try:
+            for i, timer in enumerate(batch):  # noqa: B007 - i is read in finally
+                if timer._cancelled:
+                    continue
+                steps += 1
+                if debug:
+                    self._run_debug(timer)
+                    continue
+                args = timer._args
+                if (
+                    timer._callback is _set_result_unless_cancelled
+                    and len(args) == 2
+                    and type(fut := args[0]) is _Future
+                    and not fut.done()
+                ):
+                    try:
+                        fut.set_result(args[1])
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:  # as Handle._run reports it
+                        _report_callback_error(timer, exc)
+                else:
+                    timer._run()
+            i = len(batch)
+        finally:
+            self._steps += steps
+            if i < len(batch) - 1:  # SystemExit/KeyboardInterrupt: keep the rest queued
+                self._ready.extendleft(reversed(batch[i + 1 :]))
 
     def _run_ready_instrumented(self, ntodo: int) -> None:
         ready = self._ready
@@ -889,6 +1009,15 @@ def _install_run_coroutine_threadsafe() -> None:
     if asyncio.run_coroutine_threadsafe is not _run_coroutine_threadsafe:
         asyncio.run_coroutine_threadsafe = _run_coroutine_threadsafe
         asyncio.tasks.run_coroutine_threadsafe = _run_coroutine_threadsafe
+
+
+def _report_callback_error(handle: asyncio.Handle, exc: BaseException) -> None:
+    """Report ``exc`` raised by ``handle``'s callback exactly as ``Handle._run`` does."""
+    cb = asyncio.format_helpers._format_callback_source(handle._callback, handle._args)
+    context = {"message": f"Exception in callback {cb}", "exception": exc, "handle": handle}
+    if handle._source_traceback:
+        context["source_traceback"] = handle._source_traceback
+    handle._loop.call_exception_handler(context)
 
 
 def new_event_loop(**kwargs: Any) -> VirtualEventLoop:

@@ -1,0 +1,33 @@
+"""The virtual loop's timer handle: asyncio's TimerHandle with a one-frame ``cancel``.
+
+Outside debug mode the loop builds handles with ``__new__`` and sets the slots
+itself, with exactly the values ``__init__`` would set (see ``VirtualEventLoop.
+call_soon`` and ``call_later``); in debug mode it calls the real constructors so
+source tracebacks are recorded as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+__all__ = ["TimerHandle"]
+
+
+class TimerHandle(asyncio.TimerHandle):
+    """asyncio's TimerHandle (same name, repr and behaviour) with a one-frame ``cancel``."""
+
+    __slots__ = ()
+
+    def cancel(self) -> None:
+        # asyncio.TimerHandle.cancel + Handle.cancel in one frame. The loop only
+        # counts cancellations of timers still queued (``_scheduled``), so it is
+        # told about those only.
+        if not self._cancelled:
+            loop = self._loop
+            if self._scheduled:
+                loop._timer_handle_cancelled(self)
+            self._cancelled = True
+            if loop._debug:
+                self._repr = repr(self)
+            self._callback = None
+            self._args = None

@@ -1,0 +1,80 @@
+"""Every benchmark runs at a tiny size and checks its exact virtual result, so none can rot.
+
+No wall-clock assertions here: speed targets live in benchmarks/RESULTS.md.
+"""
+
+import pytest
+
+from benchmarks import workloads
+from benchmarks.harness import CASES, interleaved, peak_rss_kb
+from benchmarks.run import main, parse_args
+from benchmarks.tracing import tracing_available, w5_tracing
+
+TINY = {"w1": 2, "w2": 20, "w3i": 40, "w3ii": 40, "w4": 60}
+
+
+@pytest.mark.parametrize("key", sorted(TINY))
+def test_every_implementation_of_a_workload_reaches_its_exact_result(key):
+    case = CASES[key](TINY[key])
+    timing = interleaved(case, rounds=2)
+    assert set(timing.walls) == set(case.runners)
+    assert all(len(walls) == 2 for walls in timing.walls.values())
+
+
+def test_w2_asyncsim_finish_times_are_the_exact_tick_sums_of_each_task():
+    case = workloads.w2_timers(3, k=2, others=False)
+    finish = case.runners["asyncsim"]()
+    delays = workloads.w2_delays(3, k=2)
+    assert finish == [
+        (round(delays[2 * i] * 1e9) + round(delays[2 * i + 1] * 1e9)) / 1e9 for i in range(3)
+    ]
+
+
+def test_a_wrong_virtual_result_fails_the_check():
+    case = workloads.w2_timers(5, others=False)
+    finish = case.runners["asyncsim"]()
+    finish[0] += 1e-9
+    with pytest.raises(AssertionError):
+        case.check("asyncsim", finish)
+
+
+def test_the_seed_pair_workload_measures_exactly_4_and_7():
+    assert workloads.w1_seed(1).runners["asyncsim"]() == [(4.0, 7.0)]
+
+
+def test_list_scheduling_makespan_puts_each_job_on_the_earliest_free_machine():
+    assert workloads.list_schedule_makespan([3, 1, 1, 1, 2], 2) == 5
+    assert workloads.list_schedule_makespan([3, 1, 1, 1, 1], 2) == 4
+
+
+def test_peak_rss_of_a_fresh_process_is_reported_in_kib():
+    assert peak_rss_kb("w1", 1, "asyncsim") > 1024
+
+
+def test_w5_skips_with_a_reason_or_reports_the_traced_ratio():
+    reason = tracing_available()
+    text = w5_tracing(20, rounds=1)
+    if reason is None:
+        assert "traced/untraced" in text
+    else:
+        assert text == reason and "trace=" in reason
+
+
+def test_the_runner_writes_a_results_table(tmp_path, capsys):
+    out = tmp_path / "RESULTS.md"
+    argv = ["--quick", "--rounds", "1", "--no-rss", "--output", str(out)]
+    argv += ["--w1-reps", "1", "--w2-sizes", "10", "--w3-switches", "20", "--w4-requests", "20"]
+    argv += ["--w5-tasks", "10"]
+    args = parse_args(argv)
+    assert args.w2_sizes == [1_000, 10_000]  # --quick wins over explicit sizes
+    argv.remove("--quick")
+    assert main(argv) == 0
+    text = out.read_text()
+    assert "| W2 timers | 10 |" in text and "## Machine" in text
+    assert "| W3 sleep(0) | 20 |" in capsys.readouterr().out
+
+
+def test_bad_sizes_are_refused_naming_the_value(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--w2-sizes", "10,x"])
+    assert "10,x" in capsys.readouterr().err
