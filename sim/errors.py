@@ -79,9 +79,12 @@ class SimulationTimeout(SimulationError):
     """The virtual time limit ``until=`` was reached before the program finished."""
 
     @classmethod
-    def at(cls, time: float, tasks: tuple[PendingTask, ...]) -> SimulationTimeout:
+    def at(
+        cls, time: float, tasks: tuple[PendingTask, ...], *, until: float | None = None
+    ) -> SimulationTimeout:
+        where = f"until={time!r}s" if until is None else f"t={time!r}s, past until={until!r}s,"
         return cls(
-            f"simulation stopped at until={time!r}s before the program finished; {_listing(tasks)}",
+            f"simulation stopped at {where} before the program finished; {_listing(tasks)}",
             time=time,
             tasks=tasks,
         )

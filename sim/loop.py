@@ -840,6 +840,12 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             raise self._fail(
                 StepLimitExceeded.at(self._max_steps, clock.seconds(), self.pending_tasks())
             )
+        if self._until is not None and clock.now > self._until:
+            # Steps that take virtual time (CPU cost model, time.sleep) ran past it.
+            until = to_seconds(self._until)
+            raise self._fail(
+                SimulationTimeout.at(clock.seconds(), self.pending_tasks(), until=until)
+            )
 
     def _run_ready(self, ntodo: int) -> None:
         ready = self._ready

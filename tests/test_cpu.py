@@ -203,3 +203,13 @@ def test_the_cli_rejects_a_bad_cpu_option_with_usage_help(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "expected SECONDS, 'measured', 'measured:SCALE' or 'QUALNAME=SECONDS,...'" in err
     assert "got 'measured:-1'" in err
+
+
+def test_until_stops_a_busy_program_whose_steps_run_past_it():
+    async def crunch():
+        while True:
+            await asyncio.sleep(0)
+
+    with pytest.raises(sim.SimulationTimeout, match=r"t=1\.2s, past until=1\.0s") as info:
+        sim.run(crunch(), until=1.0, cpu=0.3)
+    assert info.value.time == 1.2
