@@ -21,6 +21,11 @@ per instant at which the state changed, holding the state after that instant)
 plus waits and counters, all plain data. A timeline lane can draw it as a
 step chart: from each sample to the next, the queue length (bar height or
 shade) and ``busy / capacity`` (fill).
+
+In a traced run (``trace=True``) each service also publishes to its lane of
+the trace (:mod:`sim.lanes`, lane = the service's ``name``): the same samples,
+and one interval per request from arrival to leaving with its ``wait``
+(virtual seconds) and ``outcome``; the Gantt chart and the report show them.
 """
 
 from __future__ import annotations
@@ -180,6 +185,7 @@ class _Service:
         self.name = _check_name(name)
         self.stats = ServiceStats(name=self.name, capacity=capacity)
         self._env: Environment | None = None
+        self._lanes: sim.lanes.LaneRecorder | None = None  # set in traced runs
 
     def _make_resource(self, env: Environment) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -196,6 +202,9 @@ class _Service:
         env = self._env
         if env is None or env.loop is not loop:
             env = self._env = shared_environment(loop)  # type: ignore[arg-type]
+            self._lanes = sim.lanes.recorder()
+            if self._lanes is not None:
+                self._lanes.declare(self.name, kind=self.kind, capacity=self.stats.capacity)
             self._make_resource(env)
             self._sample()
         return env
@@ -207,6 +216,18 @@ class _Service:
         assert self._env is not None
         queue_len, busy = self._state()
         self.stats._record(self._env.now, queue_len, busy)
+        if self._lanes is not None:
+            self._lanes.sample(self.name, queue=queue_len, busy=busy)
+
+    def _visit(self, label: str) -> int | None:
+        """Start a request's interval in the lane (traced runs only)."""
+        return None if self._lanes is None else self._lanes.begin(self.name, label)
+
+    def _left(self, ref: int | None, outcome: str, waited: int | None = None) -> None:
+        """End a request's interval: ``outcome`` and the ticks ``waited`` for service."""
+        if ref is not None and self._lanes is not None:
+            wait = None if waited is None else to_seconds(waited)
+            self._lanes.end(ref, outcome=outcome, wait=wait)
 
     def _rng(self) -> Any:
         simulation = sim.current()
@@ -305,12 +326,14 @@ class Server(_Service):
         assert resource is not None
         stats = self.stats
         stats.arrivals += 1
+        ref = self._visit("request")
         if (
             self.max_queue is not None
             and resource.count >= self.capacity
             and len(resource.queue) >= self.max_queue
         ):
             stats.rejected += 1
+            self._left(ref, "rejected")
             raise QueueFull(
                 f"{self.name}: {len(resource.queue)} requests already queued "
                 f"(max_queue={self.max_queue}) at t={env.now!r}s"
@@ -332,6 +355,7 @@ class Server(_Service):
                 request.cancel()
             stats.cancelled += 1
             self._sample()
+            self._left(ref, "cancelled", clock.now - arrived)
             raise
         stats.served += 1
         waited = to_seconds(clock.now - arrived)
@@ -342,6 +366,7 @@ class Server(_Service):
         finally:
             resource.release(request)
             self._sample()
+            self._left(ref, "served", to_ticks(waited))
 
     async def call(
         self, *, priority: int = 0, service_time: float | Distribution | None = None
@@ -410,6 +435,7 @@ class ConnectionPool(_Service):
         self.stats.arrivals += 1
         clock = env.loop.clock
         arrived = clock.now
+        ref = self._visit("connection")
         get = store.get()
         self._sample()
         try:
@@ -421,15 +447,18 @@ class ConnectionPool(_Service):
                 get.cancel()
             self.stats.cancelled += 1
             self._sample()
+            self._left(ref, "cancelled", clock.now - arrived)
             raise
         self.stats.served += 1
-        self.stats.waits.append(to_seconds(clock.now - arrived))
+        waited = clock.now - arrived
+        self.stats.waits.append(to_seconds(waited))
         self._sample()
         try:
             yield conn
         finally:
             store.put(conn)
             self._sample()
+            self._left(ref, "served", waited)
 
 
 class RateLimiter(_Service):
@@ -506,6 +535,7 @@ class RateLimiter(_Service):
         self.stats.arrivals += 1
         clock = env.loop.clock
         arrived = clock.now
+        ref = self._visit("acquire")
         request = gate.request()
         self._sample()
         try:
@@ -528,12 +558,14 @@ class RateLimiter(_Service):
                 request.cancel()
             self.stats.cancelled += 1
             self._sample()
+            self._left(ref, "cancelled", clock.now - arrived)
             raise
         gate.release(request)
         waited = to_seconds(clock.now - arrived)
         self.stats.served += 1
         self.stats.waits.append(waited)
         self._sample()
+        self._left(ref, "served", clock.now - arrived)
         return waited
 
     async def __aenter__(self) -> RateLimiter:

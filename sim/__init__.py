@@ -8,6 +8,7 @@
 'an hour later'
 """
 
+from . import lanes
 from .clock import Clock
 from .cpu import CpuCost, Measured
 from .errors import (
@@ -50,6 +51,7 @@ __all__ = [
     "VirtualEventLoop",
     "VirtualEventLoopPolicy",
     "current",
+    "lanes",
     "load_model",
     "load_sweep",
     "mark",

@@ -2,9 +2,11 @@
 
 One row per task (creation order, children under their parents), coloured by
 state; arrows for spawn and wake edges; the critical path as a thick black line;
-user marks as dotted lines. Past ``max_rows`` tasks, rows group by coroutine
-name and show, stacked, the share of that group's tasks in each state, so
-10,000 tasks still render readably in a few seconds.
+user marks as dotted lines; below the tasks, the lanes that models recorded
+(HTTP requests, connections, service busy/queue: :mod:`sim.gantt_lanes`).
+Past ``max_rows`` tasks, rows group by coroutine name and show, stacked, the
+share of that group's tasks in each state, so 10,000 tasks still render
+readably in a few seconds.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from .clock import TICKS_PER_SECOND
+from .gantt_lanes import LaneRow, draw_lanes, lane_legend_handles, lane_rows
 from .trace import FUTURE_KINDS, LOCK_KINDS, Trace
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ _WAKE = "#1f4e9c"
 _MAX_ARROWS = 400
 _FAILED = "#c00000"
 _CANCELLED = "#555555"
+_LANE_ROW = 0.2  # inches per lane row
 
 
 def _wait_state(blocked: str) -> str:
@@ -156,8 +160,15 @@ def gantt(
         labels = [f"{trace.tasks[t].name}  {_coroutine_label(trace, t)}" for t in order]
         row_of = {tid: i for i, tid in enumerate(order)}
     nrows = max(1, len(labels))
-    fig = Figure(figsize=(11.5, min(60.0, 1.9 + 0.34 * nrows)), dpi=dpi, layout="constrained")
-    ax = fig.add_subplot()
+    lanes = lane_rows(trace)
+    height = 1.9 + 0.34 * nrows + (0.6 + _LANE_ROW * len(lanes) if lanes else 0.0)
+    fig = Figure(figsize=(11.5, min(60.0, height)), dpi=dpi, layout="constrained")
+    if lanes:
+        ax, lane_ax = fig.subplots(
+            2, 1, sharex=True, height_ratios=[0.34 * nrows + 0.3, _LANE_ROW * len(lanes) + 0.2]
+        )
+    else:
+        ax, lane_ax = fig.add_subplot(), None
     span_end = max(trace.end, trace.start + 1)
     x0, x1 = _s(trace.start), _s(span_end)
     pad = (x1 - x0) * 0.01
@@ -178,6 +189,8 @@ def gantt(
     _draw_critical_path(ax, trace, row_of)
     _draw_marks(ax, trace)
     _legend(fig, ax, grouped)
+    if lane_ax is not None:
+        _draw_lane_axes(ax, lane_ax, trace, lanes, span_end - trace.start)
     head = title if title is not None else (trace.title or "asyncsim trace")
     where = f" in {wall:.3f} s wall" if wall is not None else ""
     status = "" if trace.error is None else f" (stopped: {trace.error.split(':')[0]})"
@@ -426,3 +439,25 @@ def _legend(fig: Any, ax: Any, grouped: bool) -> None:
     ax.legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False
     )
+
+
+def _draw_lane_axes(ax: Any, lane_ax: Any, trace: Trace, rows: list[LaneRow], width: int) -> None:
+    ax.set_xlabel("")
+    ax.tick_params(axis="x", labelbottom=True)
+    lane_ax.set_ylim(len(rows) - 0.5, -0.5)
+    lane_ax.set_yticks(range(len(rows)), [row.label for row in rows], fontsize=8)
+    lane_ax.tick_params(axis="y", length=0)
+    lane_ax.set_xlabel("virtual time (s)")
+    lane_ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    lane_ax.set_axisbelow(True)
+    lane_ax.set_title("lanes: what the models did", fontsize=9, loc="left")
+    draw_lanes(lane_ax, trace, rows, width)
+    handles = lane_legend_handles(trace, rows)
+    if handles:
+        lane_ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.005, 1.0),
+            fontsize=8,
+            frameon=False,
+        )

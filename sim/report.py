@@ -7,7 +7,7 @@
 * ``timeline.png``: the same chart as a file;
 * ``trace.json``: Chrome trace-event format (Perfetto, chrome://tracing): one
   track per task, complete events for steps and waits, flow events for wakes,
-  microsecond timestamps;
+  microsecond timestamps; the lanes models recorded (:mod:`sim.lanes`) as process 2;
 * ``graph.json``: the task graph as node-link JSON;
 * ``asyncsim-trace.json``: the trace itself (``Trace.to_json``), from which
   ``asyncsim report`` rebuilds the report.
@@ -30,6 +30,7 @@ from typing import Any
 
 from .clock import TICKS_PER_SECOND
 from .graph import critical_path, graph_to_json, task_graph
+from .report_lanes import lane_events, lanes_html
 from .trace import Trace
 
 __all__ = [
@@ -251,6 +252,7 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                     "ts": _us(ts),
                 }
             )
+    events.extend(lane_events(trace))
     return {"traceEvents": events, "displayTimeUnit": "ms"}
 
 
@@ -362,6 +364,7 @@ def _html(trace: Trace, png: bytes, wall: float | None) -> str:
             {0, 4, 5, 6, 7},
         )
     )
+    parts.append(lanes_html(trace))
     counts: dict[int, int] = {}
     for step in trace.steps:
         counts[step.task] = counts.get(step.task, 0) + 1

@@ -41,6 +41,7 @@ from typing import Any, NamedTuple
 from . import _introspect
 from .clock import TICKS_PER_SECOND, to_ticks
 from .instrument import Instrument
+from .lanes import Lane, LaneInterval, LaneRecorder, LaneSample
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -55,8 +56,10 @@ __all__ = [
     "span",
 ]
 
-#: Version of the JSON layout written by :meth:`Trace.to_json`.
-SCHEMA_VERSION = 1
+#: Version of the JSON layout written by :meth:`Trace.to_json` (2 added the lanes;
+#: version 1 traces still load, with no lanes).
+SCHEMA_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _SCHEMA = "asyncsim-trace"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _DEFAULT_NAME = re.compile(r"Task-\d+")
@@ -191,7 +194,12 @@ _TABLES: dict[str, type[tuple[Any, ...]]] = {
     "marks": Mark,
     "spans": Span,
     "blocks": LoopBlock,
+    "lanes": Lane,
+    "intervals": LaneInterval,
+    "samples": LaneSample,
 }
+# Tables a version 1 trace does not have (they load empty).
+_SINCE_V2 = frozenset({"lanes", "intervals", "samples"})
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,8 @@ class Trace:
     ``start`` and ``end`` are ticks; ``mains`` holds the main task of each loop in
     order (a script may call ``asyncio.run`` several times on one clock);
     ``error`` is the run's failure (exception type and message) or None.
+    ``lanes``, ``intervals`` and ``samples`` are what models recorded beside the
+    tasks (a host's HTTP requests, a service's queue): see :mod:`sim.lanes`.
     """
 
     start: int
@@ -212,6 +222,9 @@ class Trace:
     spans: tuple[Span, ...] = ()
     blocks: tuple[LoopBlock, ...] = ()
     error: str | None = None
+    lanes: tuple[Lane, ...] = ()
+    intervals: tuple[LaneInterval, ...] = ()
+    samples: tuple[LaneSample, ...] = ()
     title: str = ""
 
     @property
@@ -269,19 +282,28 @@ class Trace:
                 "data is not an asyncsim trace (missing schema 'asyncsim-trace'); "
                 "write one with Trace.to_json()"
             )
-        if data.get("version") != SCHEMA_VERSION:
+        version = data.get("version")
+        if isinstance(version, bool) or version not in _READABLE_VERSIONS:
             raise ValueError(
-                f"trace schema version {data.get('version')!r} is not supported "
-                f"(this asyncsim reads version {SCHEMA_VERSION})"
+                f"trace schema version {version!r} is not supported "
+                f"(this asyncsim reads versions {', '.join(map(str, _READABLE_VERSIONS))})"
             )
         tables: dict[str, tuple[Any, ...]] = {}
         try:
             for name, row_type in _TABLES.items():
+                if version < 2 and name in _SINCE_V2:
+                    continue
                 table = data[name]
                 fields = list(row_type._fields)  # type: ignore[attr-defined]
                 if table["columns"] != fields:
                     raise ValueError(f"table {name!r} has columns {table['columns']!r}")
-                tables[name] = tuple(row_type(*row) for row in table["rows"])
+                if row_type is LaneInterval:
+                    tables[name] = tuple(
+                        LaneInterval._make([*row[:-1], tuple((k, v) for k, v in row[-1])])
+                        for row in table["rows"]
+                    )
+                else:
+                    tables[name] = tuple(row_type(*row) for row in table["rows"])
             return cls(
                 start=int(data["start"]),
                 end=int(data["end"]),
@@ -399,6 +421,9 @@ class Tracer(Instrument):
         self._objects: list[tuple[asyncio.Task[Any], str]] = []
         self._started: set[int] = set()
         self._where_cache: dict[tuple[Any, int], str] = {}
+        #: What models record beside the tasks (see :mod:`sim.lanes`); bound on attach.
+        self.lanes: LaneRecorder = LaneRecorder(None)
+        self.lanes.current_task = lambda: self._current_task
 
     # -- hooks ----------------------------------------------------------------------
 
@@ -406,6 +431,7 @@ class Tracer(Instrument):
         self._loops.setdefault(id(loop), len(self._loops))
         self._loop_index = self._loops[id(loop)]
         self._clock = loop.clock  # type: ignore[attr-defined]
+        self.lanes.clock = self._clock
         if self._start is None:
             self._start = self._clock.now
         _active.append(self)
@@ -672,6 +698,7 @@ class Tracer(Instrument):
             name = task.get_name()
             if name != first:
                 row[1] = _ADDRESS.sub("", name)
+        lanes, intervals, samples = self.lanes.rows()
         return Trace(
             start=start,
             end=end,
@@ -682,6 +709,9 @@ class Tracer(Instrument):
             spans=tuple(self._spans),
             blocks=tuple(self._blocks),
             error=message,
+            lanes=lanes,
+            intervals=intervals,
+            samples=samples,
             title=self.title or (f"{self._tasks[0][2]}()" if self._tasks else ""),
         )
 

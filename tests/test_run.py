@@ -182,6 +182,7 @@ def test_the_public_api_is_exactly_what_we_document():
             "VirtualEventLoop",
             "VirtualEventLoopPolicy",
             "current",
+            "lanes",
             "load_model",
             "load_sweep",
             "mark",

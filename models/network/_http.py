@@ -3,7 +3,9 @@
 It answers every request with the same status and body after
 ``response_time`` (the server's time from receiving the whole request to
 sending the response), keeps connections alive as HTTP/1.1 does, and records
-each request it served.
+each request it served. In a traced run each request is also an interval in
+the lane ``"<host> HTTP requests"`` of the trace (:mod:`sim.lanes`), from the request
+received to the response sent, with its method, path and status.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import asyncio
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING
+
+import sim
 
 from ._values import Duration, check_duration, draw, ticks
 
@@ -107,6 +111,7 @@ class _HttpServerProtocol(asyncio.Protocol):
         self.buffer = b""
         self.busy_until = 0  # ticks: responses go out in request order
         self.closing = False
+        self.lanes = sim.lanes.recorder()  # None when the run is not traced
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -182,11 +187,43 @@ class _HttpServerProtocol(asyncio.Protocol):
         response = service._response(request, close)
         if close:
             self.closing = True
-        loop.call_at(self.busy_until / 1e9, self._send, response, close)
+        lane: tuple[int, str] | None = None
+        if self.lanes is not None:
+            label = f"{request.method} {request.target}"
+            peer = self.transport.get_extra_info("peername") if self.transport else None
+            ref = self.lanes.begin(
+                self.lanes.declare(f"{service.host} HTTP requests", kind="http"),
+                label,
+                method=request.method,
+                path=request.target,
+                version=request.version,
+                request_bytes=len(request.body),
+                client=f"{peer[0]}:{peer[1]}" if peer else None,
+            )
+            lane = (ref, label)
+        loop.call_at(self.busy_until / 1e9, self._send, response, close, lane)
 
-    def _send(self, response: bytes, close: bool) -> None:
-        if self.transport is None or self.transport.is_closing():
+    def _send(self, response: bytes, close: bool, lane: tuple[int, str] | None = None) -> None:
+        gone = self.transport is None or self.transport.is_closing()
+        if lane is not None and self.lanes is not None:
+            ref, label = lane
+            if gone:
+                self.lanes.end(
+                    ref,
+                    label=f"{label}: client gone",
+                    outcome="connection closed before the response",
+                )
+            else:  # the label gets the status: "GET / 200"
+                self.lanes.end(
+                    ref,
+                    label=f"{label} {self.service.status}",
+                    status=self.service.status,
+                    response_bytes=len(response),
+                    outcome="responded",
+                )
+        if gone:
             return
+        assert self.transport is not None
         self.transport.write(response)
         if close:
             self.transport.close()

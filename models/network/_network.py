@@ -29,6 +29,8 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import sim
+
 from ._topology import LOCALHOST, Fabric, Host, _is_ip, _Listener, _Pipe
 from ._transport import SocketInfo, VirtualServer, VirtualTransport
 from ._values import Duration, draw, ticks
@@ -370,6 +372,21 @@ class Network(Fabric):
         accepted = self._transit(src, dst, 0, ticks(loop.time()), up)
         if accepted is not None:
             loop.call_at(accepted / 1e9, self._accept, server, listener)
+        lanes = sim.lanes.recorder()
+        if lanes is not None:  # traced: the connection gets a bar in its server's lane
+            lane = lanes.declare(f"{dst.name}:{listener.port} connections", kind="connections")
+            client._lane = (
+                lanes,
+                lanes.begin(
+                    lane,
+                    f"{src.name}:{client_port}",
+                    client=f"{src.name}:{client_port}",
+                    client_ip=f"{src.ip}:{client_port}",
+                    server=f"{dst.name}:{listener.port}",
+                    server_ip=f"{dst.ip}:{listener.port}",
+                    tls=sslcontext is not None,
+                ),
+            )
         protocol = protocol_factory()
         self._live[client] = None
         client.start(protocol)

@@ -93,6 +93,8 @@ class VirtualTransport(asyncio.Transport):
         self._limits = (16 * 1024, 64 * 1024)
         self._bytes_sent = 0
         self._bytes_received = 0
+        # (sim.lanes recorder, interval ref) of the connection in a traced run.
+        self._lane: tuple[Any, int] | None = None
 
     # -- wiring ---------------------------------------------------------------
 
@@ -266,6 +268,14 @@ class VirtualTransport(asyncio.Transport):
         self._lost = True
         self._closing = True
         self._network._forget(self)
+        if self._lane is not None:
+            lanes, ref = self._lane
+            lanes.end(
+                ref,
+                bytes_sent=self._bytes_sent,
+                bytes_received=self._bytes_received,
+                closed="reset" if isinstance(exc, ConnectionResetError) else "closed",
+            )
         if self._sock is not None:
             self._sock.close()
             self._sock = None
