@@ -153,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
         help="replay every program in examples/ and print what each printed",
         description="Replay the classic programs in examples/ on virtual time. A program "
         "with a line `# asyncsim: --model FILE` is replayed with that model file (relative "
-        "to the program), e.g. the aiohttp examples against a modeled example.com.",
+        "to the program), e.g. the HTTP examples against a modeled example.com.",
     )
     demo.add_argument(
         "--examples",
