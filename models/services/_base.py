@@ -1,0 +1,100 @@
+"""What every service shares: argument checks, the SimPy binding and the statistics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import sim
+from sim.clock import to_seconds
+
+from ..bridge import Environment, shared_environment
+from ._stats import ServiceStats
+
+__all__ = ["QueueFull"]
+
+
+class QueueFull(Exception):
+    """A request was turned away because the service's queue was at ``max_queue``."""
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _check_name(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
+    return name
+
+
+class _Service:
+    """Binding to the running loop's SimPy environment, and the statistics."""
+
+    kind = "service"
+
+    def __init__(self, name: str, capacity: int) -> None:
+        self.name = _check_name(name)
+        self.stats = ServiceStats(name=self.name, capacity=capacity)
+        self._env: Environment | None = None
+
+    def _make_resource(self, env: Environment) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _bind(self) -> Environment:
+        """The environment of the running loop; new resources if the loop changed."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                f"{self!r} is used from asyncio code inside a simulation (sim.run / "
+                "asyncsim run); call it from a coroutine"
+            ) from None
+        env = self._env
+        if env is None or env.loop is not loop:
+            env = self._env = shared_environment(loop)  # type: ignore[arg-type]
+            self._make_resource(env)
+            self._sample()
+        return env
+
+    def _state(self) -> tuple[int, int]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _sample(self) -> None:
+        assert self._env is not None
+        queue_len, busy = self._state()
+        self.stats._record(self._env.now, queue_len, busy)
+
+    def _rng(self) -> Any:
+        simulation = sim.current()
+        if simulation is None:
+            raise RuntimeError(f"{self!r} draws random times only inside a simulation")
+        return simulation.stream(f"service:{self.name}")
+
+    def _give_up(self, event: Any, give_back: Callable[[], object]) -> None:
+        """A waiter for ``event`` (a SimPy request or get) was cancelled: leave the queue.
+
+        If ``event`` was granted but the waiter was cancelled before resuming,
+        ``give_back()`` returns what it was granted instead.
+        """
+        if event.triggered:
+            give_back()
+        else:
+            event.cancel()
+        self.stats.cancelled += 1
+        self._sample()
+
+    def _got_through(self, arrived: int) -> float:
+        """Count a request that arrived at ``arrived`` (clock ticks) and got through.
+
+        Returns its wait in virtual seconds, also appended to ``stats.waits``.
+        """
+        assert self._env is not None
+        waited = to_seconds(self._env.loop.clock.now - arrived)
+        self.stats.served += 1
+        self.stats.waits.append(waited)
+        self._sample()
+        return waited
