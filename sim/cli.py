@@ -8,13 +8,13 @@ step limit, real I/O); 130 on Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._cli_args import positive_int, seconds
 from ._sweep_cli import add_sweep_parser, cmd_sweep
 from .cpu import CpuCost, Measured
 from .report import MARKER, DemoEntry, load_trace, prepare_folder, report, write_demo_index
@@ -32,26 +32,6 @@ class _UsageError(Exception):
     """Bad command-line input: printed without a traceback, exit code 2."""
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _cpu(text: str) -> Any:
     """``--cpu``: SECONDS, ``measured``, ``measured:SCALE`` or ``QUALNAME=SECONDS,...``."""
     spec = text.strip()
@@ -63,12 +43,12 @@ def _cpu(text: str) -> Any:
         if "=" in spec:
             mapping: dict[str, float] = {}
             for item in spec.split(","):
-                name, _, seconds = item.partition("=")
+                name, _, amount = item.partition("=")
                 if not name.strip():
                     raise ValueError(f"missing coroutine name in {item!r}")
-                mapping[name.strip()] = _seconds(seconds)
+                mapping[name.strip()] = seconds(amount)
             return CpuCost(mapping).spec
-        return _seconds(spec)
+        return seconds(spec)
     except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
         raise argparse.ArgumentTypeError(
             f"expected SECONDS, 'measured', 'measured:SCALE' or 'QUALNAME=SECONDS,...' "
@@ -78,18 +58,18 @@ def _cpu(text: str) -> Any:
 
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--until", type=_seconds, metavar="SECONDS", help="stop at this virtual time (exit code 3)"
+        "--until", type=seconds, metavar="SECONDS", help="stop at this virtual time (exit code 3)"
     )
     parser.add_argument(
         "--max-steps",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="stop after N callbacks per loop (exit code 3)",
     )
     parser.add_argument("--seed", type=int, help="seed the random module and the models")
     parser.add_argument(
         "--start",
-        type=_seconds,
+        type=seconds,
         default=0.0,
         metavar="SECONDS",
         help="virtual time the clock starts at (default 0)",
