@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .sweep_results import Point
+from ._sweep_records import Point
 
 __all__ = ["check_picklable", "check_signature", "fn_name", "grid", "needs_pickling", "seed_list"]
 

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from ._sweep_input import fn_name
+from ._sweep_records import Point, SweepRecord
 from .run import simulate
-from .sweep_results import Point, SweepRecord
 from .timepatch import _real_perf_counter
 
 __all__ = ["MetricsFn", "run_chunk", "run_one", "tracing_available"]

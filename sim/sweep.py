@@ -42,17 +42,17 @@ from ._sweep_input import (
     needs_pickling,
     seed_list,
 )
-from ._sweep_worker import MetricsFn, run_chunk, run_one, tracing_available
-from .run import current
-from .sweep_results import (
+from ._sweep_records import (
     Point,
     SweepRecord,
-    SweepResult,
     header_line,
     order_records,
     read_results_file,
     run_key,
 )
+from ._sweep_worker import MetricsFn, run_chunk, run_one, tracing_available
+from .run import current
+from .sweep_results import SweepResult
 
 __all__ = ["SweepReplay", "sweep", "sweep_replay", "tracing_available"]
 
