@@ -18,8 +18,8 @@ from ._cli_args import positive_int, seconds
 from ._sweep_cli import add_sweep_parser, cmd_sweep
 from .cpu import CpuCost, Measured
 from .report import MARKER, DemoEntry, load_trace, prepare_folder, report, write_demo_index
-from .run import format_exception_for_script
-from .script import ScriptRun, load_model, run_script
+from .run import format_exception_for_script, traceback_from
+from .script import load_model, run_script
 
 # Options of `asyncsim run` that are also recognised directly after the script path
 # (up to the first other argument or a `--`; everything after goes to the script).
@@ -218,10 +218,6 @@ def _split_trailing(args: argparse.Namespace) -> None:
     args.args = items[i:]
 
 
-def _print_summary(outcome: ScriptRun) -> None:
-    print(outcome.summary(), file=sys.stderr)
-
-
 def _load_models(paths: Sequence[str | Path]) -> dict[str, object]:
     models: dict[str, object] = {}
     for path in paths:
@@ -231,10 +227,7 @@ def _load_models(paths: Sequence[str | Path]) -> dict[str, object]:
             loaded = load_model(path)
         except Exception as exc:
             model = os.path.abspath(path)
-            tb = exc.__traceback__
-            while tb is not None and tb.tb_frame.f_code.co_filename != model:
-                tb = tb.tb_next
-            if tb is None:
+            if traceback_from(exc, model) is None:
                 raise  # not raised by the model file's code: load_model's own message
             where = format_exception_for_script(exc, model).rstrip()
             raise _UsageError(f"model file {str(path)!r} failed:\n{where}") from None
@@ -285,7 +278,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         trace=traced,
     )
     if not args.quiet:
-        _print_summary(outcome)
+        print(outcome.summary(), file=sys.stderr)
     if args.gantt is not None:
         outcome.gantt(str(args.gantt))
         print(f"asyncsim: timeline written to {args.gantt}", file=sys.stderr)

@@ -10,6 +10,7 @@ import os
 import random
 import time
 import traceback
+import types
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -504,9 +505,15 @@ def run(
     return outcome.result
 
 
+def traceback_from(exc: BaseException, filename: str) -> types.TracebackType | None:
+    """``exc``'s traceback from its first frame in ``filename`` on (None if none is)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+        tb = tb.tb_next
+    return tb
+
+
 def format_exception_for_script(exc: BaseException, script: str) -> str:
     """A traceback that starts at the user's script, as Python itself prints it."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename != script:
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+    tb = traceback_from(exc, script) or exc.__traceback__
+    return "".join(traceback.format_exception(type(exc), exc, tb))
