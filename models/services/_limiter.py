@@ -75,7 +75,10 @@ class RateLimiter(_Service):
         return len(self._gate.queue) + self._gate.count, self._throttled
 
     async def acquire(self, tokens: int = 1) -> float:
-        """Wait until ``tokens`` tokens are available and take them; returns the wait (s)."""
+        """Wait until ``tokens`` tokens are available and take them.
+
+        Returns the virtual seconds waited.
+        """
         tokens = _check_int("tokens", tokens, 1)
         if tokens > self.burst:
             raise ValueError(

@@ -19,12 +19,12 @@ class Visit:
 
     @property
     def wait(self) -> float:
-        """Seconds spent queueing."""
+        """Virtual seconds spent queueing."""
         return self.started - self.arrived
 
     @property
     def service(self) -> float:
-        """Seconds spent being served."""
+        """Virtual seconds spent being served."""
         return self.finished - self.started
 
 
@@ -76,13 +76,16 @@ class ServiceStats:
     def utilization(self, until: float | None = None) -> float:
         """Time-averaged ``busy / capacity`` from the first sample to ``until``.
 
-        ``until`` defaults to the time of the last sample.
+        ``until`` (virtual seconds) defaults to the time of the last sample.
         """
         area, span = self._integral(1, until)
         return area / (span * self.capacity) if span > 0 else 0.0
 
     def mean_queue_length(self, until: float | None = None) -> float:
-        """Time-averaged queue length from the first sample to ``until`` (default: last)."""
+        """Time-averaged queue length from the first sample to ``until``.
+
+        ``until`` (virtual seconds) defaults to the time of the last sample.
+        """
         area, span = self._integral(0, until)
         return area / span if span > 0 else 0.0
 
@@ -93,7 +96,7 @@ class ServiceStats:
 
     @property
     def mean_wait(self) -> float:
-        """Mean queueing time in seconds of the requests that got through (0 if none)."""
+        """Mean queueing time in virtual seconds of the requests that got through (0 if none)."""
         return math.fsum(self.waits) / len(self.waits) if self.waits else 0.0
 
     def as_dict(self) -> dict[str, Any]:
