@@ -12,16 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._options import _document_options, simulation_options
 from .errors import SimulationError
 from .loop import VirtualEventLoop
-from .run import (
-    Simulation,
-    _document_options,
-    _Outcome,
-    close_loop,
-    format_exception_for_script,
-    simulation_options,
-)
+from .run import Simulation, _Outcome, close_loop, format_exception_for_script
 from .schedule import Schedule
 from .timepatch import DEFAULT_EPOCH
 from .trace import Trace

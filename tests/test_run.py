@@ -205,7 +205,7 @@ def test_the_public_api_is_exactly_what_we_document():
 def test_every_entry_point_takes_the_simulation_options_with_the_same_types_and_defaults():
     import inspect
 
-    from sim.run import OPTION_NAMES, OPTIONS_DOC
+    from sim._options import OPTION_NAMES, OPTIONS_DOC
 
     def options(func, skip):
         params = inspect.signature(func).parameters.values()
