@@ -1,28 +1,31 @@
-"""as_completed: handle results as they arrive; with a timeout, late ones raise."""
+"""as_completed with aiohttp: results as they arrive; with a timeout, late ones raise.
+
+``asyncsim run examples/as_completed.py --model examples/net_example_com.py``
+"""
+# asyncsim: --model net_example_com.py
 
 import asyncio
 import time
 
-from fake_http import ClientSession
+import aiohttp
 
 
-async def fetch_status(session, url, delay=None):
-    if delay is not None:
-        await asyncio.sleep(delay)
+async def fetch_status(session, url, delay=0):
+    await asyncio.sleep(delay)
     async with session.get(url) as res:
         return res.status
 
 
 async def main():
-    start = time.perf_counter()
-    async with ClientSession() as session:
+    async with aiohttp.ClientSession() as session:
+        start = time.perf_counter()
         urls = ["https://example.com" for _ in range(10)]
         requests = [fetch_status(session, url) for url in urls]
         for finished_task in asyncio.as_completed(requests):
             print(await finished_task)
         print(f"all ten done after {time.perf_counter() - start} s")
 
-        # With a timeout: two fast requests make it, the slow ones time out.
+        # With a timeout: two requests start at once, eight start 10 s late and time out.
         start = time.perf_counter()
         requests = [
             fetch_status(session, url, delay=0 if i < 2 else 10) for i, url in enumerate(urls)

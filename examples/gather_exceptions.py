@@ -1,8 +1,12 @@
-"""gather(return_exceptions=True): a bad URL among good ones comes back as a value."""
+"""gather(return_exceptions=True) with aiohttp: a bad URL comes back as a value.
+
+``asyncsim run examples/gather_exceptions.py --model examples/net_example_com.py``
+"""
+# asyncsim: --model net_example_com.py
 
 import asyncio
 
-from fake_http import ClientSession
+import aiohttp
 
 
 async def fetch_status(session, url):
@@ -11,7 +15,7 @@ async def fetch_status(session, url):
 
 
 async def main():
-    async with ClientSession() as session:
+    async with aiohttp.ClientSession() as session:
         urls = ["https://example.com", "python://example.com", "https://example.com"]
         tasks = [fetch_status(session, url) for url in urls]
         results = await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,12 +1,17 @@
-"""wait: ALL_COMPLETED, FIRST_EXCEPTION with a bad URL, FIRST_COMPLETED, and a timeout."""
+"""wait with aiohttp: ALL_COMPLETED, FIRST_EXCEPTION with a bad URL, FIRST_COMPLETED, timeout.
+
+``asyncsim run examples/wait.py --model examples/net_example_com.py``
+"""
+# asyncsim: --model net_example_com.py
 
 import asyncio
 import time
 
-from fake_http import ClientSession
+import aiohttp
 
 
-async def fetch_status(session, url):
+async def fetch_status(session, url, delay=0):
+    await asyncio.sleep(delay)
     async with session.get(url) as res:
         return res.status
 
@@ -16,7 +21,7 @@ def elapsed(start):
 
 
 async def main():
-    async with ClientSession() as session:
+    async with aiohttp.ClientSession() as session:
         urls = ["https://example.com" for _ in range(10)]
 
         start = time.perf_counter()
@@ -50,10 +55,9 @@ async def main():
         print(f"FIRST_COMPLETED: {rounds} round(s), finished at {elapsed(start)} s")
 
         start = time.perf_counter()
-        slow = ClientSession(response_time=5)
         requests = [
             asyncio.create_task(fetch_status(session, urls[0])),
-            asyncio.create_task(fetch_status(slow, urls[0])),
+            asyncio.create_task(fetch_status(session, urls[0], delay=5)),
         ]
         done, pending = await asyncio.wait(requests, timeout=1)
         print(f"timeout=1: {len(done)} done, {len(pending)} pending at {elapsed(start)} s")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ._appfunc import ScriptFunction
+from ._cli_args import positive_int, positive_seconds
 from .sweep import sweep
 
 __all__ = ["add_sweep_parser", "cmd_sweep", "parse_param"]
@@ -59,26 +60,6 @@ def parse_param(text: str) -> tuple[str, list[Any]]:
     return name, [_value(v) for v in items]
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
-
-
 def add_sweep_parser(commands: Any) -> None:
     """Register the ``sweep`` subcommand on the ``asyncsim`` parser."""
     parser = commands.add_parser(
@@ -101,7 +82,7 @@ def add_sweep_parser(commands: Any) -> None:
         help="a swept parameter and its values (repeat for a grid)",
     )
     parser.add_argument(
-        "--seeds", type=_count, default=100, metavar="N", help="seeds 0..N-1 per point (100)"
+        "--seeds", type=positive_int, default=100, metavar="N", help="seeds 0..N-1 per point (100)"
     )
     parser.add_argument("-o", "--out", type=Path, metavar="FOLDER", help="write results here")
     parser.add_argument("--resume", action="store_true", help="continue FOLDER's results.jsonl")
@@ -112,7 +93,9 @@ def add_sweep_parser(commands: Any) -> None:
         default="processes",
         help="local worker processes (default) or one after another in this process",
     )
-    parser.add_argument("--workers", type=_count, metavar="N", help="worker processes (cores)")
+    parser.add_argument(
+        "--workers", type=positive_int, metavar="N", help="worker processes (cores)"
+    )
     parser.add_argument(
         "--dask", metavar="ADDRESS", help="run on the Dask scheduler at ADDRESS (needs [dask])"
     )
@@ -128,10 +111,13 @@ def add_sweep_parser(commands: Any) -> None:
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
     )
     parser.add_argument(
-        "--until", type=_seconds, metavar="SECONDS", help="stop each run at this virtual time"
+        "--until",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="stop each run at this virtual time",
     )
     parser.add_argument(
-        "--max-steps", type=_count, metavar="N", help="stop each run after N callbacks"
+        "--max-steps", type=positive_int, metavar="N", help="stop each run after N callbacks"
     )
 
 

@@ -11,15 +11,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .sweep_results import Point
+from ._sweep_records import Point
 
 __all__ = ["check_picklable", "check_signature", "fn_name", "grid", "needs_pickling", "seed_list"]
 
-_SCALARS = (bool, int, float, str, type(None))
+#: The value types a point, a seed or a metric may hold as they are (JSON scalars).
+JSON_SCALARS = (bool, int, float, str, type(None))
 
 
 def _check_value(name: str, value: Any) -> None:
-    if not isinstance(value, _SCALARS) or (isinstance(value, float) and not math.isfinite(value)):
+    finite = not isinstance(value, float) or math.isfinite(value)
+    if not (isinstance(value, JSON_SCALARS) and finite):
         raise TypeError(
             f"params[{name!r}]: values must be JSON scalars (int, finite float, str, bool, "
             f"None) so runs can be saved, resumed and replayed; got {value!r}"
@@ -70,6 +72,7 @@ def grid(params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> tuple[list[
 
 
 def seed_list(seeds: int | Iterable[int | str]) -> list[int | str]:
+    """The seeds to run: ``range(seeds)`` for a count, else the distinct ints/strs given."""
     if isinstance(seeds, bool):
         raise TypeError(f"seeds must be a count or an iterable of ints, got {seeds!r}")
     if isinstance(seeds, int):
@@ -91,6 +94,7 @@ def seed_list(seeds: int | Iterable[int | str]) -> list[int | str]:
 
 
 def fn_name(fn: Callable[..., Any]) -> str:
+    """The name a results file records for ``fn``: ``module.qualname`` or ``fn.sweep_name``."""
     name = getattr(fn, "sweep_name", None)
     if isinstance(name, str):
         return name
@@ -98,6 +102,7 @@ def fn_name(fn: Callable[..., Any]) -> str:
 
 
 def check_signature(fn: Callable[..., Any], names: list[str], points: list[Point]) -> None:
+    """Refuse (ValueError) a parameter ``fn`` does not take, or a point it cannot bind."""
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -122,10 +127,12 @@ def check_signature(fn: Callable[..., Any], names: list[str], points: list[Point
 
 
 def needs_pickling(executor: Any) -> bool:
+    """True when ``executor`` sends work to other processes (anything but threads/inline)."""
     return not isinstance(executor, (ThreadPoolExecutor, str, type(None)))
 
 
 def check_picklable(what: str, obj: Any, executor: Any) -> None:
+    """Refuse (TypeError) an ``obj`` that cannot be sent to ``executor``'s workers."""
     try:
         pickle.dumps(obj)
         return

@@ -21,16 +21,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ._sweep_input import fn_name
+from ._sweep_input import JSON_SCALARS, fn_name
+from ._sweep_records import Point, SweepRecord
 from .run import simulate
-from .sweep_results import Point, SweepRecord
 from .timepatch import _real_perf_counter
 
 __all__ = ["MetricsFn", "run_chunk", "run_one", "tracing_available"]
 
 MetricsFn = Callable[[Any], Mapping[str, Any]]
 _RUN_LOCK = threading.Lock()
-_SCALARS = (bool, int, float, str, type(None))
 _HIDDEN_DIRS = (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(asyncio.__file__))
 # The random module's functions are bound methods of one hidden Random instance.
 _RANDOM_FUNCTIONS = {
@@ -74,7 +73,7 @@ def _random_for_this_thread_only() -> Iterator[None]:
 
 
 def _json_safe(value: Any) -> Any:
-    if isinstance(value, _SCALARS):
+    if isinstance(value, JSON_SCALARS):
         return value
     return repr(value)
 

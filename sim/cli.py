@@ -8,18 +8,18 @@ step limit, real I/O); 130 on Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._cli_args import positive_int, seconds
 from ._sweep_cli import add_sweep_parser, cmd_sweep
 from .cpu import CpuCost, Measured
 from .report import MARKER, DemoEntry, load_trace, prepare_folder, report, write_demo_index
-from .run import format_exception_for_script
-from .script import ScriptRun, load_model, run_script
+from .run import format_exception_for_script, traceback_from
+from .script import load_model, run_script
 
 # Options of `asyncsim run` that are also recognised directly after the script path
 # (up to the first other argument or a `--`; everything after goes to the script).
@@ -30,26 +30,6 @@ __all__ = ["main"]
 
 class _UsageError(Exception):
     """Bad command-line input: printed without a traceback, exit code 2."""
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _cpu(text: str) -> Any:
@@ -63,12 +43,12 @@ def _cpu(text: str) -> Any:
         if "=" in spec:
             mapping: dict[str, float] = {}
             for item in spec.split(","):
-                name, _, seconds = item.partition("=")
+                name, _, amount = item.partition("=")
                 if not name.strip():
                     raise ValueError(f"missing coroutine name in {item!r}")
-                mapping[name.strip()] = _seconds(seconds)
+                mapping[name.strip()] = seconds(amount)
             return CpuCost(mapping).spec
-        return _seconds(spec)
+        return seconds(spec)
     except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
         raise argparse.ArgumentTypeError(
             f"expected SECONDS, 'measured', 'measured:SCALE' or 'QUALNAME=SECONDS,...' "
@@ -78,18 +58,18 @@ def _cpu(text: str) -> Any:
 
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--until", type=_seconds, metavar="SECONDS", help="stop at this virtual time (exit code 3)"
+        "--until", type=seconds, metavar="SECONDS", help="stop at this virtual time (exit code 3)"
     )
     parser.add_argument(
         "--max-steps",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="stop after N callbacks per loop (exit code 3)",
     )
     parser.add_argument("--seed", type=int, help="seed the random module and the models")
     parser.add_argument(
         "--start",
-        type=_seconds,
+        type=seconds,
         default=0.0,
         metavar="SECONDS",
         help="virtual time the clock starts at (default 0)",
@@ -153,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         help="replay every program in examples/ and print what each printed",
         description="Replay the classic programs in examples/ on virtual time. A program "
         "with a line `# asyncsim: --model FILE` is replayed with that model file (relative "
-        "to the program), e.g. the aiohttp examples against a modeled example.com.",
+        "to the program), e.g. the HTTP examples against a modeled example.com.",
     )
     demo.add_argument(
         "--examples",
@@ -238,10 +218,6 @@ def _split_trailing(args: argparse.Namespace) -> None:
     args.args = items[i:]
 
 
-def _print_summary(outcome: ScriptRun) -> None:
-    print(outcome.summary(), file=sys.stderr)
-
-
 def _load_models(paths: Sequence[str | Path]) -> dict[str, object]:
     models: dict[str, object] = {}
     for path in paths:
@@ -251,10 +227,7 @@ def _load_models(paths: Sequence[str | Path]) -> dict[str, object]:
             loaded = load_model(path)
         except Exception as exc:
             model = os.path.abspath(path)
-            tb = exc.__traceback__
-            while tb is not None and tb.tb_frame.f_code.co_filename != model:
-                tb = tb.tb_next
-            if tb is None:
+            if traceback_from(exc, model) is None:
                 raise  # not raised by the model file's code: load_model's own message
             where = format_exception_for_script(exc, model).rstrip()
             raise _UsageError(f"model file {str(path)!r} failed:\n{where}") from None
@@ -305,7 +278,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         trace=traced,
     )
     if not args.quiet:
-        _print_summary(outcome)
+        print(outcome.summary(), file=sys.stderr)
     if args.gantt is not None:
         outcome.gantt(str(args.gantt))
         print(f"asyncsim: timeline written to {args.gantt}", file=sys.stderr)

@@ -10,10 +10,12 @@ import os
 import random
 import time
 import traceback
+import types
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ._options import _document_options, simulation_options
 from .clock import TICKS_PER_SECOND, Clock, to_ticks
 from .cpu import CpuCost, cpu_cost
 from .errors import SimulationError
@@ -36,6 +38,7 @@ def current() -> Simulation | None:
     return _current[-1] if _current else None
 
 
+@_document_options
 class Simulation:
     """One simulation: a virtual clock, a seeded RNG and the loops that share them.
 
@@ -46,27 +49,7 @@ class Simulation:
 
     Parameters
     ----------
-    until : float, optional
-        Stop with :class:`sim.SimulationTimeout` at this virtual time (seconds).
-    max_steps : int, optional
-        Stop with :class:`sim.StepLimitExceeded` after this many callbacks per loop.
-    seed : int, optional
-        Seed for the simulation's RNG (:attr:`rng`) and the ``random`` module.
-    patch_time : bool
-        Make ``time.monotonic/perf_counter/time/sleep`` follow the virtual clock.
-    start : float
-        Virtual time (seconds) the clock starts at.
-    epoch : float
-        Unix time (seconds) that ``time.time()`` reads at virtual time 0.
-    allow_real_io : bool
-        Allow real sockets, pipes and subprocesses (see :class:`sim.VirtualEventLoop`).
-    cpu : float, distribution, mapping, "measured" or sim.cpu.Measured, optional
-        The CPU cost model (:mod:`sim.cpu`): virtual seconds each task step takes.
-        Off (None) by default: steps take no virtual time.
-    network : models.network.Network, optional
-        A virtual network every loop of the simulation connects over.
-    schedule : Schedule, optional
-        Legal nondeterminism to play (see :mod:`sim.schedule`), shared by every loop.
+    {simulation options}
     trace : bool
         Attach a :class:`sim.trace.Tracer` to every loop; :meth:`build_trace` returns it.
     """
@@ -185,13 +168,6 @@ class Simulation:
         end = None if elapsed is None else to_ticks(self.start + elapsed)
         return self.tracer.build(end=end, error=error)
 
-    def first_error(self) -> SimulationError | None:
-        """The first SimulationError any loop of this simulation raised."""
-        for loop in self.loops:
-            if loop.error is not None:
-                return loop.error
-        return None
-
     def __enter__(self) -> Simulation:
         if self.seed is not None:
             self._random_state = random.getstate()
@@ -227,8 +203,40 @@ def _stream_key(seed: int | str | bytes | None) -> bytes:
     return b"int:" + str(seed).encode("ascii")
 
 
+class _Outcome:
+    """What :class:`Run` and :class:`sim.script.ScriptRun` share: speed-up and trace views."""
+
+    elapsed: float
+    wall: float
+    trace: Trace | None
+    #: The call that records a trace, named when :meth:`gantt` or :meth:`report` has none.
+    _TRACED_BY = "sim.simulate(..., trace=True)"
+
+    @property
+    def speedup(self) -> float:
+        """Virtual seconds per wall second (``inf`` when the wall time rounds to 0)."""
+        return self.elapsed / self.wall if self.wall > 0 else math.inf
+
+    def _traced(self, what: str) -> Trace:
+        if self.trace is None:
+            raise ValueError(f"{what} needs a trace: run with {self._TRACED_BY}")
+        return self.trace
+
+    def gantt(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
+        """Draw the Gantt timeline (see :func:`sim.gantt.gantt`); returns the Figure."""
+        from .gantt import gantt
+
+        return gantt(self._traced("gantt()"), path, wall=self.wall, **kwargs)
+
+    def report(self, folder: str | os.PathLike[str], *, force: bool = False) -> Any:
+        """Write an HTML/Perfetto report into ``folder`` (see :func:`sim.report.report`)."""
+        from .report import report
+
+        return report(self._traced("report()"), folder, wall=self.wall, force=force)
+
+
 @dataclass(frozen=True)
-class Run:
+class Run(_Outcome):
     """The outcome of :func:`simulate`.
 
     ``elapsed`` is in virtual seconds (when the main coroutine finished or the
@@ -249,28 +257,6 @@ class Run:
         """True when the main coroutine returned normally."""
         return self.exception is None
 
-    @property
-    def speedup(self) -> float:
-        """Virtual seconds per wall second (``inf`` when the wall time rounds to 0)."""
-        return self.elapsed / self.wall if self.wall > 0 else math.inf
-
-    def _traced(self, what: str) -> Trace:
-        if self.trace is None:
-            raise ValueError(f"{what} needs a trace: run with sim.simulate(..., trace=True)")
-        return self.trace
-
-    def gantt(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
-        """Draw the Gantt timeline (see :func:`sim.gantt.gantt`); returns the Figure."""
-        from .gantt import gantt
-
-        return gantt(self._traced("gantt()"), path, wall=self.wall, **kwargs)
-
-    def report(self, folder: str | os.PathLike[str], *, force: bool = False) -> Any:
-        """Write an HTML/Perfetto report into ``folder`` (see :func:`sim.report.report`)."""
-        from .report import report
-
-        return report(self._traced("report()"), folder, wall=self.wall, force=force)
-
 
 def _check_network(network: Any) -> None:
     if network is not None and not (
@@ -283,7 +269,8 @@ def _check_network(network: Any) -> None:
         )
 
 
-def _check_coroutine(coro: object, func: str) -> None:
+def _check_call(coro: object, func: str, call: str) -> None:
+    """Refuse a non-coroutine ``coro``, or a call from inside a running loop."""
     if not inspect.iscoroutine(coro):
         hint = (
             " (did you forget to call it, e.g. main() instead of main?)" if callable(coro) else ""
@@ -291,6 +278,9 @@ def _check_coroutine(coro: object, func: str) -> None:
         raise TypeError(
             f"{func}(coro=...) expects a coroutine object, got {type(coro).__name__} {coro!r}{hint}"
         )
+    if asyncio._get_running_loop() is not None:
+        coro.close()
+        raise RuntimeError(f"{call} cannot be called from a running event loop")
 
 
 def _cancel_leftovers(loop: VirtualEventLoop) -> None:
@@ -330,6 +320,7 @@ def close_loop(loop: VirtualEventLoop) -> None:
         loop.close()
 
 
+@_document_options
 def simulate(
     coro: Coroutine[Any, Any, T],
     *,
@@ -348,8 +339,15 @@ def simulate(
     """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
 
     The program's own exception, or a :class:`sim.SimulationError`, is stored in
-    ``Run.exception`` rather than raised. Arguments are those of :func:`run`, plus
-    ``trace=True`` to record a :class:`sim.Trace` in ``Run.trace``.
+    ``Run.exception`` rather than raised. Otherwise as :func:`run`.
+
+    Parameters
+    ----------
+    coro : coroutine
+        The main coroutine.
+    {simulation options}
+    trace : bool
+        Record a :class:`sim.Trace` of every task in ``Run.trace``.
 
     Examples
     --------
@@ -361,24 +359,9 @@ def simulate(
     >>> r.result, r.elapsed
     ('done', 4.0)
     """
-    _check_coroutine(coro, "simulate")
-    if asyncio._get_running_loop() is not None:
-        coro.close()
-        raise RuntimeError("simulate() cannot be called from a running event loop")
+    _check_call(coro, "simulate", "simulate()")
     try:
-        simulation = Simulation(
-            until=until,
-            max_steps=max_steps,
-            seed=seed,
-            patch_time=patch_time,
-            start=start,
-            epoch=epoch,
-            allow_real_io=allow_real_io,
-            cpu=cpu,
-            network=network,
-            schedule=schedule,
-            trace=trace,
-        )
+        simulation = Simulation(**simulation_options(locals()))
     except (TypeError, ValueError):
         coro.close()
         raise
@@ -410,6 +393,7 @@ def simulate(
     )
 
 
+@_document_options
 def run(
     coro: Coroutine[Any, Any, T],
     *,
@@ -433,28 +417,7 @@ def run(
     ----------
     coro : coroutine
         The main coroutine.
-    until : float, optional
-        Virtual time (seconds) at which to stop with :class:`sim.SimulationTimeout`.
-    max_steps : int, optional
-        Callbacks after which to stop with :class:`sim.StepLimitExceeded`.
-    seed : int, optional
-        Seeds the ``random`` module (restored afterwards) and the simulation RNG.
-    patch_time : bool
-        Make ``time.monotonic/perf_counter/time/sleep`` follow the virtual clock.
-    start : float
-        Virtual time (seconds) the clock starts at.
-    epoch : float
-        Unix time (seconds) that ``time.time()`` reads at virtual time 0.
-    allow_real_io : bool
-        Allow real sockets, pipes and subprocesses.
-    cpu : float, distribution, mapping, "measured" or sim.cpu.Measured, optional
-        CPU cost model (:mod:`sim.cpu`): the virtual seconds each task step takes,
-        so CPU-bound code delays the others. Off by default.
-    network : models.network.Network, optional
-        A virtual network the program's connections, servers and DNS use.
-    schedule : Schedule, optional
-        Legal nondeterminism to play: late timers, latency, executor results
-        (see :mod:`sim.schedule`, :func:`sim.strategies.schedules`).
+    {simulation options}
 
     Examples
     --------
@@ -466,31 +429,22 @@ def run(
     >>> sim.run(main())
     4.0
     """
-    _check_coroutine(coro, "run")
-    if asyncio._get_running_loop() is not None:
-        coro.close()
-        raise RuntimeError("sim.run() cannot be called from a running event loop")
-    outcome = simulate(
-        coro,
-        until=until,
-        max_steps=max_steps,
-        seed=seed,
-        patch_time=patch_time,
-        start=start,
-        epoch=epoch,
-        allow_real_io=allow_real_io,
-        cpu=cpu,
-        network=network,
-        schedule=schedule,
-    )
+    _check_call(coro, "run", "sim.run()")
+    outcome = simulate(coro, **simulation_options(locals()))
     if outcome.exception is not None:
         raise outcome.exception
     return outcome.result
 
 
+def traceback_from(exc: BaseException, filename: str) -> types.TracebackType | None:
+    """``exc``'s traceback from its first frame in ``filename`` on (None if none is)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+        tb = tb.tb_next
+    return tb
+
+
 def format_exception_for_script(exc: BaseException, script: str) -> str:
     """A traceback that starts at the user's script, as Python itself prints it."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename != script:
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+    tb = traceback_from(exc, script) or exc.__traceback__
+    return "".join(traceback.format_exception(type(exc), exc, tb))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import runpy
 import sys
@@ -11,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._options import _document_options, simulation_options
 from .errors import SimulationError
 from .loop import VirtualEventLoop
-from .run import Simulation, close_loop, format_exception_for_script
+from .run import Simulation, _Outcome, close_loop, format_exception_for_script
 from .schedule import Schedule
 from .timepatch import DEFAULT_EPOCH
 from .trace import Trace
@@ -53,7 +55,7 @@ def load_model(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ScriptRun:
+class ScriptRun(_Outcome):
     """The outcome of :func:`run_script`: exit code, virtual and wall seconds, steps."""
 
     path: str
@@ -64,36 +66,16 @@ class ScriptRun:
     error: BaseException | None = None
     #: What happened in every loop of the script (with ``trace=True``), else None.
     trace: Trace | None = None
-
-    @property
-    def speedup(self) -> float:
-        """Virtual seconds per wall second."""
-        return self.elapsed / self.wall if self.wall > 0 else float("inf")
+    _TRACED_BY = "run_script(..., trace=True)"
 
     def summary(self) -> str:
         """One line: virtual elapsed, wall time and speed-up."""
-        speed = f"{self.speedup:,.0f}x" if self.speedup != float("inf") else "inf x"
+        speed = f"{self.speedup:,.0f}x" if self.speedup != math.inf else "inf x"
         return (
             f"asyncsim: {os.path.basename(self.path)} took {self.elapsed:.6g} s of virtual "
             f"time in {self.wall:.3f} s of wall time ({speed} faster), {self.steps} steps, "
             f"exit code {self.exit_code}"
         )
-
-    def gantt(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
-        """Draw the Gantt timeline of the traced script (see :func:`sim.gantt.gantt`)."""
-        from .gantt import gantt
-
-        if self.trace is None:
-            raise ValueError("gantt() needs a trace: run with run_script(..., trace=True)")
-        return gantt(self.trace, path, wall=self.wall, **kwargs)
-
-    def report(self, folder: str | os.PathLike[str], *, force: bool = False) -> Any:
-        """Write an HTML/Perfetto report of the traced script into ``folder``."""
-        from .report import report
-
-        if self.trace is None:
-            raise ValueError("report() needs a trace: run with run_script(..., trace=True)")
-        return report(self.trace, folder, wall=self.wall, force=force)
 
 
 class _SimulationPolicy(asyncio.DefaultEventLoopPolicy):
@@ -126,6 +108,7 @@ def _find_simulation_error(exc: BaseException | None) -> SimulationError | None:
     return None
 
 
+@_document_options
 def run_script(
     path: str | os.PathLike[str],
     argv: Sequence[str] = (),
@@ -150,10 +133,18 @@ def run_script(
     ``get_event_loop`` share one virtual clock. The script's exceptions are printed
     as Python prints them (exit code 1); a :class:`sim.SimulationError` is printed
     as a readable report (exit code 3); ``SystemExit`` codes are preserved.
-    Other keyword arguments are those of :func:`sim.run` (``network``: a virtual
-    network, see :func:`load_model`).
-    Other keyword arguments are those of :func:`sim.run`; ``trace=True`` traces
-    every loop of the script into one :class:`sim.Trace` (``ScriptRun.trace``).
+
+    Parameters
+    ----------
+    path : str or path
+        The script to run.
+    argv : sequence of str
+        Its command-line arguments (``sys.argv[1:]``).
+    {simulation options}
+    trace : bool
+        Trace every loop of the script into one :class:`sim.Trace` (``ScriptRun.trace``).
+
+    A model file (:func:`load_model`) gives ``network`` and ``cpu``.
     """
     path = os.fspath(path)
     if not isinstance(path, str) or not os.path.isfile(path):
@@ -161,19 +152,7 @@ def run_script(
     if isinstance(argv, str) or not all(isinstance(a, str) for a in argv):
         raise TypeError(f"argv must be a sequence of strings, got {argv!r}")
     script = os.path.abspath(path)
-    simulation = Simulation(
-        until=until,
-        max_steps=max_steps,
-        seed=seed,
-        patch_time=patch_time,
-        start=start,
-        epoch=epoch,
-        allow_real_io=allow_real_io,
-        cpu=cpu,
-        network=network,
-        schedule=schedule,
-        trace=trace,
-    )
+    simulation = Simulation(**simulation_options(locals()))
     if simulation.tracer is not None:
         simulation.tracer.title = os.path.basename(path)
     saved_argv, saved_path = sys.argv[:], sys.path[:]

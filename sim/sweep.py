@@ -20,7 +20,7 @@ import inspect
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
@@ -28,6 +28,7 @@ from concurrent.futures import (
     ProcessPoolExecutor,
     wait,
 )
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -41,17 +42,17 @@ from ._sweep_input import (
     needs_pickling,
     seed_list,
 )
-from ._sweep_worker import MetricsFn, run_chunk, run_one, tracing_available
-from .run import current
-from .sweep_results import (
+from ._sweep_records import (
     Point,
     SweepRecord,
-    SweepResult,
     header_line,
     order_records,
     read_results_file,
     run_key,
 )
+from ._sweep_worker import MetricsFn, run_chunk, run_one, tracing_available
+from .run import current
+from .sweep_results import SweepResult
 
 __all__ = ["SweepReplay", "sweep", "sweep_replay", "tracing_available"]
 
@@ -70,6 +71,22 @@ def _executor_workers(executor: Executor) -> int:
         except Exception:
             pass
     return os.cpu_count() or 1
+
+
+@contextmanager
+def _pool(executor: Executor | str, workers: int | None) -> Iterator[tuple[Executor, int]]:
+    """The executor to run chunks on and its worker count.
+
+    ``"processes"`` is a new process pool of ``workers`` (default: one per core), shut
+    down on exit; a given Executor is used as it is and left running.
+    """
+    if executor == "processes":
+        count = workers or os.cpu_count() or 1
+        with ProcessPoolExecutor(max_workers=count) as pool:
+            yield pool, count
+    else:
+        assert isinstance(executor, Executor)
+        yield executor, _executor_workers(executor)
 
 
 def _auto_chunksize(runs: int, workers: int) -> int:
@@ -261,14 +278,9 @@ def sweep(
         raise ValueError(f"executor must be an Executor, 'processes' or 'inline', got {executor!r}")
     if executor is not None and not isinstance(executor, (str, Executor)):
         raise TypeError(f"executor must be a concurrent.futures.Executor, got {executor!r}")
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-    ):
-        raise ValueError(f"workers must be a positive int, got {workers!r}")
-    if chunksize is not None and (
-        isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1
-    ):
-        raise ValueError(f"chunksize must be a positive int, got {chunksize!r}")
+    for label, n in (("workers", workers), ("chunksize", chunksize)):
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ValueError(f"{label} must be a positive int, got {n!r}")
     if asyncio._get_running_loop() is not None:
         raise RuntimeError(
             "sim.sweep() cannot be called from a running event loop: it runs each simulation "
@@ -313,32 +325,10 @@ def sweep(
                 pass
             elif executor == "inline":
                 _run_inline(fn, metrics, tasks, options, sink)
-            elif executor == "processes":
-                count = workers or os.cpu_count() or 1
-                with ProcessPoolExecutor(max_workers=count) as pool:
-                    _run_on(
-                        pool,
-                        fn,
-                        metrics,
-                        tasks,
-                        options,
-                        sink,
-                        chunksize or _auto_chunksize(len(tasks), count),
-                        count,
-                    )
             else:
-                assert isinstance(executor, Executor)
-                count = _executor_workers(executor)
-                _run_on(
-                    executor,
-                    fn,
-                    metrics,
-                    tasks,
-                    options,
-                    sink,
-                    chunksize or _auto_chunksize(len(tasks), count),
-                    count,
-                )
+                with _pool(executor, workers) as (pool, count):
+                    chunk = chunksize or _auto_chunksize(len(tasks), count)
+                    _run_on(pool, fn, metrics, tasks, options, sink, chunk, count)
             interrupted = False
         finally:
             bar.close(interrupted=interrupted)

@@ -37,38 +37,6 @@ def test_a_done_callback_fires_when_the_future_is_set(capsys):
     assert outcome.elapsed == 2.0
 
 
-def test_gather_of_ten_requests_takes_one_response_time(capsys):
-    outcome, lines = replay("gather.py", capsys)
-    assert lines == ["Function fetch_status took 0.82 seconds"] * 10 + [
-        str([200] * 10),
-        "Function main took 0.82 seconds",
-    ]
-    assert outcome.elapsed == 0.82
-
-
-def test_gather_with_return_exceptions_keeps_the_bad_url_as_a_value(capsys):
-    outcome, lines = replay("gather_exceptions.py", capsys)
-    assert lines[0] == "All results: [200, InvalidURL('python://example.com'), 200]"
-    assert lines[-1] == "gather raised InvalidURL('python://example.com')"
-    assert outcome.elapsed == 0.82
-
-
-def test_as_completed_times_out_the_slow_requests_at_2_seconds(capsys):
-    outcome, lines = replay("as_completed.py", capsys)
-    assert lines[:11] == ["200"] * 10 + ["all ten done after 0.82 s"]
-    assert lines[11:] == ["200", "200"] + ["Timeout happened"] * 8 + ["gave up after 2.0 s"]
-    assert outcome.elapsed == pytest.approx(2.82, abs=1e-9)
-
-
-def test_wait_modes_return_at_the_expected_virtual_times(capsys):
-    _outcome, lines = replay("wait.py", capsys)
-    assert "ALL_COMPLETED: 10 done, 0 pending at 0.82 s" in lines
-    assert "request failed: InvalidURL('python://bad')" in lines
-    assert "FIRST_EXCEPTION: 1 done, 2 pending at 0.0 s" in lines
-    assert "FIRST_COMPLETED: 1 round(s), finished at 0.82 s" in lines
-    assert lines[-1] == "timeout=1: 1 done, 1 pending at 1.0 s"
-
-
 def test_wait_for_cancels_the_slow_coroutine_at_its_timeout(capsys):
     outcome, lines = replay("wait_for.py", capsys)
     assert lines == ["foo finished", "slow() was cancelled", "slow() timed out after 2.0 s"]
@@ -107,7 +75,7 @@ def test_a_cpu_bound_coroutine_makes_the_heartbeat_late_only_under_a_cpu_model(c
 
 
 def test_the_aiohttp_gather_against_modeled_example_com_prints_the_notes_lines(capsys):
-    outcome, lines = replay("aiohttp_gather.py", capsys)
+    outcome, lines = replay("gather.py", capsys)
     assert lines == ["Function fetch_status took 0.82 seconds"] * 10 + [
         str([200] * 10),
         "Function main took 0.82 seconds",
@@ -116,7 +84,7 @@ def test_the_aiohttp_gather_against_modeled_example_com_prints_the_notes_lines(c
 
 
 def test_the_aiohttp_gather_with_return_exceptions_keeps_aiohttps_bad_url_error(capsys):
-    outcome, lines = replay("aiohttp_gather_exceptions.py", capsys)
+    outcome, lines = replay("gather_exceptions.py", capsys)
     error = "NonHttpUrlClientError(URL('python://example.com'))"
     assert lines == [
         f"All results: [200, {error}, 200]",
@@ -128,14 +96,14 @@ def test_the_aiohttp_gather_with_return_exceptions_keeps_aiohttps_bad_url_error(
 
 
 def test_the_aiohttp_as_completed_times_out_the_late_requests_at_2_seconds(capsys):
-    outcome, lines = replay("aiohttp_as_completed.py", capsys)
+    outcome, lines = replay("as_completed.py", capsys)
     assert lines[:11] == ["200"] * 10 + ["all ten done after 0.82 s"]
     assert lines[11:] == ["200", "200"] + ["Timeout happened"] * 8 + ["gave up after 2.0 s"]
     assert outcome.elapsed == pytest.approx(2.82, abs=1e-9)
 
 
 def test_the_aiohttp_wait_modes_return_at_the_expected_virtual_times(capsys):
-    outcome, lines = replay("aiohttp_wait.py", capsys)
+    outcome, lines = replay("wait.py", capsys)
     assert lines == ["200"] * 10 + [
         "ALL_COMPLETED: 10 done, 0 pending at 0.82 s",
         "request failed: NonHttpUrlClientError(URL('python://bad'))",
@@ -148,7 +116,7 @@ def test_the_aiohttp_wait_modes_return_at_the_expected_virtual_times(capsys):
 
 
 def test_the_aiohttp_wait_for_cancels_a_request_slower_than_its_timeout(capsys):
-    outcome, lines = replay("aiohttp_wait_for.py", capsys)
+    outcome, lines = replay("wait_for_request.py", capsys)
     assert lines == ["the request timed out after 0.5 s", "200"]
     assert outcome.elapsed == 1.32
 
@@ -161,11 +129,6 @@ def test_every_aiohttp_example_names_its_model_for_the_demo():
 
 def test_every_example_program_is_covered_by_a_test():
     tested = {
-        "aiohttp_gather.py",
-        "aiohttp_gather_exceptions.py",
-        "aiohttp_as_completed.py",
-        "aiohttp_wait.py",
-        "aiohttp_wait_for.py",
         "seed_pair.py",
         "future_result.py",
         "done_callback.py",
@@ -174,6 +137,7 @@ def test_every_example_program_is_covered_by_a_test():
         "as_completed.py",
         "wait.py",
         "wait_for.py",
+        "wait_for_request.py",
         "sweep_concurrency.py",
         "cpu_blocking.py",
         # tests/test_bug_hunts.py

@@ -106,9 +106,12 @@ def test_bad_arguments_are_named():
 
 
 def test_a_decorated_coroutine_is_labelled_with_the_function_its_wrapper_runs():
+    from sim.script import load_model
+
     from .conftest import EXAMPLES
 
-    run = sim.run_script(EXAMPLES / "gather.py", trace=True)
+    model = load_model(EXAMPLES / "net_example_com.py")
+    run = sim.run_script(EXAMPLES / "gather.py", trace=True, **model)
     assert run.trace.tasks[1].coroutine == "async_timed.<locals>.wrapper"
     assert run.trace.tasks[1].runs == "fetch_status"
     labels = [t.get_text() for t in run.gantt().axes[0].get_yticklabels()]

@@ -88,14 +88,12 @@ def test_load_model_returns_the_module_level_network(files):
 
 
 def test_the_demo_replays_the_aiohttp_examples_with_their_model(capsys):
-    assert demo_models(EXAMPLES / "aiohttp_gather.py") == [EXAMPLES / "net_example_com.py"]
-    assert demo_models(EXAMPLES / "gather.py") == []
+    assert demo_models(EXAMPLES / "gather.py") == [EXAMPLES / "net_example_com.py"]
+    assert demo_models(EXAMPLES / "seed_pair.py") == []
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert re.search(
-        r"=== \[1/\d+\] aiohttp_as_completed.py \(--model net_example_com.py\) ===", out
-    )
-    assert "--- aiohttp_gather.py: 0.82 s virtual" in out
+    assert re.search(r"=== \[1/\d+\] as_completed.py \(--model net_example_com.py\) ===", out)
+    assert "--- gather.py: 0.82 s virtual" in out
     assert "0 failed." in out
 
 

@@ -7,6 +7,7 @@ import pytest
 
 import sim
 from sim.report import MARKER, chrome_trace, load_trace, report
+from sim.script import load_model
 
 from .conftest import EXAMPLES
 from .trace_event_checker import check_trace_events
@@ -49,7 +50,8 @@ def test_the_report_folder_holds_the_page_the_chrome_trace_the_graph_and_the_tra
 
 
 def test_trace_json_follows_the_trace_event_format_rules():
-    trace = sim.run_script(EXAMPLES / "wait.py", trace=True).trace
+    model = load_model(EXAMPLES / "net_example_com.py")
+    trace = sim.run_script(EXAMPLES / "wait.py", trace=True, **model).trace
     data = chrome_trace(trace)
     assert check_trace_events(data) == []
     events = data["traceEvents"]

@@ -201,3 +201,39 @@ def test_the_public_api_is_exactly_what_we_document():
         assert getattr(sim, name) is not None
     assert issubclass(sim.Deadlock, sim.SimulationError)
     assert issubclass(sim.VirtualEventLoop, asyncio.BaseEventLoop)
+
+
+def test_every_entry_point_takes_the_simulation_options_with_the_same_types_and_defaults():
+    import inspect
+
+    from sim._options import OPTION_NAMES, OPTIONS_DOC
+
+    def options(func, skip):
+        params = inspect.signature(func).parameters.values()
+        return [(p.name, p.kind, p.default, p.annotation) for p in params if p.name not in skip]
+
+    expected = options(sim.Simulation, ())
+    assert [name for name, *_ in expected] == list(OPTION_NAMES)
+    assert options(sim.simulate, {"coro"}) == expected
+    assert options(sim.run_script, {"path", "argv"}) == expected
+    assert options(sim.run, {"coro"}) == [o for o in expected if o[0] != "trace"]
+    for func in (sim.Simulation, sim.simulate, sim.run, sim.run_script):
+        assert "{simulation options}" not in func.__doc__
+        for name in OPTION_NAMES[:-1]:  # documented once in OPTIONS_DOC, shown by help()
+            assert f"\n    {name} : " in func.__doc__, (func, name)
+    assert "    trace : bool\n" not in OPTIONS_DOC  # run() has no trace
+
+
+def test_run_forwards_every_option_to_the_simulation():
+    async def main():
+        return sim.current()
+
+    seen = sim.run(main(), until=9.0, max_steps=50, seed=3, start=2.0, epoch=1.0e9)
+    assert (seen.until, seen.max_steps, seen.seed, seen.start, seen.epoch) == (
+        9.0,
+        50,
+        3,
+        2.0,
+        1.0e9,
+    )
+    assert sim.simulate(main(), trace=True).result.tracer is not None
