@@ -26,7 +26,7 @@ from ._sweep_records import Point, SweepRecord
 from .run import simulate
 from .timepatch import _real_perf_counter
 
-__all__ = ["MetricsFn", "run_chunk", "run_one", "tracing_available"]
+__all__ = ["MetricsFn", "run_chunk", "run_one"]
 
 MetricsFn = Callable[[Any], Mapping[str, Any]]
 _RUN_LOCK = threading.Lock()
@@ -38,11 +38,6 @@ _RANDOM_FUNCTIONS = {
     if isinstance(value, types.MethodType) and isinstance(value.__self__, random.Random)
 }
 _others_rng = random.Random()
-
-
-def tracing_available() -> bool:
-    """True when ``sim.simulate`` accepts ``trace=True`` (the tracer is installed)."""
-    return "trace" in inspect.signature(simulate).parameters
 
 
 @contextmanager

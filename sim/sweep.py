@@ -50,11 +50,11 @@ from ._sweep_records import (
     read_results_file,
     run_key,
 )
-from ._sweep_worker import MetricsFn, run_chunk, run_one, tracing_available
+from ._sweep_worker import MetricsFn, run_chunk, run_one
 from .run import current
 from .sweep_results import SweepResult
 
-__all__ = ["SweepReplay", "sweep", "sweep_replay", "tracing_available"]
+__all__ = ["SweepReplay", "sweep", "sweep_replay"]
 
 
 # --------------------------------------------------------------------------- executors
@@ -388,11 +388,6 @@ def sweep_replay(
         trace = report_dir is not None
     if report_dir is not None and not trace:
         raise ValueError("report_dir needs a traced run: leave trace=None or pass trace=True")
-    if trace and not tracing_available():
-        raise RuntimeError(
-            "timeline reports need the tracer (sim.simulate(..., trace=True)), which this "
-            "asyncsim does not have yet; replay without report_dir= to rerun the row untraced"
-        )
     options = {k: v for k, v in (("until", until), ("max_steps", max_steps)) if v is not None}
     record, outcome = run_one(fn, metrics, points[0], seed, options, trace=bool(trace))
     run_trace = getattr(outcome, "trace", None) if outcome is not None else None

@@ -19,7 +19,6 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from .sweep import tracing_available
 from .sweep_results import PERCENTILES, SweepRecord, SweepResult, percentile, point_key
 
 __all__ = ["plot_distributions", "plot_percentiles", "write_sweep_report"]
@@ -167,9 +166,7 @@ def _timelines(
     if count == 0 or not chosen:
         return [], None
     note = None
-    if not tracing_available():
-        note = "Timeline reports need the tracer (sim.simulate(trace=True)), not installed here."
-    elif result.fn is None:
+    if result.fn is None:
         note = "Timeline reports need the swept function (load_sweep(path, fn=...))."
     rows: list[tuple[str, SweepRecord, str | None]] = []
     done: dict[tuple[str, str], str] = {}

@@ -10,7 +10,6 @@ import pytest
 
 import sim
 from sim._progress import Progress
-from sim._sweep_worker import tracing_available
 from sim.sweep_results import percentile
 
 from . import sweep_workloads as w
@@ -198,7 +197,6 @@ def test_replaying_one_row_alone_gives_the_same_record(inline_fetches):
     assert inline_fetches.replay({"concurrency": 6}, 4).record == same.record
 
 
-@pytest.mark.skipif(not tracing_available(), reason="the tracer is not in this build")
 def test_replaying_one_row_twice_gives_the_same_trace(inline_fetches, tmp_path):
     record = inline_fetches.records[3]
     first, second = (inline_fetches.replay(record, trace=True) for _ in range(2))
@@ -209,13 +207,6 @@ def test_replaying_one_row_twice_gives_the_same_trace(inline_fetches, tmp_path):
     reported = inline_fetches.replay(record, report_dir=tmp_path / "a")
     assert reported.record == record and reported.trace.elapsed == record.elapsed
     assert reported.report == tmp_path / "a" / "index.html" and reported.report.is_file()
-
-
-@pytest.mark.skipif(tracing_available(), reason="the tracer is in this build")
-def test_replay_with_a_report_without_the_tracer_says_what_is_missing(inline_fetches, tmp_path):
-    with pytest.raises(RuntimeError, match=r"timeline reports need the tracer"):
-        inline_fetches.replay(inline_fetches.records[0], report_dir=tmp_path)
-    assert not any(tmp_path.iterdir())
 
 
 # --------------------------------------------------------------------------- results files

@@ -6,7 +6,6 @@ import re
 import pytest
 
 import sim
-from sim._sweep_worker import tracing_available
 from sim.cli import main
 from sim.sweep_report import plot_distributions, plot_percentiles, write_sweep_report
 
@@ -102,11 +101,8 @@ def test_the_report_lists_errors_with_their_tracebacks_and_the_extreme_runs(resu
     slowest, fastest = result.extremes(1)
     assert f"<td>slowest</td><td>concurrency=1</td><td>{slowest[0].seed}</td>" in page
     assert f"<td>{fastest[0].elapsed:.6g}</td>" in page
-    if not tracing_available():
-        assert "Timeline reports need the tracer" in page
 
 
-@pytest.mark.skipif(not tracing_available(), reason="the tracer is not in this build")
 def test_the_report_links_timeline_reports_of_the_slowest_and_fastest_runs(result, tmp_path):
     page = result.report(tmp_path, timelines=1).read_text()
     links = re.findall(r"href='(runs/[^']+)'", page)
