@@ -104,8 +104,8 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run an unmodified asyncio script on virtual time",
         description="Run SCRIPT as `python SCRIPT ARGS...` would, with every asyncio event "
-        "loop it creates running on one virtual clock. `--model FILE` may also follow SCRIPT "
-        "(before its ARGS; use `--` to pass a literal --model to the script).",
+        "loop it creates running on one virtual clock. --model, --report, --gantt and --force "
+        "may also directly follow SCRIPT (before its ARGS; a `--` ends them).",
     )
     run.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the one-line summary on stderr"
@@ -124,8 +124,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "args",
         nargs=argparse.REMAINDER,
-        help="arguments passed to the script (--report/--gantt/--force after the script are "
-        "read by asyncsim unless they follow a --)",
+        help="arguments passed to the script (--model/--report/--gantt/--force directly after "
+        "the script are asyncsim's; a -- ends them)",
     )
 
     demo = commands.add_parser(
