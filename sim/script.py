@@ -70,10 +70,15 @@ class ScriptRun(_Outcome):
 
     def summary(self) -> str:
         """One line: virtual elapsed, wall time and speed-up."""
-        speed = f"{self.speedup:,.0f}x" if self.speedup != math.inf else "inf x"
+        if self.elapsed <= 0 or self.speedup == math.inf:
+            speed = ""
+        elif self.speedup >= 1:
+            speed = f" ({self.speedup:,.0f}x faster)"
+        else:
+            speed = f" ({1 / self.speedup:,.1f}x slower than real time)"
         return (
             f"asyncsim: {os.path.basename(self.path)} took {self.elapsed:.6g} s of virtual "
-            f"time in {self.wall:.3f} s of wall time ({speed} faster), {self.steps} steps, "
+            f"time in {self.wall:.3f} s of wall time{speed}, {self.steps} steps, "
             f"exit code {self.exit_code}"
         )
 

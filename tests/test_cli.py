@@ -163,3 +163,11 @@ def test_demo_replays_every_example_and_reports_each_ones_times(tmp_path):
     assert "--- seed_pair.py: 11 s virtual" in done.stdout
     assert "0 failed." in done.stdout
     assert "4.0\n7.0\n" in done.stdout
+
+
+def test_the_summary_states_no_speed_up_when_no_virtual_time_passed(tmp_path):
+    script = write(tmp_path, "instant.py", "print('hi')\n")
+    done = asyncsim("run", script)
+    assert done.returncode == 0
+    assert "took 0 s of virtual time in" in done.stderr
+    assert "faster" not in done.stderr and "slower" not in done.stderr
