@@ -661,6 +661,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._task_order[task] = self._task_counter()
         if self._instruments:
             parent = asyncio.current_task(self) if self.is_running() else None
+            if task.done():  # finished eagerly (3.12+): its coroutine is already dropped
+                _introspect.remember_coroutine(task, coro)
             for instrument in self._instruments:
                 instrument.task_created(task, parent)
         return task
