@@ -771,7 +771,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._process_events(self._selector.select(timeout))
 
     def run_forever(self) -> None:
-        # Checked before asyncio's own run_forever: CPython 3.13.0-3.13.2 run its cleanup
+        # Checked before asyncio's own run_forever: CPython 3.13.0 (at least) runs its cleanup
         # even when these checks fail, which unsets the running loop (gh-130145).
         self._check_closed()
         self._check_running()

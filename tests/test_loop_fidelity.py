@@ -53,9 +53,10 @@ def on_both_loops(
 
 
 def _failed_run_forever_unsets_the_running_loop() -> bool:
-    """True on Pythons whose real loop has CPython gh-130145 (3.13.0-3.13.2): a
-    ``run_forever()`` refused because the loop is running still runs its cleanup,
-    which unsets the running loop (a nested loop may then run, and hang)."""
+    """True on Pythons whose real loop has CPython gh-130145 (seen on 3.13.0, not on
+    3.11.7 or 3.12.1): a ``run_forever()`` refused because the loop is running still
+    runs its cleanup, which unsets the running loop (a nested loop may then run, and
+    hang)."""
 
     async def probe() -> bool:
         loop = asyncio.get_running_loop()
