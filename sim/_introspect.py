@@ -6,12 +6,20 @@ import asyncio
 import os
 import re
 import types
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
 from .errors import PendingTask
 
-__all__ = ["coroutine_name", "describe_pending", "frame_chain", "user_frame", "waiting_on"]
+__all__ = [
+    "coroutine_name",
+    "describe_pending",
+    "frame_chain",
+    "remember_coroutine",
+    "user_frame",
+    "waiting_on",
+]
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 _SIM_DIR = os.path.dirname(__file__) + os.sep
@@ -64,13 +72,30 @@ def _short(obj: object) -> str:
     return _ADDRESS.sub("", repr(obj))
 
 
+#: Coroutine names of tasks that finished inside create_task (3.12+ eager tasks),
+#: whose ``get_coro()`` is None by the time anyone asks (and crashes CPython 3.12.1).
+_EAGER_NAMES: weakref.WeakKeyDictionary[asyncio.Future[Any], str] = weakref.WeakKeyDictionary()
+
+
+def _name_of(coro: Any) -> str:
+    return getattr(coro, "__qualname__", None) or type(coro).__name__
+
+
+def remember_coroutine(task: asyncio.Future[Any], coro: Any) -> None:
+    """Remember ``coro``'s name for ``task``, which finished eagerly and dropped it."""
+    _EAGER_NAMES[task] = _name_of(coro)
+
+
 def coroutine_name(task: asyncio.Future[Any]) -> str:
     """The qualified name of a task's coroutine (``'<future>'`` for plain futures)."""
+    name = _EAGER_NAMES.get(task)
+    if name is not None:  # checked first: get_coro() of such a task crashes CPython 3.12.1
+        return name
     get_coro = getattr(task, "get_coro", None)
     coro = get_coro() if get_coro is not None else None
     if coro is None:
         return "<future>"
-    return getattr(coro, "__qualname__", None) or type(coro).__name__
+    return _name_of(coro)
 
 
 def waiting_on(task: asyncio.Future[Any], frames: list[types.FrameType]) -> str:

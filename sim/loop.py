@@ -661,6 +661,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._task_order[task] = self._task_counter()
         if self._instruments:
             parent = asyncio.current_task(self) if self.is_running() else None
+            if task.done():  # finished eagerly (3.12+): its coroutine is already dropped
+                _introspect.remember_coroutine(task, coro)
             for instrument in self._instruments:
                 instrument.task_created(task, parent)
         return task
@@ -769,6 +771,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._process_events(self._selector.select(timeout))
 
     def run_forever(self) -> None:
+        # Checked before asyncio's own run_forever: CPython 3.13.0 (at least) runs its cleanup
+        # even when these checks fail, which unsets the running loop (gh-130145).
+        self._check_closed()
+        self._check_running()
         with relaxed_gc():  # fewer cyclic-GC passes while running (see sim._gc)
             super().run_forever()
 
@@ -860,6 +866,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                     self._run_debug(handle)
                 else:
                     handle._run()
+            # As asyncio's _run_once: a step whose exception's traceback reaches this
+            # frame (3.12+ links it through f_back) must not keep its handle alive.
+            handle = None
         finally:
             self._steps += steps
 
@@ -932,6 +941,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 for instrument in instruments:
                     instrument.after_step(handle)
                 self._current_step = None
+        handle = None  # break cycles, as in _run_ready
 
     def _run_ready_reordered(self, ntodo: int) -> None:
         # Chaos/PCT (beyond asyncio's FIFO guarantee): the schedule picks each callback
@@ -959,6 +969,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 for instrument in instruments:
                     instrument.after_step(handle)
                 self._current_step = None
+        handle = None  # break cycles, as in _run_ready
 
     def _run_debug(self, handle: asyncio.Handle) -> None:
         try:
@@ -972,6 +983,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 )
         finally:
             self._current_handle = None
+            handle = None  # break cycles, as in _run_ready
 
     def _compact_timers(self) -> None:
         live = []

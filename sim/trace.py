@@ -14,14 +14,16 @@ Times are integer ticks (nanoseconds) in the rows, with seconds properties where
 useful. ``Trace.to_json()`` / ``Trace.from_json()`` round-trip exactly, and the
 same program with the same seed gives byte-identical JSON.
 
-How steps are recognised (checked on CPython 3.11; 3.12+ falls back gracefully):
+How steps are recognised (checked on CPython 3.11, 3.12 and 3.13):
 a task step in the ready queue is a handle whose ``_callback.__self__`` is the
 task (the C ``TaskStepMethWrapper``, the ``task_wakeup`` builtin, or the bound
 methods of the pure-Python Task); ``task._fut_waiter`` is the awaited future; an
 ``asyncio.sleep`` timer calls ``futures._set_result_unless_cancelled``. The
 handle running while a callback is scheduled (``loop._current_step``) is its
-cause, which gives the wake edges. Tasks whose first step runs eagerly (3.12
-eager task factories) are registered on their first traced step instead.
+cause, which gives the wake edges. A task whose first step runs eagerly inside
+``create_task`` (3.12+ eager task factories) gets that step recorded when the loop
+reports the task, as a step spawned by the running step (callbacks scheduled
+during it are attributed to that running step).
 """
 
 from __future__ import annotations
@@ -420,6 +422,8 @@ class Tracer(Instrument):
         # Each task and its name when created: asyncio.create_task(name=...) names it after.
         self._objects: list[tuple[asyncio.Task[Any], str]] = []
         self._started: set[int] = set()
+        # Rows of eager first steps taken inside the running step, appended after it.
+        self._eager_rows: list[tuple[Any, ...]] = []
         self._where_cache: dict[tuple[Any, int], str] = {}
         #: What models record beside the tasks (see :mod:`sim.lanes`); bound on attach.
         self.lanes: LaneRecorder = LaneRecorder(None)
@@ -473,8 +477,25 @@ class Tracer(Instrument):
             return
         if _introspect.coroutine_name(task) in _INTERNAL:
             self._ids[task] = -1  # the loop's own shutdown work: not the program's
+            return
+        tid = self._register(task, parent)
+        if task.done():  # (never get_coro() here: CPython 3.12.1 crashes on it)
+            self._eager_step(task, tid)
+            return
+        coro = task.get_coro()
+        if getattr(coro, "cr_suspended", None) or getattr(coro, "gi_suspended", None):
+            self._eager_step(task, tid)
+
+    def _eager_step(self, task: asyncio.Task[Any], tid: int) -> None:
+        # The task's first step already ran inside create_task (3.12+ eager task
+        # factories), as part of the step running now: record it as a step of its
+        # own, spawned by that one, and placed after it (whose row id is reserved).
+        now = self._clock.now
+        row = self._step_row(-1, task, tid, (None, self._running, now), now)
+        if self._step_task is not None:
+            self._eager_rows.append(row)
         else:
-            self._register(task, parent)
+            self._steps.append((len(self._steps), *row[1:]))
 
     def callback_scheduled(self, handle: asyncio.Handle, when: int | None) -> None:
         # Keyed by id: TimerHandle defines a slow (and colliding) value-based __hash__/__eq__.
@@ -530,9 +551,24 @@ class Tracer(Instrument):
         if task is None:
             return
         self._step_task = None
-        now = self._clock.now
         tid: int = self._current_task  # type: ignore[assignment]  # set with _step_task
-        info = self._step_info
+        steps = self._steps
+        steps.append(self._step_row(len(steps), task, tid, self._step_info, self._step_start))
+        if self._eager_rows:
+            for row in self._eager_rows:
+                steps.append((len(steps), *row[1:]))
+            self._eager_rows.clear()
+
+    def _step_row(
+        self,
+        step_id: int,
+        task: asyncio.Task[Any],
+        tid: int,
+        info: tuple[Any, Any, int] | None,
+        start: int,
+    ) -> tuple[Any, ...]:
+        """The row of ``task``'s step that started at ``start`` and has just ended."""
+        now = self._clock.now
         until = target = None
         detail = where = ""
         if task.done():
@@ -597,23 +633,21 @@ class Tracer(Instrument):
             wake, waker, due = "external", None, None
         self._started.add(tid)
         # Plain tuples while recording: the garbage collector untracks them.
-        self._steps.append(
-            (
-                len(self._steps),
-                tid,
-                self._loop_index,
-                self._step_start if info is None else info[2],
-                self._step_start,
-                now,
-                wake,
-                waker,
-                due,
-                blocked,
-                until,
-                target,
-                detail,
-                where,
-            )
+        return (
+            step_id,
+            tid,
+            self._loop_index,
+            start if info is None else info[2],
+            start,
+            now,
+            wake,
+            waker,
+            due,
+            blocked,
+            until,
+            target,
+            detail,
+            where,
         )
 
     def loop_blocked(self, start: int, end: int) -> None:

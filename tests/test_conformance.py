@@ -7,6 +7,7 @@ import unittest
 
 import pytest
 
+from tests.conformance._child import applies
 from tests.conformance.run_cpython import (
     ALL_MODULES,
     EXCLUSIONS,
@@ -56,7 +57,8 @@ def test_every_exclusion_names_one_test_a_real_time_party_and_a_reason() -> None
     ids = [e["id"] for e in entries]
     assert len(ids) == len(set(ids))
     for entry in entries:
-        assert set(entry) == {"id", "party", "reason"}, entry
+        assert {"id", "party", "reason"} <= set(entry) <= {"id", "party", "reason", "python"}, entry
+        applies(entry)  # a malformed python specifier raises here
         assert entry["party"] in PARTIES, entry
         assert "virtual" in entry["reason"], entry
         assert any(entry["id"].startswith(m + ".") for m in ALL_MODULES), entry
@@ -65,7 +67,13 @@ def test_every_exclusion_names_one_test_a_real_time_party_and_a_reason() -> None
 @needs_cpython_tests
 def test_every_excluded_test_exists_in_this_python() -> None:
     loader = unittest.TestLoader()
-    for entry in _exclusions():
+    for entry in filter(applies, _exclusions()):
         module, cls, method = entry["id"].rsplit(".", 2)
         suite = loader.loadTestsFromName(f"{module}.{cls}.{method}")
         assert [t.id() for t in suite] == [entry["id"]]
+
+
+def test_an_exclusion_with_a_python_specifier_applies_only_to_those_versions() -> None:
+    entry = {"id": "x", "party": "thread", "reason": "virtual", "python": ">=3.12"}
+    assert [applies(entry, v) for v in ("3.11.7", "3.12.1", "3.13.0")] == [False, True, True]
+    assert applies({"id": "x", "party": "thread", "reason": "virtual"}, "3.11.7")

@@ -277,3 +277,38 @@ def test_the_pure_python_task_is_traced_like_the_c_one():
         (0, 2 * S, 2 * S, "step", 2, "done", None, None, ""),
     ]
     assert [s.duration for s in trace.critical_path()] == [2.0]
+
+
+@pytest.mark.skipif(
+    not hasattr(asyncio, "eager_task_factory"), reason="eager task factories are new in 3.12"
+)
+def test_eager_first_steps_are_steps_spawned_by_the_step_that_created_the_tasks():
+    async def quick():
+        return 1
+
+    async def slow():
+        await asyncio.sleep(1.25)
+        return 2
+
+    async def main():
+        asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+        first = asyncio.create_task(quick(), name="quick")  # finishes inside create_task
+        second = asyncio.create_task(slow(), name="slow")
+        return await first + await second
+
+    outcome = sim.simulate(main(), trace=True)
+    assert outcome.result == 3
+    trace = outcome.trace
+    assert [(r[0], r[1].rsplit(".", 1)[-1], *r[2:]) for r in rows(trace)] == [
+        ("Task-1", "main", None, 0, 0, int(1.25 * S), "result"),
+        ("quick", "quick", 0, 0, 0, 0, "result"),
+        ("slow", "slow", 0, 0, 0, int(1.25 * S), "result"),
+    ]
+    assert steps(trace) == [
+        (0, 0, 0, "start", None, "task", None, 2, "main"),
+        (1, 0, 0, "spawn", 0, "done", None, None, ""),
+        (2, 0, 0, "spawn", 0, "sleep", int(1.25 * S), None, "slow"),
+        # slow's timer was started during main's step, which ran slow's eager step.
+        (2, int(1.25 * S), int(1.25 * S), "timer", 0, "done", None, None, ""),
+        (0, int(1.25 * S), int(1.25 * S), "step", 3, "done", None, None, ""),
+    ]

@@ -91,8 +91,25 @@ def install() -> None:
     test_utils.TestCase.new_test_loop = new_test_loop
 
 
+def applies(entry: dict[str, str], version: str | None = None) -> bool:
+    """True when exclusion ``entry`` is for this Python (``version``, default the running one).
+
+    An entry's optional ``python`` key is a version specifier (``">=3.12"``), for
+    tests that exist, or race, only on some Python versions; without it the entry
+    is for every version.
+    """
+    spec = entry.get("python")
+    if spec is None:
+        return True
+    from packaging.specifiers import SpecifierSet
+
+    if version is None:
+        version = ".".join(map(str, sys.version_info[:3]))
+    return SpecifierSet(spec).contains(version, prereleases=True)
+
+
 def load_exclusions(path: str | None, module: str) -> dict[str, str]:
-    """Excluded test ids of ``module`` -> reason, from the exclusions file."""
+    """Excluded test ids of ``module`` -> reason, from the exclusions file (this Python's)."""
     if not path:
         return {}
     import tomllib
@@ -102,7 +119,7 @@ def load_exclusions(path: str | None, module: str) -> dict[str, str]:
     return {
         entry["id"]: entry["reason"]
         for entry in data.get("exclude", [])
-        if entry["id"].startswith(module + ".")
+        if entry["id"].startswith(module + ".") and applies(entry)
     }
 
 
