@@ -54,6 +54,9 @@ _heappush = heapq.heappush
 _heappop = heapq.heappop
 _set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled
 _Future = asyncio.Future
+# Run the callbacks a timer batch makes ready in the same _run_once call (see
+# VirtualEventLoop._run_followups); a switch so the benchmarks can measure it.
+_MERGE_ITERATIONS = True
 
 
 def _validate_limits(until: float | None, max_steps: int | None, start: float) -> None:
@@ -833,6 +836,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             # The due timers are this iteration's whole batch: run them without the
             # ready queue (same order, same semantics).
             self._run_timers(now)
+            if ready and _MERGE_ITERATIONS:
+                self._run_followups()
         else:
             while timers and timers[0][0] <= now:
                 timer = heapq.heappop(timers)[2]
@@ -850,17 +855,64 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 StepLimitExceeded.at(self._max_steps, clock.seconds(), self.pending_tasks())
             )
 
+    def _run_followups(self) -> None:
+        """Run the iterations that follow a timer batch, as long as they only run callbacks.
+
+        After due timers fire, the next iterations of ``run_forever`` would only run
+        the callbacks they made ready (a sleeping task's wake-up): the clock cannot
+        move while something is ready, and nothing else can happen in between when
+        no real file descriptor is polled. Each round here is exactly such an
+        iteration (timers due now join the end of the ready queue, then the callbacks
+        present at its start run), without returning to ``run_forever`` in between;
+        it stops as ``run_forever`` would (``stop()`` called, the step limit hit) and
+        hands back to the general path when anything else must happen.
+        """
+        ready = self._ready
+        timers = self._timers
+        clock = self._clock
+        while (
+            ready
+            and not self._stopping
+            and not self._real_fds
+            and not self._instruments
+            and self._max_steps is None
+            and self._cancelled_timers <= _MIN_CANCELLED_TO_COMPACT
+        ):
+            now = clock.now
+            while timers and timers[0][0] <= now:
+                timer = _heappop(timers)[2]
+                timer._scheduled = False
+                if timer._cancelled:
+                    self._cancelled_timers -= 1
+                else:
+                    ready.append(timer)
+            self._run_ready(len(ready))
+
     def _run_ready(self, ntodo: int) -> None:
         ready = self._ready
         steps = 0
         try:
+            if self._debug:
+                for _ in range(ntodo):
+                    handle = ready.popleft()
+                    if handle._cancelled:
+                        continue
+                    steps += 1
+                    self._run_debug(handle)
+                return
             for _ in range(ntodo):
                 handle = ready.popleft()
                 if handle._cancelled:
                     continue
                 steps += 1
-                if self._debug:
-                    self._run_debug(handle)
+                if type(handle) is _Handle:
+                    # Handle._run, inlined (asyncio's own handles only).
+                    try:
+                        handle._context.run(handle._callback, *handle._args)
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:
+                        _report_callback_error(handle, exc)
                 else:
                     handle._run()
         finally:
