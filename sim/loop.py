@@ -25,7 +25,7 @@ from collections.abc import Callable
 from contextvars import Context
 from typing import Any
 
-from . import _introspect
+from . import _introspect, _timerq
 from ._gc import relaxed_gc
 from ._handles import TimerHandle
 from .clock import INFINITE_TICKS, Clock, to_seconds, to_ticks
@@ -154,6 +154,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._timers: list[_TimerEntry] = []
         self._timer_seq = itertools.count().__next__
         self._cancelled_timers = 0
+        _timerq.reset(self)  # near heap + far buckets (see sim._timerq)
         self._jobs: set[concurrent.futures.Future[Any]] = set()
         # Jobs blocked on a coroutine they submitted to this loop do not hold the clock.
         self._waited: set[concurrent.futures.Future[Any]] = set()
@@ -287,7 +288,20 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         timer._source_traceback = None
         timer._when = ticks / 1_000_000_000
         timer._scheduled = True
-        _heappush(self._timers, (ticks, self._timer_seq(), timer))
+        if ticks < self._horizon:  # sim._timerq.push, inlined
+            timers = self._timers
+            _heappush(timers, (ticks, self._timer_seq(), timer))
+            if len(timers) > self._near_limit:
+                _timerq.split(self)
+        else:
+            key = (ticks - self._far_origin) // self._far_width
+            bucket = self._far.get(key)
+            if bucket is None:
+                self._far[key] = [(ticks, self._timer_seq(), timer)]
+                _heappush(self._far_keys, key)
+            else:
+                bucket.append((ticks, self._timer_seq(), timer))
+            self._far_count += 1
         return timer
 
     def call_at(
@@ -322,7 +336,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             del timer._source_traceback[-2:]
         if self._schedule_state is not None and ticks < INFINITE_TICKS:
             ticks += self._schedule_state.timer_lateness()  # late, never early
-        heapq.heappush(self._timers, (ticks, self._timer_seq(), timer))
+        _timerq.push(self, (ticks, self._timer_seq(), timer))
         timer._scheduled = True
         if self._instruments:
             for instrument in self._instruments:
@@ -336,7 +350,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def close(self) -> None:
         if self.is_running():
             raise RuntimeError("Cannot close a running event loop")
-        self._timers.clear()
+        _timerq.clear(self)
         for instrument in list(self._instruments):
             self.remove_instrument(instrument)
         super().close()
@@ -692,9 +706,13 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
 
     def _next_timer(self) -> int | None:
         timers = self._timers
-        while timers and timers[0][2]._cancelled:
-            heapq.heappop(timers)[2]._scheduled = False
-            self._cancelled_timers -= 1
+        while True:
+            while timers and timers[0][2]._cancelled:
+                heapq.heappop(timers)[2]._scheduled = False
+                self._cancelled_timers -= 1
+            if timers or not self._far_count:
+                break
+            _timerq.refill(self)
         if not timers or timers[0][0] >= INFINITE_TICKS:
             return None
         return timers[0][0]
@@ -790,16 +808,20 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         timers = self._timers
         clock = self._clock
         if self._cancelled_timers > _MIN_CANCELLED_TO_COMPACT and (
-            self._cancelled_timers * 2 > len(timers)
+            self._cancelled_timers * 2 > len(timers) + self._far_count
         ):
             self._compact_timers()
         if ready or self._stopping:
             if self._real_fds:
                 self._poll(0)
         else:
-            while timers and timers[0][2]._cancelled:
-                heapq.heappop(timers)[2]._scheduled = False
-                self._cancelled_timers -= 1
+            while True:
+                while timers and timers[0][2]._cancelled:
+                    heapq.heappop(timers)[2]._scheduled = False
+                    self._cancelled_timers -= 1
+                if timers or not self._far_count:
+                    break
+                _timerq.refill(self)  # the near heap ran empty: bring the next bucket in
             if self._jobs and self._jobs_hold_clock():
                 # Outside work in flight: the clock stands still until it is done.
                 self._poll(None)
@@ -839,13 +861,18 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             if ready and _MERGE_ITERATIONS:
                 self._run_followups()
         else:
-            while timers and timers[0][0] <= now:
-                timer = heapq.heappop(timers)[2]
-                timer._scheduled = False
-                if timer._cancelled:
-                    self._cancelled_timers -= 1
-                else:
-                    ready.append(timer)
+            while True:
+                while timers and timers[0][0] <= now:
+                    timer = heapq.heappop(timers)[2]
+                    timer._scheduled = False
+                    if timer._cancelled:
+                        self._cancelled_timers -= 1
+                    else:
+                        ready.append(timer)
+                # (far timers can be due only if a shared clock moved past the horizon)
+                if timers or not self._far_count or self._horizon > now:
+                    break
+                _timerq.refill(self)
             if self._instruments:
                 self._run_ready_instrumented(len(ready))
             else:
@@ -879,13 +906,17 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             and self._cancelled_timers <= _MIN_CANCELLED_TO_COMPACT
         ):
             now = clock.now
-            while timers and timers[0][0] <= now:
-                timer = _heappop(timers)[2]
-                timer._scheduled = False
-                if timer._cancelled:
-                    self._cancelled_timers -= 1
-                else:
-                    ready.append(timer)
+            while True:
+                while timers and timers[0][0] <= now:
+                    timer = _heappop(timers)[2]
+                    timer._scheduled = False
+                    if timer._cancelled:
+                        self._cancelled_timers -= 1
+                    else:
+                        ready.append(timer)
+                if timers or not self._far_count or self._horizon > now:
+                    break
+                _timerq.refill(self)
             self._run_ready(len(ready))
 
     def _run_ready(self, ntodo: int) -> None:
@@ -928,13 +959,17 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         """
         timers = self._timers
         batch = []
-        while timers and timers[0][0] <= now:
-            timer = _heappop(timers)[2]
-            timer._scheduled = False
-            if timer._cancelled:
-                self._cancelled_timers -= 1
-            else:
-                batch.append(timer)
+        while True:
+            while timers and timers[0][0] <= now:
+                timer = _heappop(timers)[2]
+                timer._scheduled = False
+                if timer._cancelled:
+                    self._cancelled_timers -= 1
+                else:
+                    batch.append(timer)
+            if timers or not self._far_count or self._horizon > now:
+                break
+            _timerq.refill(self)
         debug = self._debug
         steps = 0
         i = 0
@@ -1029,15 +1064,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             self._current_handle = None
 
     def _compact_timers(self) -> None:
-        live = []
-        for entry in self._timers:
-            if entry[2]._cancelled:
-                entry[2]._scheduled = False
-            else:
-                live.append(entry)
-        heapq.heapify(live)
-        self._timers = live
-        self._cancelled_timers = 0
+        _timerq.compact(self)
 
 
 _job_thread = threading.local()
