@@ -228,7 +228,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def _call_soon_instrumented(
         self, callback: Callable[..., object], *args: Any, context: Context | None = None
     ) -> asyncio.Handle:
-        handle = super().call_soon(callback, *args, context=context)
+        if self._debug:
+            handle = super().call_soon(callback, *args, context=context)
+        else:
+            handle = VirtualEventLoop.call_soon(self, callback, *args, context=context)
         for instrument in self._instruments:
             instrument.callback_scheduled(handle, None)
         return handle
@@ -268,7 +271,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.TimerHandle:
         if delay is None:
             raise TypeError("delay must not be None")
-        if self._debug or self._instruments or self._closed or self._schedule_state is not None:
+        if self._debug or self._closed or self._schedule_state is not None:
             return self._schedule(self._clock.now + to_ticks(delay), callback, args, context)
         try:
             ticks = round(delay * 1_000_000_000)  # to_ticks(delay), inlined
@@ -302,6 +305,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             else:
                 bucket.append((ticks, self._timer_seq(), timer))
             self._far_count += 1
+        if self._instruments:
+            for instrument in self._instruments:
+                instrument.callback_scheduled(timer, ticks)
         return timer
 
     def call_at(
@@ -330,10 +336,22 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             self._check_thread()
             self._check_callback(callback, "call_at")
         when = to_seconds(ticks) if ticks < INFINITE_TICKS else math.inf
-        timer = TimerHandle(when, callback, args, self, context)
-        if timer._source_traceback:
-            # Drop this frame and call_later/call_at's: end at their caller, as asyncio does.
-            del timer._source_traceback[-2:]
+        if self._debug:
+            timer = TimerHandle(when, callback, args, self, context)
+            if timer._source_traceback:
+                # Drop this frame and call_later/call_at's: end at their caller, as asyncio does.
+                del timer._source_traceback[-2:]
+        else:
+            # TimerHandle(when, callback, args, self, context) without __init__.
+            timer = _new(TimerHandle)
+            timer._context = _copy_context() if context is None else context
+            timer._loop = self
+            timer._callback = callback
+            timer._args = args
+            timer._cancelled = False
+            timer._repr = None
+            timer._source_traceback = None
+            timer._when = when
         if self._schedule_state is not None and ticks < INFINITE_TICKS:
             ticks += self._schedule_state.timer_lateness()  # late, never early
         _timerq.push(self, (ticks, self._timer_seq(), timer))
@@ -858,8 +876,6 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             # The due timers are this iteration's whole batch: run them without the
             # ready queue (same order, same semantics).
             self._run_timers(now)
-            if ready and _MERGE_ITERATIONS:
-                self._run_followups()
         else:
             while True:
                 while timers and timers[0][0] <= now:
@@ -881,18 +897,21 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             raise self._fail(
                 StepLimitExceeded.at(self._max_steps, clock.seconds(), self.pending_tasks())
             )
+        if ready and _MERGE_ITERATIONS and self._schedule_state is None:
+            self._run_followups()
 
     def _run_followups(self) -> None:
         """Run the iterations that follow a timer batch, as long as they only run callbacks.
 
-        After due timers fire, the next iterations of ``run_forever`` would only run
-        the callbacks they made ready (a sleeping task's wake-up): the clock cannot
+        While callbacks are ready (after a timer batch: a sleeping task's wake-up),
+        the next iterations of ``run_forever`` would only run them: the clock cannot
         move while something is ready, and nothing else can happen in between when
         no real file descriptor is polled. Each round here is exactly such an
         iteration (timers due now join the end of the ready queue, then the callbacks
-        present at its start run), without returning to ``run_forever`` in between;
-        it stops as ``run_forever`` would (``stop()`` called, the step limit hit) and
-        hands back to the general path when anything else must happen.
+        present at its start run, then the step limit is checked), without returning
+        to ``run_forever`` in between; it stops where ``run_forever`` would
+        (``stop()`` called) and hands back to the general path when anything else
+        must happen (real I/O to poll, cancelled timers to compact).
         """
         ready = self._ready
         timers = self._timers
@@ -901,8 +920,6 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             ready
             and not self._stopping
             and not self._real_fds
-            and not self._instruments
-            and self._max_steps is None
             and self._cancelled_timers <= _MIN_CANCELLED_TO_COMPACT
         ):
             now = clock.now
@@ -917,7 +934,14 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 if timers or not self._far_count or self._horizon > now:
                     break
                 _timerq.refill(self)
-            self._run_ready(len(ready))
+            if self._instruments:
+                self._run_ready_instrumented(len(ready))
+            else:
+                self._run_ready(len(ready))
+            if self._max_steps is not None and self._steps > self._max_steps:
+                raise self._fail(
+                    StepLimitExceeded.at(self._max_steps, clock.seconds(), self.pending_tasks())
+                )
 
     def _run_ready(self, ntodo: int) -> None:
         ready = self._ready
@@ -1005,12 +1029,28 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def _run_ready_instrumented(self, ntodo: int) -> None:
         ready = self._ready
         instruments = self._instruments
+        first = instruments[0] if len(instruments) == 1 else None
+        before = after = None
+        if first is not None:
+            before, after = first.before_step, first.after_step
         for _ in range(ntodo):
             handle = ready.popleft()
             if handle._cancelled:
                 continue
             self._steps += 1
             self._current_step = handle
+            if before is not None and len(instruments) == 1 and instruments[0] is first:
+                # One instrument (a tracer): its hooks bound once per batch.
+                before(handle)
+                try:
+                    if self._debug:
+                        self._run_debug(handle)
+                    else:
+                        handle._run()
+                finally:
+                    after(handle)
+                    self._current_step = None
+                continue
             for instrument in instruments:
                 instrument.before_step(handle)
             try:
