@@ -57,6 +57,8 @@ _Future = asyncio.Future
 # Run the callbacks a timer batch makes ready in the same _run_once call (see
 # VirtualEventLoop._run_followups); a switch so the benchmarks can measure it.
 _MERGE_ITERATIONS = True
+# Sleep timers share one empty context per loop instead of copying the caller's.
+_SHARE_SLEEP_CONTEXT = True
 
 
 def _validate_limits(until: float | None, max_steps: int | None, start: float) -> None:
@@ -154,6 +156,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._timers: list[_TimerEntry] = []
         self._timer_seq = itertools.count().__next__
         self._cancelled_timers = 0
+        #: The (empty) context sleep timers run in; one per loop, as a loop runs in one thread.
+        self._sleep_context = contextvars.Context()
         _timerq.reset(self)  # near heap + far buckets (see sim._timerq)
         self._jobs: set[concurrent.futures.Future[Any]] = set()
         # Jobs blocked on a coroutine they submitted to this loop do not hold the clock.
@@ -282,7 +286,14 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         ticks += self._clock.now
         # TimerHandle(ticks / 1e9, callback, args, self, context) without __init__.
         timer = _new(TimerHandle)
-        timer._context = _copy_context() if context is None else context
+        if context is not None:
+            timer._context = context
+        elif callback is _set_result_unless_cancelled and _SHARE_SLEEP_CONTEXT:
+            # A sleep's timer only sets its future's result (the wake-up runs in the
+            # task's own context): no copy of the caller's context is needed.
+            timer._context = self._sleep_context
+        else:
+            timer._context = _copy_context()
         timer._loop = self
         timer._callback = callback
         timer._args = args

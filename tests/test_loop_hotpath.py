@@ -2,6 +2,7 @@
 queue, inlined sleep wake-ups) keeps asyncio's semantics exactly."""
 
 import asyncio
+import contextvars
 import gc
 
 import pytest
@@ -238,3 +239,24 @@ def test_a_gc_threshold_the_program_sets_itself_is_kept():
         assert gc.get_threshold() == (1234, 5, 6)
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_task_wakes_from_sleep_in_its_own_context_and_timers_keep_their_callers():
+    var = contextvars.ContextVar("var", default="unset")
+
+    async def main(loop):
+        seen = []
+        var.set("caller")
+        loop.call_later(1, lambda: seen.append(("timer", var.get())))
+
+        async def child(name):
+            var.set(name)
+            await asyncio.sleep(0.5)
+            seen.append((name, var.get(), loop.time()))
+
+        await asyncio.gather(child("a"), child("b"))
+        await asyncio.sleep(1)
+        return seen, var.get()
+
+    _, (seen, mine) = run(main)
+    assert seen == [("a", "a", 0.5), ("b", "b", 0.5), ("timer", "caller")] and mine == "caller"
