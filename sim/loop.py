@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import functools
 import heapq
 import itertools
 import math
@@ -59,6 +60,8 @@ _Future = asyncio.Future
 _MERGE_ITERATIONS = True
 # Sleep timers share one empty context per loop instead of copying the caller's.
 _SHARE_SLEEP_CONTEXT = True
+# create_future is a C partial of asyncio.Future on loops without a network.
+_PARTIAL_CREATE_FUTURE = True
 
 
 def _validate_limits(until: float | None, max_steps: int | None, start: float) -> None:
@@ -184,6 +187,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         #: The handle whose callback is running, while instruments are attached.
         self._current_step: asyncio.Handle | None = None
         self._network: Any = None
+        if _PARTIAL_CREATE_FUTURE and type(self).create_future is VirtualEventLoop.create_future:
+            # create_future() without a Python frame: asyncio.Future(loop=self) in C
+            # (not when a subclass overrides create_future).
+            self.create_future = functools.partial(_Future, loop=self)
         self._future_seq = itertools.count().__next__
         #: The schedule being played (None: punctual, no cost).
         self._schedule_state = schedule
@@ -511,6 +518,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         and ``network.attached(loop)`` is called now.
         """
         self._network = network
+        self.__dict__.pop("create_future", None)  # ordered futures from now on
         network.attached(self)
 
     @property

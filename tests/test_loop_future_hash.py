@@ -65,3 +65,18 @@ def test_a_sleep_over_a_network_still_ends_at_its_exact_virtual_time():
         return asyncio.get_running_loop().time()
 
     assert sim.run(main(), network=Network(latency=0.01)) == 0.25
+
+
+def test_a_subclass_that_overrides_create_future_keeps_its_override():
+    class Marked(asyncio.Future):
+        pass
+
+    class Loop(sim.VirtualEventLoop):
+        def create_future(self):
+            return Marked(loop=self)
+
+    loop = Loop()
+    try:
+        assert type(loop.create_future()) is Marked
+    finally:
+        loop.close()
