@@ -62,6 +62,8 @@ _MERGE_ITERATIONS = True
 _SHARE_SLEEP_CONTEXT = True
 # create_future is a C partial of asyncio.Future on loops without a network.
 _PARTIAL_CREATE_FUTURE = True
+# A timer batch of one runs without building the batch list.
+_SINGLE_TIMER_PATH = True
 
 
 def _validate_limits(until: float | None, max_steps: int | None, start: float) -> None:
@@ -1001,7 +1003,39 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         meanwhile. A sleep timer's ``_set_result_unless_cancelled`` is inlined.
         """
         timers = self._timers
-        batch = []
+        timer = _heappop(timers)[2]  # (the caller saw it due)
+        timer._scheduled = False
+        if (
+            _SINGLE_TIMER_PATH
+            and (timers[0][0] > now if timers else (not self._far_count or self._horizon > now))
+            and not self._debug
+        ):
+            # A batch of one, the usual case when deadlines differ: no batch list.
+            if timer._cancelled:
+                self._cancelled_timers -= 1
+                return
+            self._steps += 1
+            args = timer._args
+            if (
+                timer._callback is _set_result_unless_cancelled
+                and len(args) == 2
+                and ((tf := type(fut := args[0])) is _Future or tf is _OrderedFuture)
+                and not fut.done()
+            ):
+                try:
+                    fut.set_result(args[1])
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as exc:  # as Handle._run reports it
+                    _report_callback_error(timer, exc)
+            else:
+                timer._run()
+            return
+        if timer._cancelled:
+            self._cancelled_timers -= 1
+            batch = []
+        else:
+            batch = [timer]
         while True:
             while timers and timers[0][0] <= now:
                 timer = _heappop(timers)[2]
