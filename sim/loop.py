@@ -241,10 +241,19 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def _call_soon_instrumented(
         self, callback: Callable[..., object], *args: Any, context: Context | None = None
     ) -> asyncio.Handle:
-        if self._debug:
+        if self._debug or self._closed:
             handle = super().call_soon(callback, *args, context=context)
         else:
-            handle = VirtualEventLoop.call_soon(self, callback, *args, context=context)
+            # asyncio.Handle(callback, args, self, context) without __init__ (as call_soon).
+            handle = _new(_Handle)
+            handle._context = _copy_context() if context is None else context
+            handle._loop = self
+            handle._callback = callback
+            handle._args = args
+            handle._cancelled = False
+            handle._repr = None
+            handle._source_traceback = None
+            self._ready.append(handle)
         for instrument in self._instruments:
             instrument.callback_scheduled(handle, None)
         return handle
@@ -1093,11 +1102,32 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             self._steps += 1
             self._current_step = handle
             if before is not None and len(instruments) == 1 and instruments[0] is first:
-                # One instrument (a tracer): its hooks bound once per batch.
+                # One instrument (a tracer): its hooks bound once per batch, and the
+                # callback run as in _run_ready (Handle._run and sleep wake-ups inlined).
                 before(handle)
                 try:
                     if self._debug:
                         self._run_debug(handle)
+                    elif (cls := type(handle)) is _Handle:
+                        try:
+                            handle._context.run(handle._callback, *handle._args)
+                        except (SystemExit, KeyboardInterrupt):
+                            raise
+                        except BaseException as exc:
+                            _report_callback_error(handle, exc)
+                    elif (
+                        cls is TimerHandle
+                        and handle._callback is _set_result_unless_cancelled
+                        and len(args := handle._args) == 2
+                        and ((tf := type(fut := args[0])) is _Future or tf is _OrderedFuture)
+                        and not fut.done()
+                    ):
+                        try:
+                            fut.set_result(args[1])
+                        except (SystemExit, KeyboardInterrupt):
+                            raise
+                        except BaseException as exc:
+                            _report_callback_error(handle, exc)
                     else:
                         handle._run()
                 finally:
