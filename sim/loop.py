@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import functools
 import heapq
 import itertools
 import math
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from contextvars import Context
 from typing import Any
 
-from . import _introspect
+from . import _introspect, _timerq
 from ._gc import relaxed_gc
 from ._handles import TimerHandle
 from .clock import INFINITE_TICKS, Clock, to_seconds, to_ticks
@@ -54,6 +55,15 @@ _heappush = heapq.heappush
 _heappop = heapq.heappop
 _set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled
 _Future = asyncio.Future
+# Run the callbacks a timer batch makes ready in the same _run_once call (see
+# VirtualEventLoop._run_followups); a switch so the benchmarks can measure it.
+_MERGE_ITERATIONS = True
+# Sleep timers share one empty context per loop instead of copying the caller's.
+_SHARE_SLEEP_CONTEXT = True
+# create_future is a C partial of asyncio.Future on loops without a network.
+_PARTIAL_CREATE_FUTURE = True
+# A timer batch of one runs without building the batch list.
+_SINGLE_TIMER_PATH = True
 
 
 def _validate_limits(until: float | None, max_steps: int | None, start: float) -> None:
@@ -79,7 +89,7 @@ def _validate_limits(until: float | None, max_steps: int | None, start: float) -
 
 
 class _OrderedFuture(asyncio.Future):
-    """A Future whose hash is its creation number on its loop.
+    """A Future whose hash is its creation number on its loop (loops with a network).
 
     Libraries keep futures in sets and wake them by iterating the set (aiohttp's
     DNS throttle does); with the default id-based hash that order follows memory
@@ -151,6 +161,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._timers: list[_TimerEntry] = []
         self._timer_seq = itertools.count().__next__
         self._cancelled_timers = 0
+        #: The (empty) context sleep timers run in; one per loop, as a loop runs in one thread.
+        self._sleep_context = contextvars.Context()
+        _timerq.reset(self)  # near heap + far buckets (see sim._timerq)
         self._jobs: set[concurrent.futures.Future[Any]] = set()
         # Jobs blocked on a coroutine they submitted to this loop do not hold the clock.
         self._waited: set[concurrent.futures.Future[Any]] = set()
@@ -176,6 +189,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         #: The handle whose callback is running, while instruments are attached.
         self._current_step: asyncio.Handle | None = None
         self._network: Any = None
+        if _PARTIAL_CREATE_FUTURE and type(self).create_future is VirtualEventLoop.create_future:
+            # create_future() without a Python frame: asyncio.Future(loop=self) in C
+            # (not when a subclass overrides create_future).
+            self.create_future = functools.partial(_Future, loop=self)
         self._future_seq = itertools.count().__next__
         #: The schedule being played (None: punctual, no cost).
         self._schedule_state = schedule
@@ -224,7 +241,19 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def _call_soon_instrumented(
         self, callback: Callable[..., object], *args: Any, context: Context | None = None
     ) -> asyncio.Handle:
-        handle = super().call_soon(callback, *args, context=context)
+        if self._debug or self._closed:
+            handle = super().call_soon(callback, *args, context=context)
+        else:
+            # asyncio.Handle(callback, args, self, context) without __init__ (as call_soon).
+            handle = _new(_Handle)
+            handle._context = _copy_context() if context is None else context
+            handle._loop = self
+            handle._callback = callback
+            handle._args = args
+            handle._cancelled = False
+            handle._repr = None
+            handle._source_traceback = None
+            self._ready.append(handle)
         for instrument in self._instruments:
             instrument.callback_scheduled(handle, None)
         return handle
@@ -264,7 +293,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.TimerHandle:
         if delay is None:
             raise TypeError("delay must not be None")
-        if self._debug or self._instruments or self._closed or self._schedule_state is not None:
+        if self._debug or self._closed or self._schedule_state is not None:
             return self._schedule(self._clock.now + to_ticks(delay), callback, args, context)
         try:
             ticks = round(delay * 1_000_000_000)  # to_ticks(delay), inlined
@@ -275,7 +304,14 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         ticks += self._clock.now
         # TimerHandle(ticks / 1e9, callback, args, self, context) without __init__.
         timer = _new(TimerHandle)
-        timer._context = _copy_context() if context is None else context
+        if context is not None:
+            timer._context = context
+        elif callback is _set_result_unless_cancelled and _SHARE_SLEEP_CONTEXT:
+            # A sleep's timer only sets its future's result (the wake-up runs in the
+            # task's own context): no copy of the caller's context is needed.
+            timer._context = self._sleep_context
+        else:
+            timer._context = _copy_context()
         timer._loop = self
         timer._callback = callback
         timer._args = args
@@ -284,7 +320,23 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         timer._source_traceback = None
         timer._when = ticks / 1_000_000_000
         timer._scheduled = True
-        _heappush(self._timers, (ticks, self._timer_seq(), timer))
+        if ticks < self._horizon:  # sim._timerq.push, inlined
+            timers = self._timers
+            _heappush(timers, (ticks, self._timer_seq(), timer))
+            if len(timers) > self._near_limit:
+                _timerq.split(self)
+        else:
+            key = (ticks - self._far_origin) // self._far_width
+            bucket = self._far.get(key)
+            if bucket is None:
+                self._far[key] = [(ticks, self._timer_seq(), timer)]
+                _heappush(self._far_keys, key)
+            else:
+                bucket.append((ticks, self._timer_seq(), timer))
+            self._far_count += 1
+        if self._instruments:
+            for instrument in self._instruments:
+                instrument.callback_scheduled(timer, ticks)
         return timer
 
     def call_at(
@@ -313,13 +365,25 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             self._check_thread()
             self._check_callback(callback, "call_at")
         when = to_seconds(ticks) if ticks < INFINITE_TICKS else math.inf
-        timer = TimerHandle(when, callback, args, self, context)
-        if timer._source_traceback:
-            # Drop this frame and call_later/call_at's: end at their caller, as asyncio does.
-            del timer._source_traceback[-2:]
+        if self._debug:
+            timer = TimerHandle(when, callback, args, self, context)
+            if timer._source_traceback:
+                # Drop this frame and call_later/call_at's: end at their caller, as asyncio does.
+                del timer._source_traceback[-2:]
+        else:
+            # TimerHandle(when, callback, args, self, context) without __init__.
+            timer = _new(TimerHandle)
+            timer._context = _copy_context() if context is None else context
+            timer._loop = self
+            timer._callback = callback
+            timer._args = args
+            timer._cancelled = False
+            timer._repr = None
+            timer._source_traceback = None
+            timer._when = when
         if self._schedule_state is not None and ticks < INFINITE_TICKS:
             ticks += self._schedule_state.timer_lateness()  # late, never early
-        heapq.heappush(self._timers, (ticks, self._timer_seq(), timer))
+        _timerq.push(self, (ticks, self._timer_seq(), timer))
         timer._scheduled = True
         if self._instruments:
             for instrument in self._instruments:
@@ -333,7 +397,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def close(self) -> None:
         if self.is_running():
             raise RuntimeError("Cannot close a running event loop")
-        self._timers.clear()
+        _timerq.clear(self)
         for instrument in list(self._instruments):
             self.remove_instrument(instrument)
         super().close()
@@ -465,6 +529,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         and ``network.attached(loop)`` is called now.
         """
         self._network = network
+        self.__dict__.pop("create_future", None)  # ordered futures from now on
         network.attached(self)
 
     @property
@@ -649,7 +714,16 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     # -- tasks -----------------------------------------------------------------
 
     def create_future(self) -> asyncio.Future[Any]:
-        """A Future of this loop that hashes by creation order (deterministic set order)."""
+        """A Future of this loop; with a network attached, one that hashes by creation
+        order (deterministic set order).
+
+        Only loops with a virtual network get the ordered kind: the libraries that
+        wake futures by iterating a set (aiohttp's DNS throttle) run only over the
+        network, and a Python Future subclass costs every ``asyncio.sleep`` about
+        15% (the C Task's fast path takes exact Futures only).
+        """
+        if self._network is None:
+            return _Future(loop=self)
         future = _OrderedFuture(loop=self)
         future._asyncsim_seq = self._future_seq()
         return future
@@ -682,9 +756,13 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
 
     def _next_timer(self) -> int | None:
         timers = self._timers
-        while timers and timers[0][2]._cancelled:
-            heapq.heappop(timers)[2]._scheduled = False
-            self._cancelled_timers -= 1
+        while True:
+            while timers and timers[0][2]._cancelled:
+                heapq.heappop(timers)[2]._scheduled = False
+                self._cancelled_timers -= 1
+            if timers or not self._far_count:
+                break
+            _timerq.refill(self)
         if not timers or timers[0][0] >= INFINITE_TICKS:
             return None
         return timers[0][0]
@@ -784,16 +862,20 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         timers = self._timers
         clock = self._clock
         if self._cancelled_timers > _MIN_CANCELLED_TO_COMPACT and (
-            self._cancelled_timers * 2 > len(timers)
+            self._cancelled_timers * 2 > len(timers) + self._far_count
         ):
             self._compact_timers()
         if ready or self._stopping:
             if self._real_fds:
                 self._poll(0)
         else:
-            while timers and timers[0][2]._cancelled:
-                heapq.heappop(timers)[2]._scheduled = False
-                self._cancelled_timers -= 1
+            while True:
+                while timers and timers[0][2]._cancelled:
+                    heapq.heappop(timers)[2]._scheduled = False
+                    self._cancelled_timers -= 1
+                if timers or not self._far_count:
+                    break
+                _timerq.refill(self)  # the near heap ran empty: bring the next bucket in
             if self._jobs and self._jobs_hold_clock():
                 # Outside work in flight: the clock stands still until it is done.
                 self._poll(None)
@@ -831,39 +913,104 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             # ready queue (same order, same semantics).
             self._run_timers(now)
         else:
-            while timers and timers[0][0] <= now:
-                timer = heapq.heappop(timers)[2]
-                timer._scheduled = False
-                if timer._cancelled:
-                    self._cancelled_timers -= 1
-                else:
-                    ready.append(timer)
+            while True:
+                while timers and timers[0][0] <= now:
+                    timer = heapq.heappop(timers)[2]
+                    timer._scheduled = False
+                    if timer._cancelled:
+                        self._cancelled_timers -= 1
+                    else:
+                        ready.append(timer)
+                # (far timers can be due only if a shared clock moved past the horizon)
+                if timers or not self._far_count or self._horizon > now:
+                    break
+                _timerq.refill(self)
             if self._instruments:
                 self._run_ready_instrumented(len(ready))
             else:
                 self._run_ready(len(ready))
+        self._check_limits()
+        if ready and _MERGE_ITERATIONS and self._schedule_state is None:
+            self._run_followups()
+
+    def _run_followups(self) -> None:
+        """Run the iterations that follow a timer batch, as long as they only run callbacks.
+
+        While callbacks are ready (after a timer batch: a sleeping task's wake-up),
+        the next iterations of ``run_forever`` would only run them: the clock cannot
+        move while something is ready, and nothing else can happen in between when
+        no real file descriptor is polled. Each round here is exactly such an
+        iteration (timers due now join the end of the ready queue, then the callbacks
+        present at its start run, then the step limit is checked), without returning
+        to ``run_forever`` in between; it stops where ``run_forever`` would
+        (``stop()`` called) and hands back to the general path when anything else
+        must happen (real I/O to poll, cancelled timers to compact).
+        """
+        ready = self._ready
+        timers = self._timers
+        clock = self._clock
+        while (
+            ready
+            and not self._stopping
+            and not self._real_fds
+            and self._cancelled_timers <= _MIN_CANCELLED_TO_COMPACT
+        ):
+            now = clock.now
+            while True:
+                while timers and timers[0][0] <= now:
+                    timer = _heappop(timers)[2]
+                    timer._scheduled = False
+                    if timer._cancelled:
+                        self._cancelled_timers -= 1
+                    else:
+                        ready.append(timer)
+                if timers or not self._far_count or self._horizon > now:
+                    break
+                _timerq.refill(self)
+            if self._instruments:
+                self._run_ready_instrumented(len(ready))
+            else:
+                self._run_ready(len(ready))
+            self._check_limits()
+
+    def _check_limits(self) -> None:
+        """After an iteration: stop at ``max_steps`` callbacks, or past ``until`` (steps
+        that take virtual time, the CPU cost model or ``time.sleep``, can run past it)."""
         if self._max_steps is not None and self._steps > self._max_steps:
             raise self._fail(
-                StepLimitExceeded.at(self._max_steps, clock.seconds(), self.pending_tasks())
+                StepLimitExceeded.at(self._max_steps, self._clock.seconds(), self.pending_tasks())
             )
-        if self._until is not None and clock.now > self._until:
-            # Steps that take virtual time (CPU cost model, time.sleep) ran past it.
+        if self._until is not None and self._clock.now > self._until:
             until = to_seconds(self._until)
             raise self._fail(
-                SimulationTimeout.at(clock.seconds(), self.pending_tasks(), until=until)
+                SimulationTimeout.at(self._clock.seconds(), self.pending_tasks(), until=until)
             )
 
     def _run_ready(self, ntodo: int) -> None:
         ready = self._ready
         steps = 0
         try:
+            if self._debug:
+                for _ in range(ntodo):
+                    handle = ready.popleft()
+                    if handle._cancelled:
+                        continue
+                    steps += 1
+                    self._run_debug(handle)
+                return
             for _ in range(ntodo):
                 handle = ready.popleft()
                 if handle._cancelled:
                     continue
                 steps += 1
-                if self._debug:
-                    self._run_debug(handle)
+                if type(handle) is _Handle:
+                    # Handle._run, inlined (asyncio's own handles only).
+                    try:
+                        handle._context.run(handle._callback, *handle._args)
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:
+                        _report_callback_error(handle, exc)
                 else:
                     handle._run()
             # As asyncio's _run_once: a step whose exception's traceback reaches this
@@ -881,14 +1028,50 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         meanwhile. A sleep timer's ``_set_result_unless_cancelled`` is inlined.
         """
         timers = self._timers
-        batch = []
-        while timers and timers[0][0] <= now:
-            timer = _heappop(timers)[2]
-            timer._scheduled = False
+        timer = _heappop(timers)[2]  # (the caller saw it due)
+        timer._scheduled = False
+        if (
+            _SINGLE_TIMER_PATH
+            and (timers[0][0] > now if timers else (not self._far_count or self._horizon > now))
+            and not self._debug
+        ):
+            # A batch of one, the usual case when deadlines differ: no batch list.
             if timer._cancelled:
                 self._cancelled_timers -= 1
+                return
+            self._steps += 1
+            args = timer._args
+            if (
+                timer._callback is _set_result_unless_cancelled
+                and len(args) == 2
+                and ((tf := type(fut := args[0])) is _Future or tf is _OrderedFuture)
+                and not fut.done()
+            ):
+                try:
+                    fut.set_result(args[1])
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as exc:  # as Handle._run reports it
+                    _report_callback_error(timer, exc)
             else:
-                batch.append(timer)
+                timer._run()
+            return
+        if timer._cancelled:
+            self._cancelled_timers -= 1
+            batch = []
+        else:
+            batch = [timer]
+        while True:
+            while timers and timers[0][0] <= now:
+                timer = _heappop(timers)[2]
+                timer._scheduled = False
+                if timer._cancelled:
+                    self._cancelled_timers -= 1
+                else:
+                    batch.append(timer)
+            if timers or not self._far_count or self._horizon > now:
+                break
+            _timerq.refill(self)
         debug = self._debug
         steps = 0
         i = 0
@@ -904,7 +1087,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 if (
                     timer._callback is _set_result_unless_cancelled
                     and len(args) == 2
-                    and type(fut := args[0]) is _Future
+                    and ((tf := type(fut := args[0])) is _Future or tf is _OrderedFuture)
                     and not fut.done()
                 ):
                     try:
@@ -924,12 +1107,49 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def _run_ready_instrumented(self, ntodo: int) -> None:
         ready = self._ready
         instruments = self._instruments
+        first = instruments[0] if len(instruments) == 1 else None
+        before = after = None
+        if first is not None:
+            before, after = first.before_step, first.after_step
         for _ in range(ntodo):
             handle = ready.popleft()
             if handle._cancelled:
                 continue
             self._steps += 1
             self._current_step = handle
+            if before is not None and len(instruments) == 1 and instruments[0] is first:
+                # One instrument (a tracer): its hooks bound once per batch, and the
+                # callback run as in _run_ready (Handle._run and sleep wake-ups inlined).
+                before(handle)
+                try:
+                    if self._debug:
+                        self._run_debug(handle)
+                    elif (cls := type(handle)) is _Handle:
+                        try:
+                            handle._context.run(handle._callback, *handle._args)
+                        except (SystemExit, KeyboardInterrupt):
+                            raise
+                        except BaseException as exc:
+                            _report_callback_error(handle, exc)
+                    elif (
+                        cls is TimerHandle
+                        and handle._callback is _set_result_unless_cancelled
+                        and len(args := handle._args) == 2
+                        and ((tf := type(fut := args[0])) is _Future or tf is _OrderedFuture)
+                        and not fut.done()
+                    ):
+                        try:
+                            fut.set_result(args[1])
+                        except (SystemExit, KeyboardInterrupt):
+                            raise
+                        except BaseException as exc:
+                            _report_callback_error(handle, exc)
+                    else:
+                        handle._run()
+                finally:
+                    after(handle)
+                    self._current_step = None
+                continue
             for instrument in instruments:
                 instrument.before_step(handle)
             try:
@@ -986,15 +1206,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             handle = None  # break cycles, as in _run_ready
 
     def _compact_timers(self) -> None:
-        live = []
-        for entry in self._timers:
-            if entry[2]._cancelled:
-                entry[2]._scheduled = False
-            else:
-                live.append(entry)
-        heapq.heapify(live)
-        self._timers = live
-        self._cancelled_timers = 0
+        _timerq.compact(self)
 
 
 _job_thread = threading.local()

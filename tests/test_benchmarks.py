@@ -8,7 +8,8 @@ import pytest
 from benchmarks import workloads
 from benchmarks.harness import CASES, interleaved, peak_rss_kb
 from benchmarks.run import main, parse_args
-from benchmarks.tracing import tracing_available, w5_tracing
+from benchmarks.tracing import main as w5_main
+from benchmarks.tracing import measure_w5
 
 TINY = {"w1": 2, "w2": 20, "w3i": 40, "w3ii": 40, "w4": 60}
 
@@ -51,13 +52,18 @@ def test_peak_rss_of_a_fresh_process_is_reported_in_kib():
     assert peak_rss_kb("w1", 1, "asyncsim") > 1024
 
 
-def test_w5_skips_with_a_reason_or_reports_the_traced_ratio():
-    reason = tracing_available()
-    text = w5_tracing(20, rounds=1)
-    if reason is None:
-        assert "traced/untraced" in text
-    else:
-        assert text == reason and "trace=" in reason
+def test_w5_runs_w2_traced_and_untraced_each_round_and_times_the_gantt_chart():
+    w5 = measure_w5(20, rounds=2)
+    assert len(w5.traced_wall) == len(w5.untraced_wall) == len(w5.traced_cpu) == 2
+    assert w5.steps >= 20 * workloads.K and w5.gantt > 0
+    text = w5.markdown()
+    assert "traced/untraced wall time" in text and "Gantt chart of 20 tasks" in text
+
+
+def test_w5_on_its_own_refuses_a_non_positive_size_naming_it(capsys):
+    with pytest.raises(SystemExit):
+        w5_main(["--tasks", "0"])
+    assert "--tasks must be a positive integer, got 0" in capsys.readouterr().err
 
 
 def test_the_runner_writes_a_results_table(tmp_path, capsys):

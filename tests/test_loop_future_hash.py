@@ -1,8 +1,10 @@
-"""loop.create_future hashes by creation order, so sets of futures iterate the same every run."""
+"""With a virtual network attached, loop.create_future hashes by creation order, so sets
+of futures iterate the same every run; without one it returns asyncio's own Future."""
 
 import asyncio
 
 import sim
+from models.network import Network
 
 
 def wake_order():
@@ -28,20 +30,53 @@ def wake_order():
         del garbage
         return order
 
-    return sim.run(main())
+    return sim.run(main(), network=Network(latency=0.01))
 
 
-def test_sets_of_futures_wake_in_the_same_order_on_every_run():
+def test_sets_of_futures_wake_in_the_same_order_on_every_run_over_a_network():
     first = wake_order()
     assert sorted(first) == list(range(40))
     assert all(wake_order() == first for _ in range(5))
 
 
-def test_create_future_hashes_by_creation_number_on_its_loop():
+def test_create_future_hashes_by_creation_number_on_a_loop_with_a_network():
     loop = sim.new_event_loop()
     try:
+        loop.attach_network(Network(latency=0.01))
         futures = [loop.create_future() for _ in range(3)]
         assert [hash(f) for f in futures] == [hash(futures[0]) + i for i in range(3)]
         assert futures[0] != futures[1] and futures[0] == futures[0]
+        assert repr(futures[0]).startswith("<Future pending")
+    finally:
+        loop.close()
+
+
+def test_a_loop_without_a_network_creates_asyncio_futures_the_fast_c_task_path_accepts():
+    loop = sim.new_event_loop()
+    try:
+        assert type(loop.create_future()) is asyncio.Future
+    finally:
+        loop.close()
+
+
+def test_a_sleep_over_a_network_still_ends_at_its_exact_virtual_time():
+    async def main():
+        await asyncio.sleep(0.25)
+        return asyncio.get_running_loop().time()
+
+    assert sim.run(main(), network=Network(latency=0.01)) == 0.25
+
+
+def test_a_subclass_that_overrides_create_future_keeps_its_override():
+    class Marked(asyncio.Future):
+        pass
+
+    class Loop(sim.VirtualEventLoop):
+        def create_future(self):
+            return Marked(loop=self)
+
+    loop = Loop()
+    try:
+        assert type(loop.create_future()) is Marked
     finally:
         loop.close()

@@ -2,6 +2,7 @@
 queue, inlined sleep wake-ups) keeps asyncio's semantics exactly."""
 
 import asyncio
+import contextvars
 import gc
 
 import pytest
@@ -238,3 +239,81 @@ def test_a_gc_threshold_the_program_sets_itself_is_kept():
         assert gc.get_threshold() == (1234, 5, 6)
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_task_wakes_from_sleep_in_its_own_context_and_timers_keep_their_callers():
+    var = contextvars.ContextVar("var", default="unset")
+
+    async def main(loop):
+        seen = []
+        var.set("caller")
+        loop.call_later(1, lambda: seen.append(("timer", var.get())))
+
+        async def child(name):
+            var.set(name)
+            await asyncio.sleep(0.5)
+            seen.append((name, var.get(), loop.time()))
+
+        await asyncio.gather(child("a"), child("b"))
+        await asyncio.sleep(1)
+        return seen, var.get()
+
+    _, (seen, mine) = run(main)
+    assert seen == [("a", "a", 0.5), ("b", "b", 0.5), ("timer", "caller")] and mine == "caller"
+
+
+def test_stop_in_a_timer_callback_ends_run_forever_before_what_it_scheduled_runs():
+    loop = sim.new_event_loop()
+    log = []
+
+    def fire():
+        log.append("fire")
+        loop.stop()
+        loop.call_soon(log.append, "after stop")
+
+    try:
+        loop.call_later(1, fire)
+        loop.run_forever()
+        assert log == ["fire"] and loop.time() == 1.0
+        loop.stop()
+        loop.run_forever()  # one more iteration runs what was scheduled after stop()
+        assert log == ["fire", "after stop"]
+    finally:
+        loop.close()
+
+
+def test_stop_in_a_task_woken_by_a_timer_ends_run_forever_after_that_iteration():
+    loop = sim.new_event_loop()
+    log = []
+
+    async def sleeper():
+        await asyncio.sleep(2)
+        log.append(("woke", loop.time()))
+        loop.stop()
+        loop.call_soon(log.append, "after stop")
+        await asyncio.sleep(0)
+        log.append("resumed")
+
+    try:
+        task = loop.create_task(sleeper())
+        loop.run_forever()
+        assert log == [("woke", 2.0)]
+        loop.run_until_complete(task)
+        assert log == [("woke", 2.0), "after stop", "resumed"]
+    finally:
+        loop.close()
+
+
+def test_the_step_limit_is_checked_after_every_iteration_of_timers_and_wake_ups():
+    async def ticker():
+        while True:
+            await asyncio.sleep(1)
+
+    loop = sim.new_event_loop(max_steps=5)
+    try:
+        with pytest.raises(sim.StepLimitExceeded) as info:
+            loop.run_until_complete(ticker())
+        # steps: the first step, then per second a timer and a wake-up, one iteration each
+        assert loop.steps == 6 and info.value.time == 3.0
+    finally:
+        loop.close()
