@@ -997,6 +997,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                         continue
                     steps += 1
                     self._run_debug(handle)
+                handle = None  # (see below)
                 return
             for _ in range(ntodo):
                 handle = ready.popleft()
