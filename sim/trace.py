@@ -351,6 +351,9 @@ class Trace:
 
 # -- recording -------------------------------------------------------------------
 
+_ROW = len(StepRow._fields)
+_new_step_row = functools.partial(tuple.__new__, StepRow)
+
 # Causes of scheduled callbacks: None (outside any step: the main task), a step id
 # (int >= 0), _EXTERNAL (another thread, unknown), or (waker step id, due) for a timer.
 _EXTERNAL = -1
@@ -408,7 +411,10 @@ class Tracer(Instrument):
         self._start: int | None = None
         self._tasks: list[list[Any]] = []
         self._ids: dict[asyncio.Future[Any], int] = {}
-        self._steps: list[tuple[Any, ...]] = []
+        # The step rows, flattened (_ROW values each): no container per row while
+        # recording, so the rows do not count towards the garbage collector's passes.
+        self._rows: list[Any] = []
+        self._nsteps = 0
         # What scheduled each pending callback: handle -> (cause, ready ticks); timers
         # by id -> (handle, cause, due); a sleep's future -> (cause, due).
         self._soon: dict[asyncio.Handle, tuple[Any, int]] = {}
@@ -502,7 +508,8 @@ class Tracer(Instrument):
         if self._step_task is not None:
             self._eager_rows.append(row)
         else:
-            self._steps.append((len(self._steps), *row[1:]))
+            self._rows.extend((self._nsteps, *row[1:]))
+            self._nsteps += 1
 
     def callback_scheduled(self, handle: asyncio.Handle, when: int | None) -> None:
         # Causes are recorded as (cause, ready ticks). Plain handles are keyed by
@@ -575,7 +582,7 @@ class Tracer(Instrument):
         self._step_task = task
         self._step_start = self._clock.now
         self._step_info = info
-        self._running = len(self._steps)
+        self._running = self._nsteps
         self._current_task = tid
 
     def after_step(self, handle: asyncio.Handle) -> None:
@@ -584,19 +591,19 @@ class Tracer(Instrument):
         if task is None:
             return
         self._step_task = None
-        steps = self._steps
-        steps.append(
-            self._step_row(
-                len(steps),
-                task,
-                self._current_task,  # type: ignore[arg-type]  # set with _step_task
-                self._step_info,
-                self._step_start,
-            )
+        step_id = self._nsteps
+        self._nsteps = step_id + 1
+        self._rows += self._step_row(
+            step_id,
+            task,
+            self._current_task,  # type: ignore[arg-type]  # set with _step_task
+            self._step_info,
+            self._step_start,
         )
         if self._eager_rows:
             for row in self._eager_rows:
-                steps.append((len(steps), *row[1:]))
+                self._rows.extend((self._nsteps, *row[1:]))
+                self._nsteps += 1
             self._eager_rows.clear()
 
     def _step_row(
@@ -785,7 +792,7 @@ class Tracer(Instrument):
             end=end,
             mains=tuple(self._mains),
             tasks=tuple(TaskRow(*row) for row in self._tasks),
-            steps=tuple(map(functools.partial(tuple.__new__, StepRow), self._steps)),
+            steps=tuple(map(_new_step_row, zip(*[iter(self._rows)] * _ROW, strict=True))),
             marks=tuple(self._marks),
             spans=tuple(self._spans),
             blocks=tuple(self._blocks),
