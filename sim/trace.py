@@ -384,6 +384,23 @@ def _outcome(task: asyncio.Future[Any]) -> tuple[str, str]:
     return "result", type(task.result()).__name__
 
 
+def _chain(task: asyncio.Task[Any]) -> list[Any]:
+    """The coroutines (and generators) ``task`` is suspended in, outermost first."""
+    chain = []
+    obj: Any = task.get_coro()
+    while obj is not None:
+        cls = obj.__class__
+        if cls is _Coroutine:
+            following = obj.cr_await
+        elif cls is _Generator:
+            following = obj.gi_yieldfrom
+        else:
+            break
+        chain.append(obj)
+        obj = following
+    return chain
+
+
 def _code(obj: Any) -> Any:
     return obj.cr_code if obj.__class__ is _Coroutine else obj.gi_code
 
@@ -425,9 +442,8 @@ class Tracer(Instrument):
         self._blocks: list[LoopBlock] = []
         self._loop_index = 0
         self._running: Any = None
-        self._step_task: asyncio.Task[Any] | None = None
-        self._step_start = 0
-        self._step_info: tuple[Any, int] | None = None
+        # The task step running now: (task, id, (cause, ready ticks) or None, start).
+        self._step: tuple[asyncio.Task[Any], int, tuple[Any, int] | None, int] | None = None
         self._current_task: int | None = None
         self._library: dict[Any, bool] = {}
         # Each task and its name when created: asyncio.create_task(name=...) names it after.
@@ -505,7 +521,7 @@ class Tracer(Instrument):
         # own, spawned by that one, and placed after it (whose row id is reserved).
         now = self._clock.now
         row = self._step_row(-1, task, tid, (self._running, now), now)
-        if self._step_task is not None:
+        if self._step is not None:
             self._eager_rows.append(row)
         else:
             self._rows.extend((self._nsteps, *row[1:]))
@@ -579,27 +595,19 @@ class Tracer(Instrument):
         elif tid < 0:  # the loop's own shutdown work: pass its cause on
             self._running = info[0] if info is not None else _EXTERNAL
             return
-        self._step_task = task
-        self._step_start = self._clock.now
-        self._step_info = info
+        self._step = (task, tid, info, self._clock.now)
         self._running = self._nsteps
         self._current_task = tid
 
     def after_step(self, handle: asyncio.Handle) -> None:
         self._running = None  # callbacks scheduled between steps have no cause
-        task = self._step_task
-        if task is None:
+        step = self._step
+        if step is None:
             return
-        self._step_task = None
+        self._step = None
         step_id = self._nsteps
         self._nsteps = step_id + 1
-        self._rows += self._step_row(
-            step_id,
-            task,
-            self._current_task,  # type: ignore[arg-type]  # set with _step_task
-            self._step_info,
-            self._step_start,
-        )
+        self._rows += self._step_row(step_id, *step)
         if self._eager_rows:
             for row in self._eager_rows:
                 self._rows.extend((self._nsteps, *row[1:]))
@@ -629,8 +637,9 @@ class Tracer(Instrument):
             # _introspect.frame_chain + user_frame, fused, with a per-code-object cache.
             # It walks code objects: reading cr_frame makes CPython 3.11+ build a frame
             # object (garbage-collector work), so only the user's frame is read.
-            chain = []
-            user = None
+            # (The chain itself is listed only when needed: see _chain.)
+            user = last = None
+            depth = 0
             library = self._library
             obj: Any = task.get_coro()
             while obj is not None:
@@ -641,17 +650,18 @@ class Tracer(Instrument):
                     code, following = obj.gi_code, obj.gi_yieldfrom
                 else:  # a future's iterator (or another awaitable without frames)
                     break
-                chain.append(obj)
+                last = obj
+                depth += 1
                 is_library = library.get(code)
                 if is_library is None:
                     is_library = library[code] = _introspect._is_library(code.co_filename)
                 if not is_library:
                     user = obj
                 obj = following
-            if user is None and chain:
-                user = chain[-1]
-            if first and len(chain) > 1:
-                self._name_wrapped(tid, chain)
+            if user is None:
+                user = last
+            if first and depth > 1:
+                self._name_wrapped(tid, _chain(task))
             if user is not None:
                 frame = user.cr_frame if user.__class__ is _Coroutine else user.gi_frame
                 if frame is not None:
@@ -670,7 +680,7 @@ class Tracer(Instrument):
             if sleep is not None:  # (its entry goes when its timer fires)
                 blocked, until, detail = "sleep", sleep[1], "asyncio.sleep"
             else:
-                blocked, until, target, detail = self._classify(fut, chain)
+                blocked, until, target, detail = self._classify(fut, _chain(task))
         if info is None:
             cause, ready = _EXTERNAL, start
         else:
