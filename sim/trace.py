@@ -366,11 +366,15 @@ def _where(frame: Any) -> str:
     return f"{code.co_qualname}() at {code.co_filename}:{frame.f_lineno}"
 
 
-def _creation_site() -> str:
+def _creation_site(library: dict[Any, bool]) -> str:
     frame: Any = sys._getframe(2)
     while frame is not None:
-        if not _introspect._is_library(frame.f_code.co_filename):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        code = frame.f_code
+        is_library = library.get(code)
+        if is_library is None:
+            is_library = library[code] = _introspect._is_library(code.co_filename)
+        if not is_library:
+            return f"{code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return ""
 
@@ -473,7 +477,9 @@ class Tracer(Instrument):
         if self in _active:
             _active.remove(self)
 
-    def _register(self, task: asyncio.Task[Any], parent: asyncio.Task[Any] | None) -> int:
+    def _register(
+        self, task: asyncio.Task[Any], parent: asyncio.Task[Any] | None, coroutine: str = ""
+    ) -> int:
         tid = len(self._tasks)
         self._ids[task] = tid
         name = task.get_name()
@@ -488,8 +494,8 @@ class Tracer(Instrument):
             [
                 tid,
                 _ADDRESS.sub("", name),
-                _introspect.coroutine_name(task),
-                _creation_site(),
+                coroutine or _introspect.coroutine_name(task),
+                _creation_site(self._library),
                 parent_id,
                 loop_index,
                 self._clock.now,
@@ -504,10 +510,11 @@ class Tracer(Instrument):
     def task_created(self, task: asyncio.Task[Any], parent: asyncio.Task[Any] | None) -> None:
         if task in self._ids:
             return
-        if _introspect.coroutine_name(task) in _INTERNAL:
+        coroutine = _introspect.coroutine_name(task)
+        if coroutine in _INTERNAL:
             self._ids[task] = -1  # the loop's own shutdown work: not the program's
             return
-        tid = self._register(task, parent)
+        tid = self._register(task, parent, coroutine)
         if task.done():  # (never get_coro() here: CPython 3.12.1 crashes on it)
             self._eager_step(task, tid)
             return
