@@ -562,10 +562,13 @@ class Tracer(Instrument):
         callback = handle._callback  # type: ignore[attr-defined]
         if handle.__class__ is _Handle:
             info = self._soon.pop(handle, None)
-        elif callback is _set_result_unless_cancelled and handle._args[0] in self._sleeps:
-            # An asyncio.sleep timer fired.
+        elif (
+            callback is _set_result_unless_cancelled
+            and (sleep := self._sleeps.pop(handle._args[0], None)) is not None
+        ):
+            # An asyncio.sleep timer fired: its (cause, due) is what it wakes.
             self._current_task = None
-            self._running = self._sleeps.pop(handle._args[0])
+            self._running = sleep
             return
         else:
             entry = self._sched.pop(id(handle), None)
