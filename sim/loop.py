@@ -1108,51 +1108,65 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 self._ready.extendleft(reversed(batch[i + 1 :]))
 
     def _run_ready_instrumented(self, ntodo: int) -> None:
+        instruments = self._instruments
+        if len(instruments) != 1 or self._debug:
+            self._run_ready_hooked(ntodo)
+            return
+        # One instrument (a tracer): its hooks bound once per batch, and the callback
+        # run as in _run_ready (Handle._run and sleep wake-ups inlined). Batches are
+        # often a single callback (a timer, then the wake-up it causes): little setup.
+        ready = self._ready
+        first = instruments[0]
+        before, after = first.before_step, first.after_step
+        while ntodo:
+            ntodo -= 1
+            handle = ready.popleft()
+            if handle._cancelled:
+                continue
+            self._steps += 1
+            self._current_step = handle
+            before(handle)
+            try:
+                if (cls := type(handle)) is _Handle:
+                    try:
+                        handle._context.run(handle._callback, *handle._args)
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:
+                        _report_callback_error(handle, exc)
+                elif (
+                    cls is TimerHandle
+                    and handle._callback is _set_result_unless_cancelled
+                    and len(args := handle._args) == 2
+                    and ((tf := type(fut := args[0])) is _Future or tf is _OrderedFuture)
+                    and not fut.done()
+                ):
+                    try:
+                        fut.set_result(args[1])
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:
+                        _report_callback_error(handle, exc)
+                else:
+                    handle._run()
+            finally:
+                after(handle)
+                self._current_step = None
+            if ntodo and (self._debug or len(instruments) != 1 or instruments[0] is not first):
+                # The step attached or detached an instrument, or turned on debug mode.
+                self._run_ready_hooked(ntodo)
+                break
+        handle = None  # break cycles, as in _run_ready
+
+    def _run_ready_hooked(self, ntodo: int) -> None:
         ready = self._ready
         instruments = self._instruments
-        first = instruments[0] if len(instruments) == 1 else None
-        before = after = None
-        if first is not None:
-            before, after = first.before_step, first.after_step
         for _ in range(ntodo):
             handle = ready.popleft()
             if handle._cancelled:
                 continue
             self._steps += 1
             self._current_step = handle
-            if before is not None and len(instruments) == 1 and instruments[0] is first:
-                # One instrument (a tracer): its hooks bound once per batch, and the
-                # callback run as in _run_ready (Handle._run and sleep wake-ups inlined).
-                before(handle)
-                try:
-                    if self._debug:
-                        self._run_debug(handle)
-                    elif (cls := type(handle)) is _Handle:
-                        try:
-                            handle._context.run(handle._callback, *handle._args)
-                        except (SystemExit, KeyboardInterrupt):
-                            raise
-                        except BaseException as exc:
-                            _report_callback_error(handle, exc)
-                    elif (
-                        cls is TimerHandle
-                        and handle._callback is _set_result_unless_cancelled
-                        and len(args := handle._args) == 2
-                        and ((tf := type(fut := args[0])) is _Future or tf is _OrderedFuture)
-                        and not fut.done()
-                    ):
-                        try:
-                            fut.set_result(args[1])
-                        except (SystemExit, KeyboardInterrupt):
-                            raise
-                        except BaseException as exc:
-                            _report_callback_error(handle, exc)
-                    else:
-                        handle._run()
-                finally:
-                    after(handle)
-                    self._current_step = None
-                continue
             for instrument in instruments:
                 instrument.before_step(handle)
             try:

@@ -67,6 +67,8 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _DEFAULT_NAME = re.compile(r"Task-\d+")
 _set_result_unless_cancelled = getattr(asyncio.futures, "_set_result_unless_cancelled", None)
 _TimerHandle = asyncio.TimerHandle
+_Handle = asyncio.Handle
+_BuiltinMethod = type(len)
 _Coroutine = types.CoroutineType
 _Generator = types.GeneratorType
 # The C Task and the pure-Python one (which is not its subclass), for isinstance().
@@ -349,6 +351,9 @@ class Trace:
 
 # -- recording -------------------------------------------------------------------
 
+_ROW = len(StepRow._fields)
+_new_step_row = functools.partial(tuple.__new__, StepRow)
+
 # Causes of scheduled callbacks: None (outside any step: the main task), a step id
 # (int >= 0), _EXTERNAL (another thread, unknown), or (waker step id, due) for a timer.
 _EXTERNAL = -1
@@ -361,11 +366,15 @@ def _where(frame: Any) -> str:
     return f"{code.co_qualname}() at {code.co_filename}:{frame.f_lineno}"
 
 
-def _creation_site() -> str:
+def _creation_site(library: dict[Any, bool]) -> str:
     frame: Any = sys._getframe(2)
     while frame is not None:
-        if not _introspect._is_library(frame.f_code.co_filename):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        code = frame.f_code
+        is_library = library.get(code)
+        if is_library is None:
+            is_library = library[code] = _introspect._is_library(code.co_filename)
+        if not is_library:
+            return f"{code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return ""
 
@@ -377,6 +386,23 @@ def _outcome(task: asyncio.Future[Any]) -> tuple[str, str]:
     if exc is not None:
         return "exception", _ADDRESS.sub("", f"{type(exc).__name__}: {exc}")
     return "result", type(task.result()).__name__
+
+
+def _chain(task: asyncio.Task[Any]) -> list[Any]:
+    """The coroutines (and generators) ``task`` is suspended in, outermost first."""
+    chain = []
+    obj: Any = task.get_coro()
+    while obj is not None:
+        cls = obj.__class__
+        if cls is _Coroutine:
+            following = obj.cr_await
+        elif cls is _Generator:
+            following = obj.gi_yieldfrom
+        else:
+            break
+        chain.append(obj)
+        obj = following
+    return chain
 
 
 def _code(obj: Any) -> Any:
@@ -406,17 +432,22 @@ class Tracer(Instrument):
         self._start: int | None = None
         self._tasks: list[list[Any]] = []
         self._ids: dict[asyncio.Future[Any], int] = {}
-        self._steps: list[tuple[Any, ...]] = []
+        # The step rows, flattened (_ROW values each): no container per row while
+        # recording, so the rows do not count towards the garbage collector's passes.
+        self._rows: list[Any] = []
+        self._nsteps = 0
+        # What scheduled each pending callback: handle -> (cause, ready ticks); timers
+        # by id -> (handle, cause, due); a sleep's future -> (cause, due).
+        self._soon: dict[asyncio.Handle, tuple[Any, int]] = {}
         self._sched: dict[int, tuple[asyncio.Handle, Any, int]] = {}
-        self._sleeps: dict[asyncio.Future[Any], int] = {}
+        self._sleeps: dict[asyncio.Future[Any], tuple[int | None, int]] = {}
         self._marks: list[Mark] = []
         self._spans: list[Span] = []
         self._blocks: list[LoopBlock] = []
         self._loop_index = 0
         self._running: Any = None
-        self._step_task: asyncio.Task[Any] | None = None
-        self._step_start = 0
-        self._step_info: tuple[asyncio.Handle, Any, int] | None = None
+        # The task step running now: (task, id, (cause, ready ticks) or None, start).
+        self._step: tuple[asyncio.Task[Any], int, tuple[Any, int] | None, int] | None = None
         self._current_task: int | None = None
         self._library: dict[Any, bool] = {}
         # Each task and its name when created: asyncio.create_task(name=...) names it after.
@@ -425,6 +456,8 @@ class Tracer(Instrument):
         # Rows of eager first steps taken inside the running step, appended after it.
         self._eager_rows: list[tuple[Any, ...]] = []
         self._where_cache: dict[tuple[Any, int], str] = {}
+        # The C Task's step wrapper class (not importable), once seen.
+        self._wrapper: type | None = None
         #: What models record beside the tasks (see :mod:`sim.lanes`); bound on attach.
         self.lanes: LaneRecorder = LaneRecorder(None)
         self.lanes.current_task = lambda: self._current_task
@@ -444,7 +477,9 @@ class Tracer(Instrument):
         if self in _active:
             _active.remove(self)
 
-    def _register(self, task: asyncio.Task[Any], parent: asyncio.Task[Any] | None) -> int:
+    def _register(
+        self, task: asyncio.Task[Any], parent: asyncio.Task[Any] | None, coroutine: str = ""
+    ) -> int:
         tid = len(self._tasks)
         self._ids[task] = tid
         name = task.get_name()
@@ -459,8 +494,8 @@ class Tracer(Instrument):
             [
                 tid,
                 _ADDRESS.sub("", name),
-                _introspect.coroutine_name(task),
-                _creation_site(),
+                coroutine or _introspect.coroutine_name(task),
+                _creation_site(self._library),
                 parent_id,
                 loop_index,
                 self._clock.now,
@@ -475,10 +510,11 @@ class Tracer(Instrument):
     def task_created(self, task: asyncio.Task[Any], parent: asyncio.Task[Any] | None) -> None:
         if task in self._ids:
             return
-        if _introspect.coroutine_name(task) in _INTERNAL:
+        coroutine = _introspect.coroutine_name(task)
+        if coroutine in _INTERNAL:
             self._ids[task] = -1  # the loop's own shutdown work: not the program's
             return
-        tid = self._register(task, parent)
+        tid = self._register(task, parent, coroutine)
         if task.done():  # (never get_coro() here: CPython 3.12.1 crashes on it)
             self._eager_step(task, tid)
             return
@@ -491,17 +527,22 @@ class Tracer(Instrument):
         # factories), as part of the step running now: record it as a step of its
         # own, spawned by that one, and placed after it (whose row id is reserved).
         now = self._clock.now
-        row = self._step_row(-1, task, tid, (None, self._running, now), now)
-        if self._step_task is not None:
+        row = self._step_row(-1, task, tid, (self._running, now), now)
+        if self._step is not None:
             self._eager_rows.append(row)
         else:
-            self._steps.append((len(self._steps), *row[1:]))
+            self._rows.extend((self._nsteps, *row[1:]))
+            self._nsteps += 1
 
     def callback_scheduled(self, handle: asyncio.Handle, when: int | None) -> None:
-        # Keyed by id: TimerHandle defines a slow (and colliding) value-based __hash__/__eq__.
-        # The entry holds the handle, so its id cannot be reused while it is there.
+        # Causes are recorded as (cause, ready ticks). Plain handles are keyed by
+        # identity; timers by id: TimerHandle defines a slow (and colliding) value-based
+        # __hash__/__eq__. An entry holds its handle, so its id cannot be reused meanwhile.
         if when is None:
-            self._sched[id(handle)] = (handle, self._running, self._clock.now)
+            if handle.__class__ is _Handle:
+                self._soon[handle] = (self._running, self._clock.now)
+            else:
+                self._sched[id(handle)] = (handle, self._running, self._clock.now)
             return
         # A timer: what it schedules when it fires is caused by (the step that started
         # it, its due time). Resolved now, so that firing it costs one lookup.
@@ -510,53 +551,77 @@ class Tracer(Instrument):
             cause = cause[0]
         elif cause is not None and cause < 0:
             cause = None
-        self._sched[id(handle)] = (handle, (cause, when), when)
         if handle._callback is _set_result_unless_cancelled:  # type: ignore[attr-defined]
-            self._sleeps[handle._args[0]] = when
+            # An asyncio.sleep: keyed by its future, which also gives the sleeping
+            # step its end (until); (cause, when) is also the timer's own cause.
+            self._sleeps[handle._args[0]] = (cause, when)
+        else:
+            self._sched[id(handle)] = (handle, (cause, when), when)
 
     def before_step(self, handle: asyncio.Handle) -> None:
-        info = self._sched.pop(id(handle), None)
-        if handle.__class__ is _TimerHandle:
-            self._current_task = None
-            self._running = info[1] if info is not None else _EXTERNAL
-            return
         callback = handle._callback  # type: ignore[attr-defined]
-        task = getattr(callback, "__self__", None)
-        # A task's own step or wakeup (C: TaskStepMethWrapper / task_wakeup; Python: the
-        # private _Task__step / _Task__wakeup), not a public method such as task.cancel
-        # scheduled with call_later.
-        if isinstance(task, _Task) and (
-            callback.__class__.__name__ == "TaskStepMethWrapper"
-            or callback.__name__ == "task_wakeup"
-            or callback.__name__.startswith("_")
+        if handle.__class__ is _Handle:
+            info = self._soon.pop(handle, None)
+        elif (
+            callback is _set_result_unless_cancelled
+            and (sleep := self._sleeps.pop(handle._args[0], None)) is not None
         ):
-            tid = self._ids.get(task)
-            if tid is None:
-                tid = self._register(task, None)
-            elif tid < 0:  # the loop's own shutdown work: pass its cause on
-                self._running = info[1] if info is not None else _EXTERNAL
-                return
-            self._step_task = task
-            self._step_start = self._clock.now
-            self._step_info = info
-            self._running = len(self._steps)
-            self._current_task = tid
-        else:
-            self._running = info[1] if info is not None else _EXTERNAL
+            # An asyncio.sleep timer fired: its (cause, due) is what it wakes.
             self._current_task = None
+            self._running = sleep
+            return
+        else:
+            entry = self._sched.pop(id(handle), None)
+            info = entry[1:] if entry is not None else None
+        cls = callback.__class__
+        # The common case first: a C task's step or wakeup.
+        if cls is self._wrapper or (cls is _BuiltinMethod and callback.__name__ == "task_wakeup"):
+            task = callback.__self__
+        elif isinstance(handle, _TimerHandle) and callback is _set_result_unless_cancelled:
+            self._current_task = None
+            self._running = info[0] if info is not None else _EXTERNAL
+            return
+        else:
+            task = getattr(callback, "__self__", None)
+            # A task's own step or wakeup (C: TaskStepMethWrapper / task_wakeup; Python:
+            # the private _Task__step / _Task__wakeup), not a public method such as
+            # task.cancel scheduled with call_later.
+            if handle.__class__ is _TimerHandle or not (
+                isinstance(task, _Task)
+                and (
+                    cls.__name__ == "TaskStepMethWrapper"
+                    or callback.__name__ == "task_wakeup"
+                    or callback.__name__.startswith("_")
+                )
+            ):
+                self._running = info[0] if info is not None else _EXTERNAL
+                self._current_task = None
+                return
+            if cls.__name__ == "TaskStepMethWrapper":
+                self._wrapper = cls  # the C task's step: recognised by class from now on
+        tid = self._ids.get(task)
+        if tid is None:
+            tid = self._register(task, None)
+        elif tid < 0:  # the loop's own shutdown work: pass its cause on
+            self._running = info[0] if info is not None else _EXTERNAL
+            return
+        self._step = (task, tid, info, self._clock.now)
+        self._running = self._nsteps
+        self._current_task = tid
 
     def after_step(self, handle: asyncio.Handle) -> None:
         self._running = None  # callbacks scheduled between steps have no cause
-        task = self._step_task
-        if task is None:
+        step = self._step
+        if step is None:
             return
-        self._step_task = None
-        tid: int = self._current_task  # type: ignore[assignment]  # set with _step_task
-        steps = self._steps
-        steps.append(self._step_row(len(steps), task, tid, self._step_info, self._step_start))
+        self._step = None
+        step_id = self._nsteps
+        self._nsteps = step_id + 1
+        self._rows += self._step_row(step_id, *step)
         if self._eager_rows:
             for row in self._eager_rows:
-                steps.append((len(steps), *row[1:]))
+                self._rows.extend((self._nsteps, *row[1:]))
+                self._nsteps += 1
             self._eager_rows.clear()
 
     def _step_row(
@@ -564,11 +629,13 @@ class Tracer(Instrument):
         step_id: int,
         task: asyncio.Task[Any],
         tid: int,
-        info: tuple[Any, Any, int] | None,
+        info: tuple[Any, int] | None,
         start: int,
     ) -> tuple[Any, ...]:
         """The row of ``task``'s step that started at ``start`` and has just ended."""
         now = self._clock.now
+        started = self._started
+        first = tid not in started
         until = target = None
         detail = where = ""
         if task.done():
@@ -580,8 +647,9 @@ class Tracer(Instrument):
             # _introspect.frame_chain + user_frame, fused, with a per-code-object cache.
             # It walks code objects: reading cr_frame makes CPython 3.11+ build a frame
             # object (garbage-collector work), so only the user's frame is read.
-            chain = []
-            user = None
+            # (The chain itself is listed only when needed: see _chain.)
+            user = last = None
+            depth = 0
             library = self._library
             obj: Any = task.get_coro()
             while obj is not None:
@@ -592,52 +660,58 @@ class Tracer(Instrument):
                     code, following = obj.gi_code, obj.gi_yieldfrom
                 else:  # a future's iterator (or another awaitable without frames)
                     break
-                chain.append(obj)
+                last = obj
+                depth += 1
                 is_library = library.get(code)
                 if is_library is None:
                     is_library = library[code] = _introspect._is_library(code.co_filename)
                 if not is_library:
                     user = obj
                 obj = following
-            if user is None and chain:
-                user = chain[-1]
-            if tid not in self._started and len(chain) > 1:
-                self._name_wrapped(tid, chain)
-            frame = None
+            if user is None:
+                user = last
+            if first and depth > 1:
+                self._name_wrapped(tid, _chain(task))
             if user is not None:
                 frame = user.cr_frame if user.__class__ is _Coroutine else user.gi_frame
-            if frame is not None:
-                key = (frame.f_code, frame.f_lineno)
-                cached = self._where_cache.get(key)
-                if cached is None:
-                    cached = self._where_cache[key] = _where(frame)
-                where = cached
+                if frame is not None:
+                    # Keyed by the instruction offset: cheaper to read than f_lineno,
+                    # which decodes the line table on every read.
+                    key = (frame.f_code, frame.f_lasti)
+                    cached = self._where_cache.get(key)
+                    if cached is None:
+                        cached = self._where_cache[key] = _where(frame)
+                    where = cached
             try:
                 fut = task._fut_waiter  # type: ignore[attr-defined]
             except AttributeError:  # a Python without it: the frames tell
                 fut = None
-            until = self._sleeps.pop(fut, None) if fut is not None else None
-            if until is not None:
-                blocked, detail = "sleep", "asyncio.sleep"
+            sleep = self._sleeps.get(fut) if fut is not None else None
+            if sleep is not None:  # (its entry goes when its timer fires)
+                blocked, until, detail = "sleep", sleep[1], "asyncio.sleep"
             else:
-                blocked, until, target, detail = self._classify(fut, chain)
-        cause = _EXTERNAL if info is None else info[1]
+                blocked, until, target, detail = self._classify(fut, _chain(task))
+        if info is None:
+            cause, ready = _EXTERNAL, start
+        else:
+            cause, ready = info
         if cause is None:  # scheduled outside any step: a main task, or asyncio.run's cleanup
-            wake = "outside" if tid in self._started else "start"
+            wake = "start" if first else "outside"
             waker = due = None
         elif cause.__class__ is tuple:
             wake, waker, due = "timer", cause[0], cause[1]
         elif cause >= 0:
-            wake, waker, due = ("step" if tid in self._started else "spawn"), cause, None
+            wake, waker, due = ("spawn" if first else "step"), cause, None
         else:
             wake, waker, due = "external", None, None
-        self._started.add(tid)
+        if first:
+            started.add(tid)
         # Plain tuples while recording: the garbage collector untracks them.
         return (
             step_id,
             tid,
             self._loop_index,
-            start if info is None else info[2],
+            ready,
             start,
             now,
             wake,
@@ -738,7 +812,7 @@ class Tracer(Instrument):
             end=end,
             mains=tuple(self._mains),
             tasks=tuple(TaskRow(*row) for row in self._tasks),
-            steps=tuple(map(functools.partial(tuple.__new__, StepRow), self._steps)),
+            steps=tuple(map(_new_step_row, zip(*[iter(self._rows)] * _ROW, strict=True))),
             marks=tuple(self._marks),
             spans=tuple(self._spans),
             blocks=tuple(self._blocks),
