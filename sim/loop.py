@@ -244,7 +244,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         if self._debug or self._closed:
             handle = super().call_soon(callback, *args, context=context)
         else:
-            # asyncio.Handle(callback, args, self, context) without __init__ (as call_soon).
+            # asyncio.Handle(callback, args, self, context) without __init__, as call_soon
+            # does (not a call to it: the extra frame measured ~5% of W5's traced run).
             handle = _new(_Handle)
             handle._context = _copy_context() if context is None else context
             handle._loop = self

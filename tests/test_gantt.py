@@ -11,17 +11,9 @@ import pytest
 import sim
 from sim.gantt import STATES, row_order, task_intervals
 
+from .seed_programs import main_concurrent
+
 S = 1_000_000_000
-
-
-async def delay():
-    await asyncio.sleep(4)
-
-
-async def main_concurrent():
-    t = asyncio.create_task(delay())
-    await asyncio.sleep(3)
-    await t
 
 
 def by_gid(ax, gid):

@@ -12,24 +12,10 @@ import sim
 from sim.graph import graph_to_graphml, graph_to_json
 
 from .conftest import EXAMPLES
+from .seed_programs import main_concurrent, main_sequential
 
 S = 1_000_000_000
 MS = 1_000_000
-
-
-async def delay():
-    await asyncio.sleep(4)
-
-
-async def main_concurrent():
-    t = asyncio.create_task(delay())
-    await asyncio.sleep(3)
-    await t
-
-
-async def main_sequential():
-    await delay()
-    await asyncio.sleep(3)
 
 
 def path_of(coro):
