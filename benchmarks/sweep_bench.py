@@ -3,7 +3,7 @@
     python benchmarks/sweep_bench.py [--runs N] [--requests R] [--rounds K] [--dask]
 
 Sweeps ``examples/sweep_concurrency.py``'s ``main`` (R fetches behind a semaphore
-against a models.services.Server of capacity 8 with lognormal service times) over
+against an asyncsim.models.services.Server of capacity 8 with lognormal service times) over
 concurrency 1, 2, 4, 8, 16 and N/5 seeds each. Prints wall time and runs/s per
 executor (best of K rounds, interleaved so machine noise hits each alike) and checks
 that every executor gives the same table.
@@ -23,14 +23,14 @@ sys.path.insert(0, os.path.join(ROOT, "examples"))
 
 from sweep_concurrency import main as example  # noqa: E402
 
-import sim  # noqa: E402
+import asyncsim  # noqa: E402
 
 POINTS = [1, 2, 4, 8, 16]
 
 
-def timed(executor, seeds: int, requests: int) -> tuple[float, sim.SweepResult]:
+def timed(executor, seeds: int, requests: int) -> tuple[float, asyncsim.SweepResult]:
     start = time.perf_counter()
-    result = sim.sweep(
+    result = asyncsim.sweep(
         example,
         params={"concurrency": POINTS, "requests": requests},
         seeds=seeds,

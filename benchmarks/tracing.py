@@ -25,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sim
+import asyncsim
 from benchmarks.workloads import K, _w2_main, w2_delays, w2_timers
 
 __all__ = ["W5", "measure_w5", "w5_tracing"]
@@ -79,7 +79,7 @@ def measure_w5(n: int = 10_000, rounds: int = 5) -> W5:
     for r in range(rounds):
         for traced in (bool(r % 2), not r % 2):  # rotate which goes first
             start, cpu = _perf_counter(), _process_time()
-            run = sim.simulate(_w2_main(delays, n, K, False), trace=traced)
+            run = asyncsim.simulate(_w2_main(delays, n, K, False), trace=traced)
             walls[traced].append(_perf_counter() - start)
             cpus[traced].append(_process_time() - cpu)
             if run.exception is not None:

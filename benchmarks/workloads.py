@@ -6,7 +6,7 @@ that :func:`Case.check` compares with the exact expected virtual result.
 
 Implementations
 ---------------
-asyncsim   ``sim.run(main())`` on the virtual loop.
+asyncsim   ``asyncsim.run(main())`` on the virtual loop.
 floor      stock ``asyncio.run`` with every delay replaced by ``sleep(0)``: the
            scheduling floor (no timers at all).
 asyncio    stock ``asyncio.run`` of the same program (W3 only: no delays there).
@@ -29,8 +29,8 @@ from typing import Any
 
 import simpy
 
-import sim
-from sim.clock import to_ticks
+import asyncsim
+from asyncsim.clock import to_ticks
 
 __all__ = ["SEED", "Case", "w1_seed", "w2_timers", "w3_pingpong", "w3_queues", "w4_gather"]
 
@@ -83,7 +83,7 @@ def _run_looptime(coro: Any) -> Any:
 
 async def _w1_pair(zero: bool) -> tuple[float, float]:
     sleep = asyncio.sleep
-    clock = time.perf_counter  # virtual inside sim.run
+    clock = time.perf_counter  # virtual inside asyncsim.run
 
     async def delay() -> None:
         await sleep(0 if zero else 4)
@@ -139,7 +139,7 @@ def w1_seed(reps: int = 200) -> Case:
         reps,
         4 * reps,
         {
-            "asyncsim": many(lambda: sim.run(_w1_pair(False))),
+            "asyncsim": many(lambda: asyncsim.run(_w1_pair(False))),
             "floor": many(lambda: _run_asyncio(_w1_pair(True))),
             "simpy": many(_w1_simpy),
         },
@@ -222,7 +222,7 @@ def w2_timers(n: int, k: int = K, *, others: bool = True) -> Case:
         return check
 
     runners: dict[str, Callable[[], Any]] = {
-        "asyncsim": lambda: sim.run(_w2_main(delays, n, k, False)),
+        "asyncsim": lambda: asyncsim.run(_w2_main(delays, n, k, False)),
         "floor": lambda: _run_asyncio(_w2_main(delays, n, k, True)),
         "simpy": lambda: _w2_simpy(delays, n, k),
     }
@@ -327,7 +327,7 @@ def _pingpong_case(
         switches,
         switches,
         {
-            "asyncsim": lambda: sim.run(run(switches)),
+            "asyncsim": lambda: asyncsim.run(run(switches)),
             "asyncio": lambda: _run_asyncio(run(switches)),
             "simpy": lambda: run_simpy(switches),
         },
@@ -412,7 +412,7 @@ def w4_gather(n: int = 10_000, limit: int = 100) -> Case:
         n,
         n,
         {
-            "asyncsim": lambda: sim.run(_w4_main(durations, limit, False)),
+            "asyncsim": lambda: asyncsim.run(_w4_main(durations, limit, False)),
             "floor": lambda: _run_asyncio(_w4_main(durations, limit, True)),
             "simpy": lambda: _w4_simpy(durations, limit),
         },

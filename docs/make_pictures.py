@@ -19,15 +19,15 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 import bug_lost_update  # noqa: E402
 
-import sim  # noqa: E402
-from sim.gantt import row_order  # noqa: E402
+import asyncsim  # noqa: E402
+from asyncsim.report.gantt import row_order  # noqa: E402
 
 AMOUNTS = (100, 50)  # the deposits main() makes, in task creation order
 NOTE = {"fontsize": 8, "ha": "left", "va": "center", "textcoords": "offset points", "zorder": 9}
 BOX = {"boxstyle": "round,pad=0.25", "fc": "#fffbe6", "ec": "#b8860b", "lw": 0.8}
 
 
-def annotate(ax, trace: sim.Trace, schedule: sim.Schedule) -> int:
+def annotate(ax, trace: asyncsim.Trace, schedule: asyncsim.Schedule) -> int:
     """Write on the chart what each deposit step did; returns the final balance.
 
     The read and the write are replayed from the trace in the order the steps ran
@@ -71,9 +71,9 @@ def annotate(ax, trace: sim.Trace, schedule: sim.Schedule) -> int:
     return balance
 
 
-def draw(schedule: sim.Schedule, path: Path, title: str) -> sim.Run:
+def draw(schedule: asyncsim.Schedule, path: Path, title: str) -> asyncsim.Run:
     """Run the example under ``schedule`` with a trace and save its Gantt chart to ``path``."""
-    run = sim.simulate(bug_lost_update.main(), schedule=schedule, trace=True)
+    run = asyncsim.simulate(bug_lost_update.main(), schedule=schedule, trace=True)
     assert run.trace is not None
     figure = run.gantt(title=title)
     width, height = figure.get_size_inches()
@@ -87,7 +87,7 @@ def draw(schedule: sim.Schedule, path: Path, title: str) -> sim.Run:
 
 def draw_seed_pair(path: Path) -> None:
     """The README's picture: examples/seed_pair.py replayed as `asyncsim run` does."""
-    run = sim.run_script(ROOT / "examples" / "seed_pair.py", trace=True)
+    run = asyncsim.run_script(ROOT / "examples" / "seed_pair.py", trace=True)
     run.gantt(str(path), title="examples/seed_pair.py: 4 s overlapped, then 4 s + 3 s in sequence")
     print(f"{path.relative_to(ROOT)}: {run.elapsed:.9g} virtual s")
 
@@ -95,8 +95,8 @@ def draw_seed_pair(path: Path) -> None:
 def draw_gather(path: Path) -> None:
     """examples/gather.py with the real aiohttp against the modeled example.com."""
     examples = ROOT / "examples"
-    models = sim.load_model(examples / "net_example_com.py")
-    run = sim.run_script(examples / "gather.py", trace=True, **models)
+    models = asyncsim.load_model(examples / "net_example_com.py")
+    run = asyncsim.run_script(examples / "gather.py", trace=True, **models)
     run.gantt(str(path), title="examples/gather.py: ten aiohttp requests at once")
     print(f"{path.relative_to(ROOT)}: {run.elapsed:.9g} virtual s")
 
@@ -109,11 +109,11 @@ def main() -> None:
     replay = schedule.to_string()
     print(f"minimal failing schedule: Schedule.from_string({replay!r})")
     draw(
-        sim.Schedule.from_string(replay),
+        asyncsim.Schedule.from_string(replay),
         docs / "lost_update.png",
         f"lost update: balance 50, not 150, under Schedule.from_string({replay!r})",
     )
-    draw(sim.Schedule(), docs / "lost_update_punctual.png", "punctual timers: balance 150")
+    draw(asyncsim.Schedule(), docs / "lost_update_punctual.png", "punctual timers: balance 150")
 
 
 if __name__ == "__main__":

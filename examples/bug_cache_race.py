@@ -14,8 +14,8 @@ import asyncio
 
 from hypothesis import Phase, find, settings
 
-import sim
-from sim.strategies import schedules
+import asyncsim
+from asyncsim.testing.strategies import schedules
 
 
 class Cache:
@@ -45,11 +45,11 @@ async def main() -> int:
     return cache.computations
 
 
-def computed_once(schedule: sim.Schedule) -> bool:
-    return sim.run(main(), schedule=schedule) == 1
+def computed_once(schedule: asyncsim.Schedule) -> bool:
+    return asyncsim.run(main(), schedule=schedule) == 1
 
 
-def hunt() -> sim.Schedule:
+def hunt() -> asyncsim.Schedule:
     """The minimal schedule under which the value is computed twice."""
     return find(
         schedules(),
@@ -60,8 +60,8 @@ def hunt() -> sim.Schedule:
 
 
 if __name__ == "__main__":
-    print(f"punctual run: computed {sim.run(main())} time(s)")
+    print(f"punctual run: computed {asyncsim.run(main())} time(s)")
     schedule = hunt()
     print(f"minimal failing schedule: {schedule.to_string()}")
-    replayed = sim.run(main(), schedule=sim.Schedule.from_string(schedule.to_string()))
+    replayed = asyncsim.run(main(), schedule=asyncsim.Schedule.from_string(schedule.to_string()))
     print(f"replayed: computed {replayed} times (duplicate work)")

@@ -15,8 +15,8 @@ import asyncio
 
 from hypothesis import Phase, find, settings
 
-import sim
-from sim.strategies import schedules
+import asyncsim
+from asyncsim.testing.strategies import schedules
 
 
 class Account:
@@ -36,11 +36,11 @@ async def main() -> int:
     return account.balance
 
 
-def balance_is_right(schedule: sim.Schedule) -> bool:
-    return sim.run(main(), schedule=schedule) == 150
+def balance_is_right(schedule: asyncsim.Schedule) -> bool:
+    return asyncsim.run(main(), schedule=schedule) == 150
 
 
-def hunt() -> sim.Schedule:
+def hunt() -> asyncsim.Schedule:
     """The minimal schedule under which a deposit is lost."""
     return find(
         schedules(),
@@ -51,8 +51,8 @@ def hunt() -> sim.Schedule:
 
 
 if __name__ == "__main__":
-    print(f"punctual run: balance {sim.run(main())}")
+    print(f"punctual run: balance {asyncsim.run(main())}")
     schedule = hunt()
     print(f"minimal failing schedule: {schedule.to_string()}")
-    replayed = sim.run(main(), schedule=sim.Schedule.from_string(schedule.to_string()))
+    replayed = asyncsim.run(main(), schedule=asyncsim.Schedule.from_string(schedule.to_string()))
     print(f"replayed: balance {replayed} (a deposit was lost)")

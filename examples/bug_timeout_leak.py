@@ -14,8 +14,8 @@ import asyncio
 
 from hypothesis import Phase, find, settings
 
-import sim
-from sim.strategies import schedules
+import asyncsim
+from asyncsim.testing.strategies import schedules
 
 
 class Service:
@@ -44,12 +44,12 @@ async def main() -> list[str]:
     return service.answers
 
 
-def every_request_is_answered(schedule: sim.Schedule) -> bool:
-    outcome = sim.simulate(main(), schedule=schedule)
+def every_request_is_answered(schedule: asyncsim.Schedule) -> bool:
+    outcome = asyncsim.simulate(main(), schedule=schedule)
     return outcome.ok
 
 
-def hunt() -> sim.Schedule:
+def hunt() -> asyncsim.Schedule:
     """The minimal schedule under which the second request never gets the lock."""
     return find(
         schedules(),
@@ -60,8 +60,10 @@ def hunt() -> sim.Schedule:
 
 
 if __name__ == "__main__":
-    print(f"punctual run: {sim.run(main())}")
+    print(f"punctual run: {asyncsim.run(main())}")
     schedule = hunt()
     print(f"minimal failing schedule: {schedule.to_string()}")
-    replayed = sim.simulate(main(), schedule=sim.Schedule.from_string(schedule.to_string()))
+    replayed = asyncsim.simulate(
+        main(), schedule=asyncsim.Schedule.from_string(schedule.to_string())
+    )
     print(f"replayed: {replayed.exception}")

@@ -8,7 +8,7 @@ links have no latency, so a request takes exactly 0.82 s, connecting included::
 A model file is plain Python that defines a module-level ``network``.
 """
 
-from models.network import Network
+from asyncsim.models.network import Network
 
 RESPONSE_TIME = 0.82  # seconds
 

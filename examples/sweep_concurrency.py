@@ -2,9 +2,9 @@
 
 The gather-of-fetches program of the notes, with the requests behind an
 ``asyncio.Semaphore(concurrency)``, against a modeled service
-(``models.services.Server``) that serves at most ``capacity`` requests at once
+(``asyncsim.models.services.Server``) that serves at most ``capacity`` requests at once
 (the rest queue, first come first served) with a lognormal response time
-(``models.distributions.LogNormal``, median 0.1 s). Swept over concurrency and seeds on
+(``asyncsim.models.distributions.LogNormal``, median 0.1 s). Swept over concurrency and seeds on
 virtual time, the p99 makespan falls until concurrency reaches the service's
 capacity, then stays flat: more concurrency only moves the waiting from the
 client's semaphore into the service's queue.
@@ -22,9 +22,9 @@ import math
 import statistics
 import sys
 
-import sim
-from models.distributions import LogNormal
-from models.services import Server
+import asyncsim
+from asyncsim.models.distributions import LogNormal
+from asyncsim.models.services import Server
 
 CAPACITY = 8  # requests the service handles at once
 MEDIAN = 0.1  # seconds, median response time
@@ -61,13 +61,13 @@ def knee(result, quantile="p99", tolerance=0.05):
 
 
 def sweep(seeds, executor=None):
-    return sim.sweep(
+    return asyncsim.sweep(
         main, params={"concurrency": [1, 2, 4, 8, 16, 32]}, seeds=seeds, executor=executor
     )
 
 
 if __name__ == "__main__":
-    inside = sim.current() is not None  # under `asyncsim demo`: small and in-process
+    inside = asyncsim.current() is not None  # under `asyncsim demo`: small and in-process
     result = sweep(seeds=20 if inside else 200, executor="inline" if inside else None)
     print(result.summary())
     concurrency, p99 = knee(result)

@@ -1,7 +1,7 @@
 """SimPy on the simulation's virtual clock: asyncio and SimPy processes side by side.
 
 :class:`Environment` is a real ``simpy.Environment`` whose time is the running
-:class:`sim.VirtualEventLoop`'s clock (SimPy time unit = virtual seconds). The
+:class:`asyncsim.VirtualEventLoop`'s clock (SimPy time unit = virtual seconds). The
 event loop drives it: every event SimPy schedules gets its own slot in the
 loop, a ``call_soon`` callback when it is due now, a timer when it is due later;
 when the slot runs, the environment processes its next event (``env.step()``).
@@ -35,8 +35,8 @@ A SimPy event is a loop callback queued the way asyncio queues its own:
 
 Examples
 --------
->>> import asyncio, sim
->>> from models.bridge import Environment
+>>> import asyncio, asyncsim
+>>> from asyncsim.models.bridge import Environment
 >>> def clerk(env):
 ...     yield env.timeout(2)
 ...     return "stamped"
@@ -44,7 +44,7 @@ Examples
 ...     env = Environment()
 ...     stamp = await env.process(clerk(env))
 ...     return stamp, asyncio.get_running_loop().time()
->>> sim.run(main())
+>>> asyncsim.run(main())
 ('stamped', 2.0)
 """
 
@@ -61,8 +61,8 @@ import simpy
 import simpy.events
 from simpy.core import BoundClass
 
-import sim
-from sim.clock import to_seconds, to_ticks
+from asyncsim.clock import to_seconds, to_ticks
+from asyncsim.core.loop import VirtualEventLoop
 
 __all__ = ["AllOf", "AnyOf", "Environment", "Event", "Process", "Timeout", "shared_environment"]
 
@@ -107,32 +107,32 @@ class AnyOf(simpy.events.AnyOf):
 class Environment(simpy.Environment):
     """A ``simpy.Environment`` whose clock is the running virtual event loop's.
 
-    Create it inside a simulation (in a coroutine run by :func:`sim.run`, or
+    Create it inside a simulation (in a coroutine run by :func:`asyncsim.run`, or
     pass ``loop``). ``env.now`` is the loop's time in virtual seconds; SimPy
     delays are virtual seconds, rounded to the clock's nanosecond ticks.
 
     Parameters
     ----------
-    loop : sim.VirtualEventLoop, optional
+    loop : asyncsim.VirtualEventLoop, optional
         The loop to run on; by default the running loop.
     """
 
-    def __init__(self, loop: sim.VirtualEventLoop | None = None) -> None:
+    def __init__(self, loop: VirtualEventLoop | None = None) -> None:
         if loop is None:
             try:
                 loop = asyncio.get_running_loop()  # type: ignore[assignment]
             except RuntimeError:
                 raise RuntimeError(
                     "models.bridge.Environment() needs a running simulation: create it "
-                    "inside a coroutine run by sim.run()/asyncsim run, or pass "
-                    "loop=sim.new_event_loop()"
+                    "inside a coroutine run by asyncsim.run()/asyncsim run, or pass "
+                    "loop=asyncsim.new_event_loop()"
                 ) from None
-        if not isinstance(loop, sim.VirtualEventLoop):
+        if not isinstance(loop, VirtualEventLoop):
             raise TypeError(
-                f"loop must be a sim.VirtualEventLoop (SimPy needs the virtual clock), "
-                f"got {type(loop).__name__}; run the program with sim.run() or asyncsim run"
+                f"loop must be an asyncsim.VirtualEventLoop (SimPy needs the virtual clock), "
+                f"got {type(loop).__name__}; run the program with asyncsim.run() or asyncsim run"
             )
-        self._loop: sim.VirtualEventLoop = loop
+        self._loop: VirtualEventLoop = loop
         self._clock = loop.clock
         super().__init__(initial_time=to_seconds(loop.clock.now))
 
@@ -152,7 +152,7 @@ class Environment(simpy.Environment):
         any_of = BoundClass(AnyOf)
 
     @property
-    def loop(self) -> sim.VirtualEventLoop:
+    def loop(self) -> VirtualEventLoop:
         """The event loop that drives this environment."""
         return self._loop
 
@@ -270,10 +270,10 @@ _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Environment] = (
 )
 
 
-def shared_environment(loop: sim.VirtualEventLoop | None = None) -> Environment:
+def shared_environment(loop: VirtualEventLoop | None = None) -> Environment:
     """The environment shared by every model on ``loop`` (default: the running loop).
 
-    Services (:mod:`models.services`) use it, so their SimPy resources and your
+    Services (:mod:`asyncsim.models.services`) use it, so their SimPy resources and your
     own processes can interact when you use the same environment.
     """
     if loop is None:

@@ -3,11 +3,11 @@
 Every distribution is a small frozen (hashable, comparable) object whose
 :meth:`~Distribution.sample` returns a duration in virtual seconds (a float >= 0).
 It draws from the ``random.Random`` you pass; inside a simulation with no ``rng``
-it draws from the simulation's RNG (:attr:`sim.Simulation.rng`). Components
+it draws from the simulation's RNG (:attr:`asyncsim.Simulation.rng`). Components
 should draw from their own stream, so that adding a component does not shift
 the draws of the others::
 
-    rng = models.distributions.stream("server:db")   # sim.current().stream(...)
+    rng = asyncsim.models.distributions.stream("server:db")   # asyncsim.current().stream(...)
     delay = Exponential(mean=0.05).sample(rng)
 
 Each sample of Constant, Uniform, Exponential, Normal, LogNormal and Empirical
@@ -20,7 +20,7 @@ Bad parameters raise ``ValueError`` naming the parameter and the value.
 Examples
 --------
 >>> import random
->>> from models.distributions import Constant, Uniform
+>>> from asyncsim.models.distributions import Constant, Uniform
 >>> Constant(0.82).sample(random.Random(1))
 0.82
 >>> 1.0 <= Uniform(1.0, 2.0).sample(random.Random(1)) <= 2.0
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
 
-import sim
+from asyncsim.scope.simulation import current
 
 __all__ = [
     "Constant",
@@ -81,23 +81,24 @@ def _positive(name: str, value: object) -> float:
 
 
 def stream(name: str) -> random.Random:
-    """The current simulation's random stream ``name`` (see :meth:`sim.Simulation.stream`).
+    """The current simulation's random stream ``name`` (see :meth:`asyncsim.Simulation.stream`).
 
     Raises ``RuntimeError`` outside a simulation: pass an explicit
     ``random.Random(seed)`` to :meth:`Distribution.sample` there instead.
     """
-    simulation = sim.current()
+    simulation = current()
     if simulation is None:
         raise RuntimeError(
             f"models.distributions.stream({name!r}) needs a running simulation "
-            "(sim.run / sim.simulate / asyncsim run); outside one, use random.Random(seed)"
+            "(asyncsim.run / asyncsim.simulate / asyncsim run); "
+            "outside one, use random.Random(seed)"
         )
     return simulation.stream(name)
 
 
 def _resolve(rng: random.Random | None, what: Distribution) -> random.Random:
     if rng is None:
-        simulation = sim.current()
+        simulation = current()
         if simulation is None:
             raise RuntimeError(
                 f"{what!r}.sample() outside a simulation needs an explicit rng, "
@@ -119,7 +120,7 @@ class Distribution:
         ----------
         rng : random.Random, optional
             Where to draw from. Defaults to the current simulation's RNG
-            (:attr:`sim.Simulation.rng`); outside a simulation it is required.
+            (:attr:`asyncsim.Simulation.rng`); outside a simulation it is required.
         """
         return self._draw(_resolve(rng, self))
 
@@ -321,7 +322,7 @@ def as_distribution(value: Any, *, name: str = "duration") -> Distribution:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(
-            f"{name} must be a number of seconds or a models.distributions.Distribution "
+            f"{name} must be a number of seconds or an asyncsim.models.distributions.Distribution "
             f"(Constant, Uniform, Exponential, Normal, LogNormal, Empirical, Mixture), "
             f"got {type(value).__name__} {value!r}"
         )

@@ -1,32 +1,63 @@
 """asyncsim: run real asyncio programs on a virtual clock.
 
->>> import asyncio, sim
+>>> import asyncio, asyncsim
 >>> async def main():
 ...     await asyncio.sleep(3600)
 ...     return "an hour later"
->>> sim.run(main())
+>>> asyncsim.run(main())
 'an hour later'
+
+The names below load their module on first use (PEP 562), so ``import asyncsim``
+costs almost nothing and pulls in none of matplotlib, networkx, hypothesis or
+multiprocessing; the layers are described in ``docs/architecture.md``.
 """
 
-from . import lanes
-from .clock import Clock
-from .cpu import CpuCost, Measured
-from .errors import (
-    Deadlock,
-    PendingTask,
-    RealIOError,
-    SimulationError,
-    SimulationTimeout,
-    StepLimitExceeded,
-)
-from .loop import VirtualEventLoop, VirtualEventLoopPolicy, new_event_loop
-from .run import Run, Simulation, current, run, simulate
-from .schedule import Schedule, perturb_latency
-from .script import ScriptRun, load_model, run_script
-from .sweep import SweepReplay, sweep, sweep_replay
-from .sweep_results import SweepRecord, SweepResult, SweepSummary, load_sweep
-from .timepatch import DEFAULT_EPOCH, patched_time
-from .trace import Trace, mark, span
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "Clock": "asyncsim.clock",
+    "Deadlock": "asyncsim.errors",
+    "PendingTask": "asyncsim.errors",
+    "RealIOError": "asyncsim.errors",
+    "SimulationError": "asyncsim.errors",
+    "SimulationTimeout": "asyncsim.errors",
+    "StepLimitExceeded": "asyncsim.errors",
+    "VirtualEventLoop": "asyncsim.core.loop",
+    "VirtualEventLoopPolicy": "asyncsim.core.loop",
+    "new_event_loop": "asyncsim.core.loop",
+    "Schedule": "asyncsim.core.schedule",
+    "Trace": "asyncsim.trace.records",
+    "CpuCost": "asyncsim.instruments.cpu",
+    "Measured": "asyncsim.instruments.cpu",
+    "mark": "asyncsim.instruments.tracer",
+    "span": "asyncsim.instruments.tracer",
+    "Simulation": "asyncsim.scope.simulation",
+    "current": "asyncsim.scope.simulation",
+    "perturb_latency": "asyncsim.scope.simulation",
+    "DEFAULT_EPOCH": "asyncsim.scope.timepatch",
+    "patched_time": "asyncsim.scope.timepatch",
+    "Run": "asyncsim.runner",
+    "run": "asyncsim.runner",
+    "simulate": "asyncsim.runner",
+    "ScriptRun": "asyncsim.script",
+    "load_model": "asyncsim.script",
+    "run_script": "asyncsim.script",
+    "SweepReplay": "asyncsim.sweeps.runner",
+    "sweep": "asyncsim.sweeps.runner",
+    "sweep_replay": "asyncsim.sweeps.runner",
+    "SweepRecord": "asyncsim.sweeps.records",
+    "SweepResult": "asyncsim.sweeps.results",
+    "SweepSummary": "asyncsim.sweeps.results",
+    "load_sweep": "asyncsim.sweeps.results",
+}
+#: Public submodules reachable as attributes (``asyncsim.lanes.recorder()``).
+_SUBMODULES = {"lanes": "asyncsim.instruments.lanes"}
 
 __all__ = [
     "DEFAULT_EPOCH",
@@ -66,4 +97,43 @@ __all__ = [
     "sweep_replay",
 ]
 
-__version__ = "0.1.0"
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(_SUBMODULES[name])
+    else:
+        raise AttributeError(f"module 'asyncsim' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see
+    from asyncsim.clock import Clock
+    from asyncsim.core.loop import VirtualEventLoop, VirtualEventLoopPolicy, new_event_loop
+    from asyncsim.core.schedule import Schedule
+    from asyncsim.errors import (
+        Deadlock,
+        PendingTask,
+        RealIOError,
+        SimulationError,
+        SimulationTimeout,
+        StepLimitExceeded,
+    )
+    from asyncsim.instruments import lanes
+    from asyncsim.instruments.cpu import CpuCost, Measured
+    from asyncsim.instruments.tracer import mark, span
+    from asyncsim.runner import Run, run, simulate
+    from asyncsim.scope.simulation import Simulation, current, perturb_latency
+    from asyncsim.scope.timepatch import DEFAULT_EPOCH, patched_time
+    from asyncsim.script import ScriptRun, load_model, run_script
+    from asyncsim.sweeps.records import SweepRecord
+    from asyncsim.sweeps.results import SweepResult, SweepSummary, load_sweep
+    from asyncsim.sweeps.runner import SweepReplay, sweep, sweep_replay
+    from asyncsim.trace.records import Trace

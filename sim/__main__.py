@@ -1,7 +1,7 @@
-"""``python -m sim`` is the ``asyncsim`` command."""
+"""``python -m asyncsim`` is the ``asyncsim`` command."""
 
 import sys
 
-from .cli import main
+from asyncsim.cli.main import main
 
 sys.exit(main())

@@ -110,6 +110,6 @@ class RealIOError(SimulationError):
     def refused(cls, call: str) -> RealIOError:
         return cls(
             f"{call} would use real I/O, which is disabled inside a simulation. Model the "
-            "other side with models.network (sim.run(main(), network=...), or "
+            "other side with asyncsim.models.network (asyncsim.run(main(), network=...), or "
             "`asyncsim run app.py --model net.py`), or opt in with allow_real_io=True."
         )

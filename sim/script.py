@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._options import _document_options, simulation_options
-from .errors import SimulationError
-from .loop import VirtualEventLoop
-from .run import Simulation, _Outcome, close_loop, format_exception_for_script
-from .schedule import Schedule
-from .timepatch import DEFAULT_EPOCH
-from .trace import Trace
+from asyncsim.core.loop import VirtualEventLoop
+from asyncsim.core.schedule import Schedule
+from asyncsim.errors import SimulationError
+from asyncsim.runner import _Outcome, close_loop, format_exception_for_script
+from asyncsim.scope.options import _document_options, simulation_options
+from asyncsim.scope.simulation import Simulation
+from asyncsim.scope.timepatch import DEFAULT_EPOCH
+from asyncsim.trace.records import Trace
 
 __all__ = ["MODEL_NAMES", "ScriptRun", "load_model", "run_script"]
 
@@ -49,7 +50,7 @@ def load_model(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ValueError(
             f"model file {path!r} defines none of the model names {', '.join(MODEL_NAMES)}; "
             "define one at module level, e.g. `network = Network(latency=0.05)` "
-            "(from models.network import Network)"
+            "(from asyncsim.models.network import Network)"
         )
     return models
 
@@ -136,7 +137,7 @@ def run_script(
     directory first on ``sys.path``, as ``python path argv...`` would. Loops made
     by ``asyncio.run``, ``asyncio.Runner``, ``asyncio.new_event_loop`` and
     ``get_event_loop`` share one virtual clock. The script's exceptions are printed
-    as Python prints them (exit code 1); a :class:`sim.SimulationError` is printed
+    as Python prints them (exit code 1); a :class:`asyncsim.SimulationError` is printed
     as a readable report (exit code 3); ``SystemExit`` codes are preserved.
 
     Parameters
@@ -147,7 +148,7 @@ def run_script(
         Its command-line arguments (``sys.argv[1:]``).
     {simulation options}
     trace : bool
-        Trace every loop of the script into one :class:`sim.Trace` (``ScriptRun.trace``).
+        Trace every loop of the script into one :class:`asyncsim.Trace` (``ScriptRun.trace``).
 
     A model file (:func:`load_model`) gives ``network`` and ``cpu``.
     """

@@ -3,7 +3,7 @@
 import asyncio
 import random
 
-import sim
+import asyncsim
 
 CALLS: list[tuple[int, int]] = []  # (n, seed) per finished call, in this process
 INTERRUPT_AT: list[tuple[int, int]] = []  # the (n, seed) that raises KeyboardInterrupt once
@@ -38,7 +38,7 @@ async def fetches(concurrency, requests=6):
 async def counted(n):
     """Records each call in CALLS; raises KeyboardInterrupt once at INTERRUPT_AT."""
     await asyncio.sleep(n)
-    seed = sim.current().seed
+    seed = asyncsim.current().seed
     if INTERRUPT_AT and INTERRUPT_AT[0] == (n, seed):
         INTERRUPT_AT.clear()
         raise KeyboardInterrupt  # as if Ctrl-C hit the sweep during this run

@@ -5,8 +5,8 @@ import asyncio
 import pytest
 import simpy
 
-import sim
-from models.bridge import Environment
+import asyncsim
+from asyncsim.models.bridge import Environment
 
 
 def now():
@@ -25,7 +25,7 @@ def test_asyncio_awaits_a_simpy_timeout_and_a_process_result():
         stamp = await env.process(clerk(env))
         return stamp, now()
 
-    assert sim.run(main()) == ("stamped", 3.5)
+    assert asyncsim.run(main()) == ("stamped", 3.5)
 
 
 def test_a_simpy_process_waits_for_an_asyncio_task_and_gets_its_result():
@@ -47,7 +47,7 @@ def test_a_simpy_process_waits_for_an_asyncio_task_and_gets_its_result():
         await proc
         return now()
 
-    assert sim.run(main()) == 4.0
+    assert asyncsim.run(main()) == 4.0
     assert log == [("simpy got", 200, 3.0), ("simpy done", 4.0)]
 
 
@@ -63,7 +63,7 @@ def test_a_simpy_process_can_wait_for_a_coroutine_directly():
         env = Environment()
         return await env.process(proc(env)), now()
 
-    assert sim.run(main()) == ("ok", 0.25)
+    assert asyncsim.run(main()) == ("ok", 0.25)
 
 
 def test_failures_cross_the_bridge_in_both_directions():
@@ -89,7 +89,7 @@ def test_failures_cross_the_bridge_in_both_directions():
         await env.process(catcher(env, log))
         return log, now()
 
-    assert sim.run(main()) == ([("ValueError('asyncio side')", 3.0)], 3.0)
+    assert asyncsim.run(main()) == ([("ValueError('asyncio side')", 3.0)], 3.0)
 
 
 def test_any_simpy_event_is_awaitable_through_wait():
@@ -107,7 +107,7 @@ def test_any_simpy_event_is_awaitable_through_wait():
         yield env.timeout(4)
         resource.release(request)
 
-    assert sim.run(main()) == 4.0
+    assert asyncsim.run(main()) == 4.0
 
 
 def test_simpy_first_when_its_timer_was_scheduled_first_at_the_same_instant():
@@ -124,7 +124,7 @@ def test_simpy_first_when_its_timer_was_scheduled_first_at_the_same_instant():
         await asyncio.sleep(1)
         log.append(("asyncio", now()))
 
-    sim.run(main())
+    asyncsim.run(main())
     assert log == [("simpy", 1.0), ("asyncio", 1.0)]
 
 
@@ -142,7 +142,7 @@ def test_asyncio_first_when_its_timer_was_scheduled_first_at_the_same_instant():
         log.append(("asyncio", now()))
         await asyncio.sleep(0)
 
-    sim.run(main())
+    asyncsim.run(main())
     assert log == [("asyncio", 1.0), ("simpy", 1.0)]
 
 
@@ -170,7 +170,7 @@ def test_a_wake_in_either_direction_takes_one_trip_through_the_ready_queue():
         log.append("asyncio set the result")
         await other
 
-    sim.run(main())
+    asyncsim.run(main())
     # set_result queues fut's done callback; it triggers the SimPy event, whose
     # slot is queued behind the bystander's next step.
     assert log == [
@@ -203,8 +203,8 @@ def test_a_mixed_program_is_deterministic():
         await consumer(env, queue, log)
         return log
 
-    first = sim.run(main())
-    assert first == sim.run(main())
+    first = asyncsim.run(main())
+    assert first == asyncsim.run(main())
     assert first[-1] == ("got", 4, 3.3)  # the consumer is the bottleneck: 0.5 + 4 x 0.7
 
 
@@ -213,7 +213,7 @@ def test_env_run_is_refused_with_a_hint():
         with pytest.raises(RuntimeError, match=r"do not call env.run\(\)"):
             Environment().run(until=3)
 
-    sim.run(main())
+    asyncsim.run(main())
 
 
 def test_an_environment_needs_a_virtual_loop():
@@ -221,7 +221,7 @@ def test_an_environment_needs_a_virtual_loop():
         Environment()
 
     async def main():
-        with pytest.raises(TypeError, match=r"loop must be a sim\.VirtualEventLoop"):
+        with pytest.raises(TypeError, match=r"loop must be an asyncsim\.VirtualEventLoop"):
             Environment()
 
     asyncio.run(main())
@@ -235,7 +235,7 @@ def test_wait_and_from_future_reject_the_wrong_kind_of_object():
         with pytest.raises(TypeError, match="expects an asyncio future, task or coroutine"):
             env.from_future(3)
 
-    sim.run(main())
+    asyncsim.run(main())
 
 
 def test_an_unwatched_simpy_failure_is_reported_not_swallowed():
@@ -252,7 +252,7 @@ def test_an_unwatched_simpy_failure_is_reported_not_swallowed():
         env.process(broken(env))
         await asyncio.sleep(2)
 
-    sim.run(main())
+    asyncsim.run(main())
     assert len(errors) == 1
     assert "a SimPy event failed and nothing waited for it (at t=1.0s)" in errors[0]["message"]
     assert isinstance(errors[0]["exception"], KeyError)
@@ -284,7 +284,7 @@ def test_crossing_the_bridge_resumes_after_the_waiters_on_the_same_side():
         fut.set_result("f")
         await asyncio.gather(*tasks)
 
-    sim.run(main())
+    asyncsim.run(main())
     assert log == [
         ("simpy on simpy event", "e"),
         ("asyncio on future", "f"),
@@ -313,4 +313,4 @@ def test_a_simpy_process_waiting_on_a_cancelled_task_gets_cancelled_error():
         await waiter
         return log
 
-    assert sim.run(main()) == [("cancelled", 1.0)]
+    assert asyncsim.run(main()) == [("cancelled", 1.0)]

@@ -11,8 +11,8 @@ import bug_timeout_leak
 import pytest
 from hypothesis import Phase, given, settings
 
-import sim
-from sim.strategies import schedules
+import asyncsim
+from asyncsim.testing.strategies import schedules
 
 from .conftest import EXAMPLES
 
@@ -54,7 +54,7 @@ def locally_minimal(schedule, prop):
         if value:
             lateness = list(schedule.timer_lateness)
             lateness[index] -= 1
-            if not prop(sim.Schedule(timer_lateness=tuple(lateness))):
+            if not prop(asyncsim.Schedule(timer_lateness=tuple(lateness))):
                 return False
     return True
 
@@ -62,19 +62,19 @@ def locally_minimal(schedule, prop):
 @pytest.mark.parametrize("hunt", HUNTS)
 def test_the_program_is_correct_under_punctual_timers(hunt):
     _module, prop = HUNTS[hunt]
-    assert prop(sim.Schedule())
+    assert prop(asyncsim.Schedule())
 
 
 @pytest.mark.parametrize("hunt", HUNTS)
 def test_the_default_strategy_finds_shrinks_and_replays_the_bug(hunt):
     module, prop = HUNTS[hunt]
     text = printed_replay_string(prop)
-    schedule = sim.Schedule.from_string(text)
+    schedule = asyncsim.Schedule.from_string(text)
     assert not prop(schedule)
     assert locally_minimal(schedule, prop)
     # Replaying gives the identical run, twice.
-    first = sim.simulate(module.main(), schedule=schedule)
-    again = sim.simulate(module.main(), schedule=sim.Schedule.from_string(text))
+    first = asyncsim.simulate(module.main(), schedule=schedule)
+    again = asyncsim.simulate(module.main(), schedule=asyncsim.Schedule.from_string(text))
     assert outcome(first) == outcome(again)
 
 
@@ -85,16 +85,18 @@ def outcome(run):
 
 
 def test_the_lost_update_keeps_only_the_second_deposit():
-    schedule = sim.Schedule.from_string(printed_replay_string(bug_lost_update.balance_is_right))
-    assert sim.run(bug_lost_update.main(), schedule=schedule) == 50
+    schedule = asyncsim.Schedule.from_string(
+        printed_replay_string(bug_lost_update.balance_is_right)
+    )
+    assert asyncsim.run(bug_lost_update.main(), schedule=schedule) == 50
 
 
 def test_the_leaked_lock_deadlocks_the_next_request_waiting_on_the_lock():
-    schedule = sim.Schedule.from_string(
+    schedule = asyncsim.Schedule.from_string(
         printed_replay_string(bug_timeout_leak.every_request_is_answered)
     )
-    outcome = sim.simulate(bug_timeout_leak.main(), schedule=schedule)
-    assert isinstance(outcome.exception, sim.Deadlock)
+    outcome = asyncsim.simulate(bug_timeout_leak.main(), schedule=schedule)
+    assert isinstance(outcome.exception, asyncsim.Deadlock)
     assert "waiting on Lock.acquire()" in str(outcome.exception)
     assert outcome.elapsed == 1.0
 
@@ -108,7 +110,7 @@ def test_the_leaked_lock_deadlocks_the_next_request_waiting_on_the_lock():
     ],
 )
 def test_each_bug_hunt_script_prints_its_minimal_schedule_and_replay(script, found, capsys):
-    outcome = sim.run_script(EXAMPLES / script)
+    outcome = asyncsim.run_script(EXAMPLES / script)
     out = capsys.readouterr().out
     assert outcome.exit_code == 0, out
     lines = out.splitlines()

@@ -6,15 +6,15 @@ import textwrap
 
 import pytest
 
-from sim.cli import main
+from asyncsim.cli.main import main
 
 from .conftest import EXAMPLES, ROOT
 
 
 def asyncsim(*args, cwd=None):
-    """Run ``python -m sim ARGS`` in a subprocess; never hang."""
+    """Run ``python -m asyncsim ARGS`` in a subprocess; never hang."""
     return subprocess.run(
-        [sys.executable, "-m", "sim", *map(str, args)],
+        [sys.executable, "-m", "asyncsim", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,

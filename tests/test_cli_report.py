@@ -2,9 +2,9 @@
 
 import shutil
 
-import sim
-from sim.cli import example_scripts, main
-from sim.report import MARKER
+import asyncsim
+from asyncsim.cli.main import example_scripts, main
+from asyncsim.report.page import MARKER
 
 from .conftest import EXAMPLES
 
@@ -24,7 +24,7 @@ def test_run_writes_a_report_and_a_gantt_chart_for_every_loop_of_the_script(tmp_
     assert code == 0
     assert captured.out.splitlines() == ["4.0", "7.0"]
     assert f"report written to {tmp_path / 'r' / 'index.html'}" in captured.err
-    trace = sim.Trace.from_json((tmp_path / "r" / "asyncsim-trace.json").read_text())
+    trace = asyncsim.Trace.from_json((tmp_path / "r" / "asyncsim-trace.json").read_text())
     assert trace.mains == (0, 2) and trace.elapsed == 11.0
     assert b"<svg" in (tmp_path / "g.svg").read_bytes()[:400]
 
@@ -79,7 +79,7 @@ def test_demo_never_overwrites_an_index_page_it_did_not_write(tmp_path, capsys):
 
 
 def test_report_rebuilds_from_a_saved_trace(tmp_path, capsys):
-    trace = sim.simulate(_program(), trace=True).trace
+    trace = asyncsim.simulate(_program(), trace=True).trace
     (tmp_path / "t.json").write_text(trace.to_json())
     assert main(["report", str(tmp_path / "t.json"), "-o", str(tmp_path / "out")]) == 0
     assert "report written to" in capsys.readouterr().err

@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-import sim
-import sim.cpu
-from models.distributions import Exponential, Uniform
-from sim.cli import main as cli_main
-from sim.instrument import Instrument
+import asyncsim
+import asyncsim.instruments.cpu
+from asyncsim.cli.main import main as cli_main
+from asyncsim.core.instrument import Instrument
+from asyncsim.models.distributions import Exponential, Uniform
 
 
 async def workers(log):
@@ -27,15 +27,15 @@ async def workers(log):
 
 def test_the_model_is_off_by_default_and_steps_take_no_time():
     log = []
-    assert sim.run(workers(log)) == 0.0
+    assert asyncsim.run(workers(log)) == 0.0
     assert {entry[-1] for entry in log} == {0.0}
-    assert sim.Simulation().cpu is None
+    assert asyncsim.Simulation().cpu is None
 
 
 def test_a_constant_cost_charges_every_task_step_in_turn():
     log = []
     # main's first step (0.1), then a and b alternate one step each (0.1 apiece).
-    assert sim.run(workers(log), cpu=0.1) == 0.7
+    assert asyncsim.run(workers(log), cpu=0.1) == 0.7
     assert log == [
         ("a", 0.1),
         ("b", 0.2),
@@ -44,7 +44,7 @@ def test_a_constant_cost_charges_every_task_step_in_turn():
         ("a", "done", 0.5),
         ("b", "done", 0.6),
     ]
-    assert sim.simulate(workers([]), cpu=0.1).elapsed == 0.8  # main's last step finishes it
+    assert asyncsim.simulate(workers([]), cpu=0.1).elapsed == 0.8  # main's last step finishes it
 
 
 def test_a_cpu_bound_coroutine_delays_a_sleeping_task():
@@ -61,10 +61,10 @@ def test_a_cpu_bound_coroutine_delays_a_sleeping_task():
     async def main():
         await asyncio.gather(ticker(), crunch())
 
-    assert sim.simulate(main(), cpu={"crunch": 2.0}).elapsed == 2.0
+    assert asyncsim.simulate(main(), cpu={"crunch": 2.0}).elapsed == 2.0
     assert woke == [2.0]  # due at 0.5, but the loop was busy until 2.0
     woke.clear()
-    assert sim.simulate(main()).elapsed == 0.5
+    assert asyncsim.simulate(main()).elapsed == 0.5
     assert woke == [0.5]
 
 
@@ -77,9 +77,9 @@ def test_a_mapping_charges_unlisted_coroutines_the_star_entry():
 
     # main's first step ends at 0.25; child's sleep starts then and ends at 1.25;
     # child's last step (0.01) and main's last step (0.25) follow.
-    elapsed = sim.simulate(main(), cpu={"main": 0.25, "*": 0.01}).elapsed
+    elapsed = asyncsim.simulate(main(), cpu={"main": 0.25, "*": 0.01}).elapsed
     assert elapsed == 1.51
-    assert sim.simulate(main(), cpu={"main": 0.25}).elapsed == 1.5
+    assert asyncsim.simulate(main(), cpu={"main": 0.25}).elapsed == 1.5
 
 
 def test_plain_callbacks_and_timers_are_not_charged():
@@ -94,24 +94,24 @@ def test_plain_callbacks_and_timers_are_not_charged():
 
     # main's first step schedules the timer for 1.0 and ends at 0.5; the five
     # callbacks and the timer are free; main's last step runs at 1.0 and costs 0.5.
-    assert sim.simulate(main(), cpu=0.5).elapsed == 1.5
+    assert asyncsim.simulate(main(), cpu=0.5).elapsed == 1.5
 
 
 def test_a_distribution_cost_is_deterministic_per_seed():
     def elapsed(seed):
-        return sim.simulate(workers([]), cpu=Exponential(0.01), seed=seed).elapsed
+        return asyncsim.simulate(workers([]), cpu=Exponential(0.01), seed=seed).elapsed
 
     assert elapsed(1) == elapsed(1)
     assert elapsed(1) != elapsed(2)
-    assert 0.08 <= sim.simulate(workers([]), cpu=Uniform(0.01, 0.02), seed=3).elapsed <= 0.16
+    assert 0.08 <= asyncsim.simulate(workers([]), cpu=Uniform(0.01, 0.02), seed=3).elapsed <= 0.16
 
 
 def test_measured_cost_is_real_cpu_time_times_the_scale(monkeypatch):
     ticks = iter(range(0, 10**12, 1_000_000))  # the CPU clock moves 1 ms per reading
-    monkeypatch.setattr(sim.cpu, "_thread_time_ns", lambda: next(ticks))
+    monkeypatch.setattr(asyncsim.instruments.cpu, "_thread_time_ns", lambda: next(ticks))
     # 8 task steps (see the constant-cost test), each measured 1 ms, scaled x3.
-    assert sim.simulate(workers([]), cpu=sim.Measured(scale=3)).elapsed == 0.024
-    assert sim.simulate(workers([]), cpu="measured").elapsed == 0.008
+    assert asyncsim.simulate(workers([]), cpu=asyncsim.Measured(scale=3)).elapsed == 0.024
+    assert asyncsim.simulate(workers([]), cpu="measured").elapsed == 0.008
 
 
 def test_measured_cost_charges_a_real_busy_step():
@@ -120,7 +120,7 @@ def test_measured_cost_charges_a_real_busy_step():
         while time.thread_time() < deadline:
             pass
 
-    assert sim.simulate(busy(), cpu="measured").elapsed >= 0.02
+    assert asyncsim.simulate(busy(), cpu="measured").elapsed >= 0.02
 
 
 def test_instruments_attached_later_see_a_step_end_after_its_cost():
@@ -133,7 +133,7 @@ def test_instruments_attached_later_see_a_step_end_after_its_cost():
             self.start = handle._loop.clock.now
 
         def after_step(self, handle):
-            if self.start is not None and sim.cpu.step_task(handle) is main_task:
+            if self.start is not None and asyncsim.instruments.cpu.step_task(handle) is main_task:
                 spans.append((self.start, handle._loop.clock.now))
 
     main_task = None
@@ -145,7 +145,7 @@ def test_instruments_attached_later_see_a_step_end_after_its_cost():
         await asyncio.sleep(0)
         await asyncio.sleep(0)
 
-    sim.run(main(), cpu=0.25)
+    asyncsim.run(main(), cpu=0.25)
     assert spans == [(250_000_000, 500_000_000), (500_000_000, 750_000_000)]
 
 
@@ -153,7 +153,7 @@ def test_instruments_attached_later_see_a_step_end_after_its_cost():
     ("cpu", "error", "message"),
     [
         (-1, ValueError, "cpu must be a finite number of seconds >= 0, got -1"),
-        ("fast", ValueError, "'measured' or sim.cpu.Measured(scale); got 'fast'"),
+        ("fast", ValueError, "'measured' or asyncsim.instruments.cpu.Measured(scale); got 'fast'"),
         (True, TypeError, "cpu must be seconds per step"),
         ({"crunch": -0.5}, ValueError, "cpu['crunch'] must be a finite number of seconds >= 0"),
         ({3: 0.5}, TypeError, "cpu mapping keys must be coroutine qualnames (str), got 3"),
@@ -165,7 +165,7 @@ def test_bad_cpu_models_say_what_is_wrong_and_what_to_use(cpu, error, message):
 
     coro = main()
     with pytest.raises(error) as info:
-        sim.run(coro, cpu=cpu)
+        asyncsim.run(coro, cpu=cpu)
     assert message in str(info.value)
     assert coro.cr_frame is None  # closed, no "never awaited" warning
 
@@ -174,7 +174,7 @@ def test_measured_scale_must_be_positive():
     with pytest.raises(
         ValueError, match=r"Measured\(scale=...\) must be a finite number > 0, got 0"
     ):
-        sim.Measured(0)
+        asyncsim.Measured(0)
 
 
 def test_the_cli_accepts_per_coroutine_costs(tmp_path, capsys):
@@ -210,6 +210,6 @@ def test_until_stops_a_busy_program_whose_steps_run_past_it():
         while True:
             await asyncio.sleep(0)
 
-    with pytest.raises(sim.SimulationTimeout, match=r"t=1\.2s, past until=1\.0s") as info:
-        sim.run(crunch(), until=1.0, cpu=0.3)
+    with pytest.raises(asyncsim.SimulationTimeout, match=r"t=1\.2s, past until=1\.0s") as info:
+        asyncsim.run(crunch(), until=1.0, cpu=0.3)
     assert info.value.time == 1.2

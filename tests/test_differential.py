@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-import sim
+import asyncsim
 
 from .programs import model, programs, run
 
@@ -25,7 +25,7 @@ def check_same_order(program):
     assume(len(moments) == len(set(moments)))  # well-separated: no two at one instant
     assume(model(program, epsilon=False)[0] <= 12 * 100_000_000)  # at most 0.48 s real
     expected = [i for _, i in sorted(model(program, epsilon=False)[1])]
-    assert event_order(sim.run, program) == expected
+    assert event_order(asyncsim.run, program) == expected
     assert event_order(asyncio.run, program) == expected
 
 

@@ -9,8 +9,8 @@ from statistics import NormalDist
 
 import pytest
 
-import sim
-from models.distributions import (
+import asyncsim
+from asyncsim.models.distributions import (
     Constant,
     Empirical,
     Exponential,
@@ -166,7 +166,9 @@ def test_bad_parameters_raise_value_error_naming_parameter_and_value(make, messa
 def test_parameters_of_the_wrong_type_raise_type_error():
     with pytest.raises(TypeError, match="value must be a number of seconds, got str '1'"):
         Constant("1")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="latency must be a number of seconds or a models"):
+    with pytest.raises(
+        TypeError, match=r"latency must be a number of seconds or an asyncsim\.models"
+    ):
         as_distribution("fast", name="latency")
     with pytest.raises(TypeError, match=r"rng must be a random\.Random"):
         Constant(1.0).sample(42)  # type: ignore[arg-type]
@@ -192,8 +194,8 @@ def test_inside_a_simulation_sampling_uses_the_seeded_simulation_rng():
     async def main():
         return [Exponential(1.0).sample() for _ in range(3)]
 
-    assert sim.run(main(), seed=5) == sim.run(main(), seed=5)
-    assert sim.run(main(), seed=5) != sim.run(main(), seed=6)
+    assert asyncsim.run(main(), seed=5) == asyncsim.run(main(), seed=5)
+    assert asyncsim.run(main(), seed=5) != asyncsim.run(main(), seed=6)
 
 
 def test_streams_depend_only_on_seed_and_name_so_new_components_do_not_shift_others():
@@ -204,11 +206,11 @@ def test_streams_depend_only_on_seed_and_name_so_new_components_do_not_shift_oth
         db = stream("db")
         return [Exponential(1.0).sample(db) for _ in range(3)]
 
-    assert sim.run(main(False), seed=1) == sim.run(main(True), seed=1)
+    assert asyncsim.run(main(False), seed=1) == asyncsim.run(main(True), seed=1)
 
 
 def test_a_stream_is_reused_per_name_and_differs_between_names():
-    with sim.Simulation(seed=9) as simulation:
+    with asyncsim.Simulation(seed=9) as simulation:
         assert simulation.stream("db") is simulation.stream("db")
         assert simulation.stream("db").random() != simulation.stream("web").random()
 
@@ -217,14 +219,14 @@ def test_streams_are_derived_from_sha256_of_seed_and_name_stable_across_processe
     # Python's salted hash() would change from process to process; sha256 does not.
     digest = hashlib.sha256(b"int:1" + b"\x00" + b"db").digest()
     expected = random.Random(int.from_bytes(digest, "big")).random()
-    with sim.Simulation(seed=1) as simulation:
+    with asyncsim.Simulation(seed=1) as simulation:
         assert simulation.stream("db").random() == expected
-    with sim.Simulation(seed="1") as simulation:
+    with asyncsim.Simulation(seed="1") as simulation:
         assert simulation.stream("db").random() != expected  # int 1 and str "1" differ
 
 
 def test_stream_names_must_be_strings():
-    with sim.Simulation(seed=1) as simulation, pytest.raises(TypeError, match="stream name"):
+    with asyncsim.Simulation(seed=1) as simulation, pytest.raises(TypeError, match="stream name"):
         simulation.stream(3)  # type: ignore[arg-type]
 
 
@@ -233,4 +235,4 @@ def test_sampling_inside_a_task_needs_no_rng():
         await asyncio.sleep(Constant(0.5).sample())
         return asyncio.get_running_loop().time()
 
-    assert sim.run(main(), seed=0) == 0.5
+    assert asyncsim.run(main(), seed=0) == 0.5

@@ -2,9 +2,9 @@
 
 import pytest
 
-import sim
-from sim.cli import demo_models, example_scripts
-from sim.script import load_model
+import asyncsim
+from asyncsim.cli.main import demo_models, example_scripts
+from asyncsim.script import load_model
 
 from .conftest import EXAMPLES
 
@@ -13,7 +13,7 @@ def replay(name, capsys):
     models = {}
     for path in demo_models(EXAMPLES / name):  # what `asyncsim demo` uses
         models.update(load_model(path))
-    outcome = sim.run_script(EXAMPLES / name, **models)
+    outcome = asyncsim.run_script(EXAMPLES / name, **models)
     out = capsys.readouterr().out
     assert outcome.exit_code == 0, out
     return outcome, out.splitlines()
@@ -56,7 +56,7 @@ def test_the_sweep_example_finds_where_more_concurrency_stops_helping(capsys):
 
 
 def test_a_cpu_bound_coroutine_makes_the_heartbeat_late_only_under_a_cpu_model(capsys):
-    outcome = sim.run_script(EXAMPLES / "cpu_blocking.py")
+    outcome = asyncsim.run_script(EXAMPLES / "cpu_blocking.py")
     assert capsys.readouterr().out.splitlines() == [
         "heartbeat 1 at 0.10 s (0.00 s late)",
         "heartbeat 2 at 0.20 s (0.00 s late)",
@@ -64,7 +64,7 @@ def test_a_cpu_bound_coroutine_makes_the_heartbeat_late_only_under_a_cpu_model(c
         "all done after 0.30 s",
     ]
     assert outcome.elapsed == 0.3
-    outcome = sim.run_script(EXAMPLES / "cpu_blocking.py", cpu={"crunch": 2.0})
+    outcome = asyncsim.run_script(EXAMPLES / "cpu_blocking.py", cpu={"crunch": 2.0})
     assert capsys.readouterr().out.splitlines() == [
         "heartbeat 1 at 2.00 s (1.90 s late)",
         "heartbeat 2 at 2.10 s (1.90 s late)",

@@ -8,8 +8,8 @@ matplotlib.use("Agg")
 
 import pytest
 
-import sim
-from sim.gantt import STATES, row_order, task_intervals
+import asyncsim
+from asyncsim.report.gantt import STATES, row_order, task_intervals
 
 from .seed_programs import main_concurrent
 
@@ -21,7 +21,7 @@ def by_gid(ax, gid):
 
 
 def test_the_figure_has_one_row_per_task_and_draws_the_critical_path():
-    run = sim.simulate(main_concurrent(), trace=True)
+    run = asyncsim.simulate(main_concurrent(), trace=True)
     fig = run.gantt()
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
@@ -37,7 +37,7 @@ def test_the_figure_has_one_row_per_task_and_draws_the_critical_path():
 
 
 def test_each_task_row_shows_its_states_in_time_order():
-    trace = sim.simulate(main_concurrent(), trace=True).trace
+    trace = asyncsim.simulate(main_concurrent(), trace=True).trace
     intervals = task_intervals(trace)
     assert intervals[0] == [
         ("running", 0, 0),
@@ -61,7 +61,7 @@ def test_children_are_listed_under_their_parents():
         b = asyncio.create_task(parent(2))
         await asyncio.gather(a, b)
 
-    trace = sim.simulate(main(), trace=True).trace
+    trace = asyncsim.simulate(main(), trace=True).trace
     names = [trace.tasks[t].coroutine.rsplit(".", 1)[-1] for t in row_order(trace)]
     assert names == ["main", "parent", "child", "parent", "child"]
 
@@ -73,14 +73,14 @@ def test_many_tasks_group_into_one_row_per_coroutine_with_counts():
     async def main():
         await asyncio.gather(*(asyncio.create_task(worker(i)) for i in range(100)))
 
-    fig = sim.simulate(main(), trace=True).gantt(max_rows=20)
+    fig = asyncsim.simulate(main(), trace=True).gantt(max_rows=20)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert [label.split(".")[-1] for label in labels] == ["main  ×1", "worker  ×100"]
     assert by_gid(fig.axes[0], "critical-path")
 
 
 def test_the_chart_is_written_as_png_or_svg(tmp_path):
-    run = sim.simulate(main_concurrent(), trace=True)
+    run = asyncsim.simulate(main_concurrent(), trace=True)
     run.gantt(tmp_path / "t.png")
     run.gantt(tmp_path / "t.svg")
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
@@ -88,22 +88,22 @@ def test_the_chart_is_written_as_png_or_svg(tmp_path):
 
 
 def test_bad_arguments_are_named():
-    run = sim.simulate(main_concurrent(), trace=True)
+    run = asyncsim.simulate(main_concurrent(), trace=True)
     with pytest.raises(ValueError, match=r"path must end in \.png, \.svg or \.pdf, got 'x\.gif'"):
         run.gantt("x.gif")
     with pytest.raises(ValueError, match="max_rows must be a positive integer, got 0"):
         run.gantt(max_rows=0)
     with pytest.raises(ValueError, match="needs a trace"):
-        sim.simulate(main_concurrent()).gantt()
+        asyncsim.simulate(main_concurrent()).gantt()
 
 
 def test_a_decorated_coroutine_is_labelled_with_the_function_its_wrapper_runs():
-    from sim.script import load_model
+    from asyncsim.script import load_model
 
     from .conftest import EXAMPLES
 
     model = load_model(EXAMPLES / "net_example_com.py")
-    run = sim.run_script(EXAMPLES / "gather.py", trace=True, **model)
+    run = asyncsim.run_script(EXAMPLES / "gather.py", trace=True, **model)
     assert run.trace.tasks[1].coroutine == "async_timed.<locals>.wrapper"
     assert run.trace.tasks[1].runs == "fetch_status"
     labels = [t.get_text() for t in run.gantt().axes[0].get_yticklabels()]

@@ -8,8 +8,8 @@ import networkx as nx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import sim
-from sim.graph import graph_to_graphml, graph_to_json
+import asyncsim
+from asyncsim.trace.graph import graph_to_graphml, graph_to_json
 
 from .conftest import EXAMPLES
 from .seed_programs import main_concurrent, main_sequential
@@ -19,7 +19,7 @@ MS = 1_000_000
 
 
 def path_of(coro):
-    trace = sim.simulate(coro, trace=True).trace
+    trace = asyncsim.simulate(coro, trace=True).trace
     return trace, [
         (trace.tasks[s.task].coroutine, s.kind, s.start, s.end, s.where.split("() at ")[0])
         for s in trace.critical_path()
@@ -52,7 +52,7 @@ def test_a_gather_of_sleeps_is_decided_by_the_longest_one():
 
 
 def test_the_seed_pair_script_path_crosses_from_the_first_loop_to_the_second():
-    trace = sim.run_script(EXAMPLES / "seed_pair.py", trace=True).trace
+    trace = asyncsim.run_script(EXAMPLES / "seed_pair.py", trace=True).trace
     path = trace.critical_path()
     assert [(s.name, s.kind, s.start, s.end) for s in path] == [
         ("Task-2", "sleep", 0, 4 * S),
@@ -73,7 +73,7 @@ def test_the_critical_path_of_a_loop_blocked_by_time_sleep_goes_through_the_bloc
         await asyncio.sleep(1)  # due at 1, but the loop is blocked until 2
         await task
 
-    trace = sim.simulate(main(), trace=True).trace
+    trace = asyncsim.simulate(main(), trace=True).trace
     assert [(s.name, s.kind, s.start, s.end) for s in trace.critical_path()] == [
         ("Task-2", "blocked", 0, 2 * S)
     ]
@@ -122,7 +122,7 @@ async def interpret(node):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs)
 def test_critical_path_durations_add_up_to_the_elapsed_time_of_generated_programs(program):
-    run = sim.simulate(interpret(program), trace=True)
+    run = asyncsim.simulate(interpret(program), trace=True)
     trace = run.trace
     assert trace.end - trace.start == expected_ms(program) * MS
     path = trace.critical_path()
@@ -135,7 +135,7 @@ def test_critical_path_durations_add_up_to_the_elapsed_time_of_generated_program
 
 
 def test_the_task_graph_has_spawn_await_and_wake_edges():
-    trace = sim.simulate(main_concurrent(), trace=True).trace
+    trace = asyncsim.simulate(main_concurrent(), trace=True).trace
     graph = trace.graph()
     assert graph.nodes[1]["coroutine"] == "delay" and graph.nodes[1]["parent"] == 0
     assert graph.nodes[1]["finished"] == 4.0
@@ -144,7 +144,7 @@ def test_the_task_graph_has_spawn_await_and_wake_edges():
 
 
 def test_the_graph_exports_as_node_link_json_and_graphml(tmp_path):
-    graph = sim.simulate(main_concurrent(), trace=True).trace.graph()
+    graph = asyncsim.simulate(main_concurrent(), trace=True).trace.graph()
     again = nx.node_link_graph(json.loads(graph_to_json(graph)), edges="links")
     assert nx.utils.graphs_equal(graph, again)
     graph_to_graphml(graph, str(tmp_path / "g.graphml"))
@@ -168,8 +168,8 @@ def test_a_deadlocked_run_has_a_critical_path_to_its_last_event():
         lock, event = asyncio.Lock(), asyncio.Event()
         await asyncio.gather(worker(lock), worker(lock), stuck(event))
 
-    run = sim.simulate(main(), trace=True)
-    assert isinstance(run.exception, sim.Deadlock) and run.elapsed == 3.0
+    run = asyncsim.simulate(main(), trace=True)
+    assert isinstance(run.exception, asyncsim.Deadlock) and run.elapsed == 3.0
     path = [(s.name, s.kind, s.start, s.end) for s in run.trace.critical_path()]
     assert path == [
         ("Task-2", "sleep", 0, 1 * S),

@@ -7,9 +7,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-import sim
-from models.distributions import Uniform
-from models.network import Network
+import asyncsim
+from asyncsim.models.distributions import Uniform
+from asyncsim.models.network import Network
 
 
 async def fetch_status(session, url):
@@ -32,7 +32,7 @@ def test_the_seed_gather_of_ten_fetches_finishes_at_exactly_0_82_virtual_seconds
             statuses = await asyncio.gather(*[fetch_status(session, url) for url in urls])
             return statuses, time.perf_counter()
 
-    statuses, finished = sim.run(main(), network=net)
+    statuses, finished = asyncsim.run(main(), network=net)
     assert statuses == [200] * 10
     assert finished == 0.82
     assert [r.time for r in service.requests] == [0.0] * 10
@@ -46,7 +46,7 @@ def test_the_same_ten_fetches_one_after_another_take_8_2_virtual_seconds():
             statuses = [await fetch_status(session, "https://example.com") for _ in range(10)]
             return statuses, asyncio.get_running_loop().time()
 
-    statuses, finished = sim.run(main(), network=net)
+    statuses, finished = asyncsim.run(main(), network=net)
     assert statuses == [200] * 10
     assert finished == pytest.approx(8.2, abs=1e-9)
     assert [round(r.time, 9) for r in service.requests] == [round(0.82 * i, 9) for i in range(10)]
@@ -66,7 +66,7 @@ def test_link_latency_adds_connect_tls_and_request_round_trips():
             third = round(loop.time() - first - second, 9)
             return first, second, third
 
-    assert sim.run(main(), network=net) == (0.88, 0.84, 0.86)
+    assert asyncsim.run(main(), network=net) == (0.88, 0.84, 0.86)
 
 
 def test_http_service_answers_with_its_status_body_and_headers():
@@ -83,7 +83,7 @@ def test_http_service_answers_with_its_status_body_and_headers():
                 head = res.status, await res.read()
             return got, head
 
-    assert sim.run(main(), network=net) == ((404, b"missing", "yes"), (404, b""))
+    assert asyncsim.run(main(), network=net) == ((404, b"missing", "yes"), (404, b""))
     first = service.requests[0]
     assert (first.method, first.target, first.body) == ("POST", "/items?q=1", b"payload")
     assert service.requests[1].method == "HEAD"
@@ -102,7 +102,7 @@ def test_http_service_reads_chunked_bodies_and_honours_connection_close():
         response = await reader.read()  # the server closes after answering
         return response, asyncio.get_running_loop().time()
 
-    response, when = sim.run(main(), network=net)
+    response, when = asyncsim.run(main(), network=net)
     assert response.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: close" in response
     assert when == 0.25
     assert service.requests[0].body == b"abcde"
@@ -117,7 +117,7 @@ def test_a_malformed_request_gets_400():
         writer.write(b"NONSENSE\r\n\r\n")
         return await reader.read()
 
-    assert sim.run(main(), network=net).startswith(b"HTTP/1.1 400 Bad Request")
+    assert asyncsim.run(main(), network=net).startswith(b"HTTP/1.1 400 Bad Request")
 
 
 def test_response_time_can_be_a_distribution_drawn_from_the_seeded_stream():
@@ -129,9 +129,9 @@ def test_response_time_can_be_a_distribution_drawn_from_the_seeded_stream():
             await asyncio.gather(*[fetch_status(session, "http://example.com") for _ in range(5)])
         return asyncio.get_running_loop().time()
 
-    first = sim.run(main(), network=net, seed=3)
+    first = asyncsim.run(main(), network=net, seed=3)
     assert 0.5 <= first <= 1.5
-    assert sim.run(main(), network=net, seed=3) == first
+    assert asyncsim.run(main(), network=net, seed=3) == first
 
 
 def test_the_aiohttp_client_gets_from_an_aiohttp_web_app_on_the_virtual_network():
@@ -159,7 +159,7 @@ def test_the_aiohttp_client_gets_from_an_aiohttp_web_app_on_the_virtual_network(
         finally:
             await runner.cleanup()
 
-    status, body, when, addresses = sim.run(main(), network=net)
+    status, body, when, addresses = asyncsim.run(main(), network=net)
     assert (status, body) == (200, {"hello": "ada", "from": "127.0.0.1"})
     assert when == 0.14  # connect 0.02 + request 0.01 + handler 0.1 + response 0.01
     assert addresses == [(net.host("api.internal").ip, 8080)]
@@ -191,7 +191,7 @@ def test_aiohttp_web_streams_a_large_body_back_at_the_link_bandwidth():
         finally:
             await runner.cleanup()
 
-    size, when = sim.run(main(), network=net)
+    size, when = asyncsim.run(main(), network=net)
     assert size == 3_000_000
     (end,) = server_ends
     assert 3_000_000 < end.bytes_sent < 3_000_400  # the body and the response headers
@@ -213,7 +213,7 @@ def test_aiohttp_reports_a_refused_connection_and_an_unknown_host_as_it_does_for
                     errors.append((type(exc).__name__, type(exc.os_error).__name__))
         return errors
 
-    assert sim.run(main(), network=net) == [
+    assert asyncsim.run(main(), network=net) == [
         ("ClientConnectorError", "ConnectionRefusedError"),
         ("ClientConnectorDNSError", "gaierror"),
     ]
@@ -231,7 +231,7 @@ def test_an_aiohttp_request_caught_in_a_partition_hits_the_client_timeout():
             except TimeoutError:
                 return asyncio.get_running_loop().time()
 
-    assert sim.run(main(), network=net) == 2.0
+    assert asyncsim.run(main(), network=net) == 2.0
 
 
 @pytest.mark.parametrize(

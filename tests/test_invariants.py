@@ -7,10 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import sim
-from sim.clock import to_ticks
-from sim.instrument import Instrument
-from sim.strategies import schedules
+import asyncsim
+from asyncsim.clock import to_ticks
+from asyncsim.core.instrument import Instrument
+from asyncsim.testing.strategies import schedules
 
 from .programs import leaves, model, programs, run
 
@@ -47,7 +47,7 @@ async def watched(program, log, watch):
 @given(programs())
 def test_elapsed_and_every_sleep_end_match_the_analytical_model(program):
     log, watch = [], Watch()
-    end = sim.run(watched(program, log, watch))
+    end = asyncsim.run(watched(program, log, watch))
     expected_end, expected_events = model(program)
     assert end == expected_end
     assert [(i, to_ticks(t)) for i, t in log] == [(i, t) for t, i in sorted(expected_events)]
@@ -58,7 +58,7 @@ def test_elapsed_and_every_sleep_end_match_the_analytical_model(program):
 @given(programs(), schedules(max_timer_lateness=0.5))
 def test_under_any_legal_schedule_time_is_monotonic_and_no_timer_is_early(program, schedule):
     log, watch = [], Watch()
-    sim.run(watched(program, log, watch), schedule=schedule)
+    asyncsim.run(watched(program, log, watch), schedule=schedule)
     assert watch.timers >= 1
 
 
@@ -72,7 +72,7 @@ def test_late_timers_never_change_what_a_timeout_free_program_does(program, sche
     # Without timeouts the model allows exactly one outcome: every sleep ends, once.
     # Late timers can only make the program take longer, never shorter.
     log = []
-    end = sim.run(watched(program, log, Watch()), schedule=schedule)
+    end = asyncsim.run(watched(program, log, Watch()), schedule=schedule)
     assert sorted(i for i, _ in log) == sorted(leaves(program))
     assert end >= model(program)[0]
 
@@ -112,7 +112,7 @@ def possible_outcomes(node):
 @given(programs(max_leaves=6), schedules(max_timer_lateness=1.0))
 def test_under_every_legal_schedule_the_outcome_is_one_the_model_allows(program, schedule):
     log = []
-    sim.run(watched(program, log, Watch()), schedule=schedule)
+    asyncsim.run(watched(program, log, Watch()), schedule=schedule)
     ended = frozenset(i for i, _ in log)
     assert len(ended) == len(log)  # no sleep ends twice
     assert ended <= frozenset(leaves(program))
@@ -153,7 +153,7 @@ def test_call_soon_callbacks_run_in_fifo_order(tree):
         for _ in range(10):
             await asyncio.sleep(0)
 
-    sim.run(main())
+    asyncsim.run(main())
     assert order == expected
 
 
@@ -191,14 +191,14 @@ async def random_program(steps):
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32), st.integers(1, 6), schedules())
 def test_the_same_seed_and_schedule_give_an_identical_event_log(seed, tasks, schedule):
-    first = sim.run(random_program(tasks), seed=seed, schedule=schedule)
-    again = sim.run(random_program(tasks), seed=seed, schedule=schedule)
+    first = asyncsim.run(random_program(tasks), seed=seed, schedule=schedule)
+    again = asyncsim.run(random_program(tasks), seed=seed, schedule=schedule)
     assert first == again
     assert len(first) > 3 * tasks
 
 
 def test_different_seeds_give_different_event_logs():
-    assert sim.run(random_program(3), seed=1) != sim.run(random_program(3), seed=2)
+    assert asyncsim.run(random_program(3), seed=1) != asyncsim.run(random_program(3), seed=2)
 
 
 @pytest.mark.parametrize("kind", ["wait_for", "wait_first", "queue", "event", "lock"])
@@ -235,7 +235,7 @@ def test_the_model_knows_a_timeout_cuts_a_slow_child():
 @given(programs(max_leaves=6), st.integers(0, 2**16), schedules(max_timer_lateness=0.5))
 def test_the_same_seed_and_schedule_give_a_byte_identical_trace(program, seed, schedule):
     def traced():
-        return sim.simulate(
+        return asyncsim.simulate(
             run(program, [], unit=0.0, epsilon=True), seed=seed, schedule=schedule, trace=True
         )
 

@@ -6,13 +6,13 @@ import json
 import aiohttp
 import pytest
 
-import sim
-from models.network import Network
-from models.services import Server
-from sim.lanes import Lane, LaneInterval, LaneRecorder, LaneSample
-from sim.report import chrome_trace, report
-from sim.report_lanes import lane_summary
-from sim.trace import Trace
+import asyncsim
+from asyncsim.instruments.lanes import LaneRecorder
+from asyncsim.models.network import Network
+from asyncsim.models.services import Server
+from asyncsim.report.lanes import lane_summary
+from asyncsim.report.page import chrome_trace, report
+from asyncsim.trace.records import Lane, LaneInterval, LaneSample, Trace
 
 from .trace_event_checker import check_trace_events
 
@@ -45,7 +45,7 @@ async def five_calls():
 
 
 def test_a_request_over_the_network_leaves_a_connection_and_an_http_request_lane():
-    trace = sim.simulate(one_request(), network=example_network(), trace=True).trace
+    trace = asyncsim.simulate(one_request(), network=example_network(), trace=True).trace
     assert trace.lanes == (
         Lane("example.com:80 connections", "connections", None),
         Lane("example.com HTTP requests", "http", None),
@@ -91,7 +91,7 @@ def test_the_aiohttp_gather_of_ten_fetches_shows_ten_requests_of_exactly_082_s()
 
             return await asyncio.gather(*(fetch() for _ in range(10)))
 
-    run = sim.simulate(main(), network=net, trace=True)
+    run = asyncsim.simulate(main(), network=net, trace=True)
     assert run.result == [200] * 10
     requests = [i for i in run.trace.intervals if i.lane == "example.com HTTP requests"]
     assert [(i.start, i.end, i.label) for i in requests] == [(0, 820_000_000, "GET / 200")] * 10
@@ -100,7 +100,7 @@ def test_the_aiohttp_gather_of_ten_fetches_shows_ten_requests_of_exactly_082_s()
 
 
 def test_a_server_publishes_its_queue_samples_and_each_requests_wait():
-    run = sim.simulate(five_calls(), trace=True)
+    run = asyncsim.simulate(five_calls(), trace=True)
     trace, stats = run.trace, run.result
     assert trace.lanes == (Lane("db", "server", 2),)
     assert trace.samples == (
@@ -124,7 +124,7 @@ def test_a_server_publishes_its_queue_samples_and_each_requests_wait():
 
 
 def test_a_trace_with_lanes_round_trips_through_json_and_a_version_1_trace_still_loads():
-    trace = sim.simulate(one_request(), network=example_network(), trace=True).trace
+    trace = asyncsim.simulate(one_request(), network=example_network(), trace=True).trace
     text = trace.to_json()
     again = Trace.from_json(text)
     assert again == trace and again.to_json() == text
@@ -143,7 +143,7 @@ def test_the_gantt_draws_lane_rows_below_the_task_rows():
     async def main():
         await asyncio.gather(one_request(), five_calls())
 
-    run = sim.simulate(main(), network=net, trace=True)
+    run = asyncsim.simulate(main(), network=net, trace=True)
     fig = run.gantt()
     tasks_ax, lane_ax = fig.axes
     assert len(tasks_ax.get_yticklabels()) == len(run.trace.tasks)
@@ -162,15 +162,15 @@ def test_the_gantt_draws_lane_rows_below_the_task_rows():
 
 def test_overlapping_intervals_stack_and_too_many_become_a_count_row():
     async def main(n):
-        lanes = sim.lanes.recorder()
+        lanes = asyncsim.lanes.recorder()
         refs = [lanes.begin("pool", f"job {i}") for i in range(n)]
         await asyncio.sleep(1)
         for ref in refs:
             lanes.end(ref)
 
-    fig = sim.simulate(main(3), trace=True).gantt()
+    fig = asyncsim.simulate(main(3), trace=True).gantt()
     assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["pool  (3)", "", ""]
-    fig = sim.simulate(main(30), trace=True).gantt()
+    fig = asyncsim.simulate(main(30), trace=True).gantt()
     assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["pool  (30, max 30 at once)"]
     assert by_gid(fig.axes[1], "lane-count")
 
@@ -179,18 +179,18 @@ def test_a_trace_without_lanes_draws_one_axes():
     async def main():
         await asyncio.sleep(1)
 
-    assert len(sim.simulate(main(), trace=True).gantt().axes) == 1
+    assert len(asyncsim.simulate(main(), trace=True).gantt().axes) == 1
 
 
 def test_the_report_lists_the_lanes_and_escapes_their_labels(tmp_path):
     async def main():
-        lanes = sim.lanes.recorder()
+        lanes = asyncsim.lanes.recorder()
         lanes.declare("<script>alert(1)</script>", kind="<i>kind</i>")
         ref = lanes.begin("<script>alert(1)</script>", "<b>bold</b>", note="<img src=x>")
         await asyncio.sleep(0.5)
         lanes.end(ref)
 
-    trace = sim.simulate(main(), trace=True).trace
+    trace = asyncsim.simulate(main(), trace=True).trace
     page = report(trace, tmp_path / "r").read_text()
     assert "<script>alert(1)</script>" not in page and "<b>bold</b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -202,7 +202,7 @@ def test_the_chrome_trace_holds_the_lanes_and_follows_the_format_rules():
     async def main():
         await asyncio.gather(one_request(), five_calls())
 
-    trace = sim.simulate(main(), network=example_network(), trace=True).trace
+    trace = asyncsim.simulate(main(), network=example_network(), trace=True).trace
     data = chrome_trace(trace)
     assert check_trace_events(data) == []
     lanes = [e for e in data["traceEvents"] if e["pid"] == 2]
@@ -221,18 +221,18 @@ def test_untraced_runs_record_nothing(monkeypatch):
     seen = []
 
     async def main():
-        seen.append(sim.lanes.recorder())
+        seen.append(asyncsim.lanes.recorder())
         await one_request()
         return await five_calls()
 
-    stats = sim.run(main(), network=example_network())
+    stats = asyncsim.run(main(), network=example_network())
     assert seen == [None]
     assert stats.samples[-1] == (4.02, 0, 0)  # 1.02 s request, then 3 s of calls
 
 
 def test_the_recorder_rejects_bad_input_by_name():
     async def main():
-        lanes = sim.lanes.recorder()
+        lanes = asyncsim.lanes.recorder()
         with pytest.raises(TypeError, match=r"lane attribute size=\[1\] must be"):
             lanes.begin("disk", "write", size=[1])
         with pytest.raises(TypeError, match="lane must be a non-empty str, got ''"):
@@ -244,5 +244,5 @@ def test_the_recorder_rejects_bad_input_by_name():
         with pytest.raises(ValueError, match="capacity must be a positive integer"):
             lanes.declare("db", capacity=0)
 
-    run = sim.simulate(main(), trace=True)
+    run = asyncsim.simulate(main(), trace=True)
     assert run.exception is None

@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-import sim
+import asyncsim
 
 
 def log_run(main_factory):
     """Run ``main_factory(log)`` on a fresh virtual loop; return the log of (label, t)."""
     log = []
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     try:
         loop.run_until_complete(main_factory(log, loop))
     finally:
@@ -63,7 +63,7 @@ def test_call_at_in_the_past_runs_at_once_after_already_ready_callbacks():
 
 
 def test_an_idle_loop_jumps_to_the_next_timer_without_sleeping():
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     wall = time.perf_counter()
     loop.run_until_complete(asyncio.sleep(86_400))
     assert time.perf_counter() - wall < 5  # a day of virtual time, never a real wait
@@ -72,7 +72,7 @@ def test_an_idle_loop_jumps_to_the_next_timer_without_sleeping():
 
 
 def test_the_clock_starts_at_the_given_start_time():
-    loop = sim.new_event_loop(start=100.0)
+    loop = asyncsim.new_event_loop(start=100.0)
     assert loop.time() == 100.0
     loop.run_until_complete(asyncio.sleep(0.25))
     assert loop.time() == 100.25
@@ -132,8 +132,8 @@ def test_infinite_sleep_with_nothing_else_to_do_is_a_deadlock():
     async def main():
         await asyncio.sleep(math.inf)
 
-    with pytest.raises(sim.Deadlock, match=r"asyncio\.sleep until t=inf"):
-        sim.run(main())
+    with pytest.raises(asyncsim.Deadlock, match=r"asyncio\.sleep until t=inf"):
+        asyncsim.run(main())
 
 
 def test_nan_deadline_fires_at_once_as_in_asyncio():
@@ -154,7 +154,7 @@ def test_thread_jobs_really_run_and_take_zero_virtual_time():
         await loop.run_in_executor(None, time.sleep, 0.05)
         return thread, loop.time()
 
-    thread, t = sim.run(main())
+    thread, t = asyncsim.run(main())
     assert thread != main_thread
     assert t == 0.0
 
@@ -175,7 +175,7 @@ def test_the_clock_does_not_jump_while_a_thread_job_is_in_flight():
         await asyncio.sleep(2)
         return result, timer_fired_during_job
 
-    assert sim.run(main()) == ("job", [False])
+    assert asyncsim.run(main()) == ("job", [False])
 
 
 def test_asyncio_runner_accepts_new_event_loop_as_a_loop_factory():
@@ -183,24 +183,24 @@ def test_asyncio_runner_accepts_new_event_loop_as_a_loop_factory():
         await asyncio.sleep(42)
         return asyncio.get_running_loop().time()
 
-    with asyncio.Runner(loop_factory=sim.new_event_loop) as runner:
+    with asyncio.Runner(loop_factory=asyncsim.new_event_loop) as runner:
         assert runner.run(main()) == 42.0
-        assert isinstance(runner.get_loop(), sim.VirtualEventLoop)
+        assert isinstance(runner.get_loop(), asyncsim.VirtualEventLoop)
 
 
 def test_the_policy_makes_every_new_loop_virtual():
     old = asyncio.get_event_loop_policy()
-    asyncio.set_event_loop_policy(sim.VirtualEventLoopPolicy())
+    asyncio.set_event_loop_policy(asyncsim.VirtualEventLoopPolicy())
     try:
         loop = asyncio.new_event_loop()
-        assert isinstance(loop, sim.VirtualEventLoop)
+        assert isinstance(loop, asyncsim.VirtualEventLoop)
         loop.close()
     finally:
         asyncio.set_event_loop_policy(old)
 
 
 def test_running_a_closed_loop_raises_like_asyncio():
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     loop.close()
     coro = asyncio.sleep(1)
     with pytest.raises(RuntimeError, match="Event loop is closed"):
@@ -210,7 +210,7 @@ def test_running_a_closed_loop_raises_like_asyncio():
 
 def test_running_a_loop_inside_a_running_loop_raises_like_asyncio():
     async def main():
-        inner = sim.new_event_loop()
+        inner = asyncsim.new_event_loop()
         coro = asyncio.sleep(0)
         try:
             with pytest.raises(RuntimeError, match="another loop is running"):
@@ -219,15 +219,17 @@ def test_running_a_loop_inside_a_running_loop_raises_like_asyncio():
             coro.close()
             inner.close()
 
-    sim.run(main())
+    asyncsim.run(main())
 
 
 def test_real_sockets_are_refused_with_a_clear_error():
     async def main():
         await asyncio.open_connection("example.com", 443)
 
-    with pytest.raises(sim.RealIOError, match=r"create_connection\(host='example.com', port=443\)"):
-        sim.run(main())
+    with pytest.raises(
+        asyncsim.RealIOError, match=r"create_connection\(host='example.com', port=443\)"
+    ):
+        asyncsim.run(main())
 
 
 def test_max_steps_stops_a_program_that_never_lets_time_pass():
@@ -235,8 +237,10 @@ def test_max_steps_stops_a_program_that_never_lets_time_pass():
         while True:
             await asyncio.sleep(0)
 
-    with pytest.raises(sim.StepLimitExceeded, match=r"max_steps=1000 exceeded at t=0.0s") as info:
-        sim.run(spin(), max_steps=1000)
+    with pytest.raises(
+        asyncsim.StepLimitExceeded, match=r"max_steps=1000 exceeded at t=0.0s"
+    ) as info:
+        asyncsim.run(spin(), max_steps=1000)
     assert [t.coroutine.rsplit(".", 1)[-1] for t in info.value.tasks] == ["spin"]
 
 
@@ -247,8 +251,8 @@ def test_until_stops_at_that_virtual_time_and_lists_the_pending_tasks():
     async def main():
         await asyncio.create_task(sleeper(), name="long-sleeper")
 
-    with pytest.raises(sim.SimulationTimeout) as info:
-        sim.run(main(), until=30)
+    with pytest.raises(asyncsim.SimulationTimeout) as info:
+        asyncsim.run(main(), until=30)
     err = info.value
     assert err.time == 30.0
     assert [t.coroutine.rsplit(".", 1)[-1] for t in err.tasks] == ["main", "sleeper"]
@@ -267,8 +271,8 @@ def test_deadlock_names_each_waiting_task_its_line_and_what_it_waits_on():
         asyncio.create_task(lock.acquire(), name="locker")  # noqa: RUF006
         await asyncio.create_task(waiter(fut), name="the-waiter")
 
-    with pytest.raises(sim.Deadlock) as info:
-        sim.run(main(), start=7)
+    with pytest.raises(asyncsim.Deadlock) as info:
+        asyncsim.run(main(), start=7)
     err = info.value
     assert err.time == 7.0
     assert [t.name for t in err.tasks][1:] == ["locker", "the-waiter"]  # creation order
@@ -300,7 +304,7 @@ def test_never_awaited_coroutines_still_warn_as_in_asyncio():
         forgotten()
 
     with pytest.warns(RuntimeWarning, match="was never awaited"):
-        sim.run(main())
+        asyncsim.run(main())
         import gc
 
         gc.collect()
@@ -312,11 +316,11 @@ def test_isolated_asyncio_test_cases_run_on_the_virtual_loop_through_the_policy(
     class Case(unittest.IsolatedAsyncioTestCase):
         async def test_an_hour_passes_instantly(self):
             await asyncio.sleep(3600)
-            self.assertIsInstance(asyncio.get_running_loop(), sim.VirtualEventLoop)
+            self.assertIsInstance(asyncio.get_running_loop(), asyncsim.VirtualEventLoop)
             self.assertEqual(asyncio.get_running_loop().time(), 3600.0)
 
     old = asyncio.get_event_loop_policy()
-    asyncio.set_event_loop_policy(sim.VirtualEventLoopPolicy())
+    asyncio.set_event_loop_policy(asyncsim.VirtualEventLoopPolicy())
     try:
         result = unittest.TestResult()
         unittest.defaultTestLoader.loadTestsFromTestCase(Case).run(result)
@@ -339,4 +343,4 @@ def test_a_thread_job_waiting_on_a_coroutine_it_submitted_lets_the_clock_move():
 
         return await loop.run_in_executor(None, job), loop.time()
 
-    assert sim.run(main()) == (3, 0.05)
+    assert asyncsim.run(main()) == (3, 0.05)

@@ -21,7 +21,8 @@ from unittest import mock
 
 import pytest
 
-import sim
+import asyncsim
+import asyncsim.core.instrument
 
 Events = list[Any]
 
@@ -35,7 +36,9 @@ def on_both_loops(
     (``real=False``: only the virtual run, for a program real asyncio gets wrong).
     """
     runs = []
-    factories = (asyncio.new_event_loop, sim.new_event_loop) if real else (sim.new_event_loop,)
+    factories = (
+        (asyncio.new_event_loop, asyncsim.new_event_loop) if real else (asyncsim.new_event_loop,)
+    )
     for factory in factories:
         loop = factory()
         events: Events = []
@@ -81,7 +84,7 @@ def test_a_finished_thread_job_is_never_mistaken_for_a_deadlock() -> None:
     # The job used to release the clock before its result was queued on the loop,
     # so the loop could find nothing to do and raise Deadlock (test_tasks).
     for _ in range(200):
-        loop = sim.new_event_loop()
+        loop = asyncsim.new_event_loop()
         try:
             assert loop.run_until_complete(loop.run_in_executor(None, int, "7")) == 7
             loop.run_until_complete(loop.shutdown_default_executor())
@@ -99,7 +102,7 @@ def test_a_thread_job_result_arrives_before_the_clock_jumps_to_the_next_timer() 
         return now
 
     for _ in range(50):
-        assert sim.run(main(), patch_time=False) == 0.0
+        assert asyncsim.run(main(), patch_time=False) == 0.0
 
 
 def test_a_ready_writer_runs_once_per_iteration_like_asyncio() -> None:
@@ -119,19 +122,19 @@ def test_a_ready_writer_runs_once_per_iteration_like_asyncio() -> None:
             events.append(loop.remove_writer(w.fileno()))
             events.append(r.recv(64))
 
-    loop_factory = sim.new_event_loop
+    loop_factory = asyncsim.new_event_loop
     try:
-        sim.new_event_loop = lambda: sim.VirtualEventLoop(allow_real_io=True)  # type: ignore[assignment]
+        asyncsim.new_event_loop = lambda: asyncsim.VirtualEventLoop(allow_real_io=True)  # type: ignore[assignment]
         assert on_both_loops(program) == [16, True, b"x" * 16]
     finally:
-        sim.new_event_loop = loop_factory  # type: ignore[assignment]
+        asyncsim.new_event_loop = loop_factory  # type: ignore[assignment]
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="needs SIGUSR1")
 def test_a_signal_is_handled_before_the_clock_jumps_to_the_next_timer() -> None:
     # Signals arrive through the self-pipe, which the loop did not poll while it
     # only had virtual timers (test_events.test_add_signal_handler hung).
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     seen: list[float] = []
     try:
         loop.add_signal_handler(signal.SIGUSR1, lambda: seen.append(loop.time()))
@@ -151,7 +154,7 @@ def test_a_child_without_pipes_is_waited_for_instead_of_reported_as_a_deadlock()
         proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
         return await proc.wait()
 
-    loop = sim.VirtualEventLoop(allow_real_io=True)
+    loop = asyncsim.VirtualEventLoop(allow_real_io=True)
     try:
         assert loop.run_until_complete(main()) == 0
         assert loop.time() == 0.0
@@ -171,7 +174,7 @@ def test_a_cancelled_spawn_waits_for_its_killed_child_instead_of_reporting_a_dea
             return True
         return False
 
-    loop = sim.VirtualEventLoop(allow_real_io=True)
+    loop = asyncsim.VirtualEventLoop(allow_real_io=True)
     try:
         assert loop.run_until_complete(main()) is True
     finally:
@@ -179,7 +182,7 @@ def test_a_cancelled_spawn_waits_for_its_killed_child_instead_of_reporting_a_dea
 
 
 def test_debug_mode_reports_slow_callbacks_through_asyncios_logger() -> None:
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     try:
         loop.set_debug(True)
         loop.slow_callback_duration = 0.0
@@ -195,7 +198,7 @@ def test_debug_mode_reports_slow_callbacks_through_asyncios_logger() -> None:
 
 
 def test_a_timer_created_in_debug_mode_traces_back_to_its_caller() -> None:
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     try:
         loop.set_debug(True)
         here = sys._getframe().f_code.co_name
@@ -352,7 +355,7 @@ def test_a_refused_run_forever_leaves_the_running_loop_running() -> None:
         await asyncio.sleep(2.5)  # the loop still works: its clock still moves
         return refused, after, loop.time()
 
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     try:
         assert loop.run_until_complete(main()) == (
             ("RuntimeError", "This event loop is already running"),
@@ -384,11 +387,11 @@ def test_a_dropped_task_that_failed_is_reported_by_reference_counting_at_once(mo
         del task  # dropped: its step is alone in its batch
         await asyncio.sleep(1.5)
 
-    schedule = sim.Schedule(chaos=(7, 1)) if mode == "chaos" else None
-    loop = sim.new_event_loop(schedule=schedule)
+    schedule = asyncsim.Schedule(chaos=(7, 1)) if mode == "chaos" else None
+    loop = asyncsim.new_event_loop(schedule=schedule)
     loop.set_debug(mode == "debug")
     if mode == "instrumented":
-        loop.add_instrument(sim.instrument.Instrument())
+        loop.add_instrument(asyncsim.core.instrument.Instrument())
     collecting = gc.isenabled()
     gc.disable()  # only reference counting may free the task
     try:

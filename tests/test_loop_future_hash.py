@@ -3,8 +3,8 @@ of futures iterate the same every run; without one it returns asyncio's own Futu
 
 import asyncio
 
-import sim
-from models.network import Network
+import asyncsim
+from asyncsim.models.network import Network
 
 
 def wake_order():
@@ -30,7 +30,7 @@ def wake_order():
         del garbage
         return order
 
-    return sim.run(main(), network=Network(latency=0.01))
+    return asyncsim.run(main(), network=Network(latency=0.01))
 
 
 def test_sets_of_futures_wake_in_the_same_order_on_every_run_over_a_network():
@@ -40,7 +40,7 @@ def test_sets_of_futures_wake_in_the_same_order_on_every_run_over_a_network():
 
 
 def test_create_future_hashes_by_creation_number_on_a_loop_with_a_network():
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     try:
         loop.attach_network(Network(latency=0.01))
         futures = [loop.create_future() for _ in range(3)]
@@ -52,7 +52,7 @@ def test_create_future_hashes_by_creation_number_on_a_loop_with_a_network():
 
 
 def test_a_loop_without_a_network_creates_asyncio_futures_the_fast_c_task_path_accepts():
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     try:
         assert type(loop.create_future()) is asyncio.Future
     finally:
@@ -64,14 +64,14 @@ def test_a_sleep_over_a_network_still_ends_at_its_exact_virtual_time():
         await asyncio.sleep(0.25)
         return asyncio.get_running_loop().time()
 
-    assert sim.run(main(), network=Network(latency=0.01)) == 0.25
+    assert asyncsim.run(main(), network=Network(latency=0.01)) == 0.25
 
 
 def test_a_subclass_that_overrides_create_future_keeps_its_override():
     class Marked(asyncio.Future):
         pass
 
-    class Loop(sim.VirtualEventLoop):
+    class Loop(asyncsim.VirtualEventLoop):
         def create_future(self):
             return Marked(loop=self)
 

@@ -7,12 +7,12 @@ import gc
 
 import pytest
 
-import sim
-from sim.instrument import Instrument
+import asyncsim
+from asyncsim.core.instrument import Instrument
 
 
 def run(coro_fn, **kwargs):
-    loop = sim.new_event_loop(**kwargs)
+    loop = asyncsim.new_event_loop(**kwargs)
     try:
         return loop, loop.run_until_complete(coro_fn(loop))
     finally:
@@ -129,7 +129,7 @@ def test_debug_mode_records_where_handles_and_timers_were_created():
         await asyncio.sleep(2)
         return soon, timer
 
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     loop.set_debug(True)
     try:
         soon, timer = loop.run_until_complete(main(loop))
@@ -166,7 +166,7 @@ def test_an_instrument_sees_every_step_the_fast_path_would_run():
         return loop.time()
 
     plain, now = run(main)
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     loop.add_instrument(Count())
     try:
         assert loop.run_until_complete(main(loop)) == now == 3.0
@@ -180,15 +180,15 @@ def test_max_steps_until_and_deadlock_still_stop_the_fast_path():
         while True:
             await asyncio.sleep(0.5)
 
-    with pytest.raises(sim.StepLimitExceeded):
+    with pytest.raises(asyncsim.StepLimitExceeded):
         run(spin, max_steps=50)
-    with pytest.raises(sim.SimulationTimeout):
+    with pytest.raises(asyncsim.SimulationTimeout):
         run(spin, until=7.25)
 
     async def stuck(loop):
         await loop.create_future()
 
-    with pytest.raises(sim.Deadlock):
+    with pytest.raises(asyncsim.Deadlock):
         run(stuck)
 
 
@@ -198,7 +198,7 @@ def test_keyboard_interrupt_in_a_timer_leaves_the_other_due_timers_queued():
     def interrupt():
         raise KeyboardInterrupt
 
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     try:
         loop.call_later(1, interrupt)
         loop.call_later(1, log.append, "after")
@@ -213,7 +213,7 @@ def test_keyboard_interrupt_in_a_timer_leaves_the_other_due_timers_queued():
 
 def test_the_garbage_collector_settings_are_the_same_after_a_run():
     before = gc.get_threshold(), gc.isenabled()
-    assert sim.run(asyncio.sleep(1, "ok")) == "ok"
+    assert asyncsim.run(asyncio.sleep(1, "ok")) == "ok"
     assert (gc.get_threshold(), gc.isenabled()) == before
 
 
@@ -223,7 +223,7 @@ def test_the_gc_threshold_is_raised_only_while_the_loop_runs():
     async def main():
         return gc.get_threshold()
 
-    during = sim.run(main())
+    during = asyncsim.run(main())
     assert during[0] == max(before[0], 50_000) and during[1:] == before[1:]
     assert gc.get_threshold() == before
 
@@ -235,7 +235,7 @@ def test_a_gc_threshold_the_program_sets_itself_is_kept():
         gc.set_threshold(1234, 5, 6)
 
     try:
-        sim.run(main())
+        asyncsim.run(main())
         assert gc.get_threshold() == (1234, 5, 6)
     finally:
         gc.set_threshold(*before)
@@ -263,7 +263,7 @@ def test_a_task_wakes_from_sleep_in_its_own_context_and_timers_keep_their_caller
 
 
 def test_stop_in_a_timer_callback_ends_run_forever_before_what_it_scheduled_runs():
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     log = []
 
     def fire():
@@ -283,7 +283,7 @@ def test_stop_in_a_timer_callback_ends_run_forever_before_what_it_scheduled_runs
 
 
 def test_stop_in_a_task_woken_by_a_timer_ends_run_forever_after_that_iteration():
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     log = []
 
     async def sleeper():
@@ -309,9 +309,9 @@ def test_the_step_limit_is_checked_after_every_iteration_of_timers_and_wake_ups(
         while True:
             await asyncio.sleep(1)
 
-    loop = sim.new_event_loop(max_steps=5)
+    loop = asyncsim.new_event_loop(max_steps=5)
     try:
-        with pytest.raises(sim.StepLimitExceeded) as info:
+        with pytest.raises(asyncsim.StepLimitExceeded) as info:
             loop.run_until_complete(ticker())
         # steps: the first step, then per second a timer and a wake-up, one iteration each
         assert loop.steps == 6 and info.value.time == 3.0

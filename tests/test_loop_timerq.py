@@ -1,4 +1,4 @@
-"""The two-level timer queue (near heap + far buckets, sim._timerq) fires timers in exact
+"""The two-level timer queue (near heap + far buckets, asyncsim.core.timers) fires timers in exact
 ``(when, seq)`` order however many are pending, and keeps cancellation, ``until`` and
 Deadlock detection working across both levels."""
 
@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-import sim
-from sim import _timerq
+import asyncsim
+from asyncsim.core import timers as _timerq
 
 
 def expected(plan, cancel=()):
@@ -31,7 +31,7 @@ def logged(plan, cancel=()):
         await asyncio.sleep(max(t for t, _ in plan) / 1e9 + 1)
         return log, loop
 
-    return sim.run(main())
+    return asyncsim.run(main())
 
 
 def test_thousands_of_timers_fire_in_deadline_order_with_ties_first_scheduled_first():
@@ -63,7 +63,7 @@ def test_the_queue_splits_into_near_and_far_levels_and_refills_as_time_passes():
         await asyncio.sleep(6)
         return split, fired, loop._horizon
 
-    (near, far), fired, horizon = sim.run(main())
+    (near, far), fired, horizon = asyncsim.run(main())
     assert near + far == _timerq.SPLIT_AT + 1 and 0 < near < far
     assert fired == list(range(_timerq.SPLIT_AT + 1))
     assert horizon != _timerq.UNBOUNDED
@@ -80,7 +80,7 @@ def test_short_timers_scheduled_after_a_split_still_fire_before_far_ones():
         await asyncio.sleep(20)
         return fired
 
-    fired = sim.run(main())
+    fired = asyncsim.run(main())
     near = [f for f in fired if f[0] == "near"]
     assert fired[: len(near)] == near and len(near) == 3 * _timerq.SPLIT_AT
     assert near == sorted(near, key=lambda f: (f[1], f[2]))
@@ -99,7 +99,7 @@ def test_many_sleeping_tasks_each_finish_at_the_exact_sum_of_their_delays():
     async def main():
         return await asyncio.gather(*(worker(ds) for ds in delays))
 
-    ends = sim.run(main())
+    ends = asyncsim.run(main())
     assert ends == [sum(round(d * 1e9) for d in ds) / 1e9 for ds in delays]
 
 
@@ -110,8 +110,8 @@ def test_until_stops_at_its_exact_time_with_thousands_of_far_timers_pending():
             loop.call_later(1 + i, lambda: None)
         await asyncio.sleep(10**6)
 
-    with pytest.raises(sim.SimulationTimeout) as info:
-        sim.run(main(), until=100.0)
+    with pytest.raises(asyncsim.SimulationTimeout) as info:
+        asyncsim.run(main(), until=100.0)
     assert info.value.time == 100.0
 
 
@@ -123,6 +123,6 @@ def test_only_timers_at_infinity_left_after_a_split_is_a_deadlock():
         loop.call_later(float("inf"), lambda: None)
         await loop.create_future()
 
-    with pytest.raises(sim.Deadlock) as info:
-        sim.run(main())
+    with pytest.raises(asyncsim.Deadlock) as info:
+        asyncsim.run(main())
     assert info.value.time == _timerq.SPLIT_AT / 1000

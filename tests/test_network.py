@@ -5,9 +5,9 @@ import socket
 
 import pytest
 
-import sim
-from models.distributions import Exponential, Uniform
-from models.network import Network
+import asyncsim
+from asyncsim.models.distributions import Exponential, Uniform
+from asyncsim.models.network import Network
 
 
 class Sampler:
@@ -41,7 +41,7 @@ def test_a_stream_client_connects_to_a_server_on_another_host_after_one_round_tr
         server.close()
         return connected, peer
 
-    assert sim.run(main(), network=net) == (0.1, (net.host("db").ip, 5432))
+    assert asyncsim.run(main(), network=net) == (0.1, (net.host("db").ip, 5432))
 
 
 def test_echo_returns_the_bytes_after_one_more_round_trip():
@@ -63,7 +63,7 @@ def test_echo_returns_the_bytes_after_one_more_round_trip():
         await server.wait_closed()
         return data, answered, rest
 
-    assert sim.run(main(), network=net) == (b"hello", 0.2, b"")
+    assert asyncsim.run(main(), network=net) == (b"hello", 0.2, b"")
 
 
 def test_connecting_where_nothing_listens_is_refused_after_a_round_trip():
@@ -77,7 +77,7 @@ def test_connecting_where_nothing_listens_is_refused_after_a_round_trip():
         except ConnectionRefusedError as exc:
             return loop.time(), str(exc)
 
-    when, message = sim.run(main(), network=net)
+    when, message = asyncsim.run(main(), network=net)
     assert when == 0.02
     assert "Connect call failed" in message and "nothing listens on db:5432" in message
 
@@ -89,7 +89,7 @@ def test_an_unknown_host_name_raises_gaierror_naming_it_and_the_fix():
         await asyncio.open_connection("nowhere.example", 80)
 
     with pytest.raises(socket.gaierror) as info:
-        sim.run(main(), network=net)
+        asyncsim.run(main(), network=net)
     assert "'nowhere.example' is not a host of the virtual network" in str(info.value)
     assert "network.add_host('nowhere.example')" in str(info.value)
 
@@ -99,7 +99,7 @@ def test_an_unknown_ip_address_is_unreachable():
         await asyncio.open_connection("192.0.2.1", 80)
 
     with pytest.raises(OSError, match=r"no host of the virtual network has address '192\.0\.2\.1'"):
-        sim.run(main(), network=Network())
+        asyncsim.run(main(), network=Network())
 
 
 def test_getaddrinfo_returns_the_hosts_fake_address():
@@ -112,7 +112,7 @@ def test_getaddrinfo_returns_the_hosts_fake_address():
         name = await loop.getnameinfo(("10.9.8.7", 443))
         return infos, name
 
-    infos, name = sim.run(main(), network=net)
+    infos, name = asyncsim.run(main(), network=net)
     assert infos == [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (api.ip, 443))]
     assert name == ("api.internal", "443")
 
@@ -126,7 +126,7 @@ def test_name_lookups_take_dns_time():
         await loop.getaddrinfo("db", 1)
         return loop.time()
 
-    assert sim.run(main(), network=net) == 0.03
+    assert asyncsim.run(main(), network=net) == 0.03
 
 
 def test_a_bandwidth_limited_transfer_takes_size_over_bandwidth_plus_latency_exactly():
@@ -149,7 +149,7 @@ def test_a_bandwidth_limited_transfer_takes_size_over_bandwidth_plus_latency_exa
         writer.close()
         return sent
 
-    sent = sim.run(main(), network=net)
+    sent = asyncsim.run(main(), network=net)
     assert sent == 0.1
     assert received == [(2_500_000, 2.65)]  # 0.1 + 2.5 + 0.05
 
@@ -172,7 +172,7 @@ def test_back_to_back_writes_queue_on_the_link():
         await asyncio.sleep(1)
         transport.close()
 
-    sim.run(main(), network=net)
+    asyncsim.run(main(), network=net)
     assert arrivals == [(500, 0.5), (250, 0.75)]
 
 
@@ -196,7 +196,7 @@ def test_a_lost_packet_arrives_one_retransmit_delay_later_and_order_is_kept():
         transport.close()
         return start
 
-    start = sim.run(main(), network=net, seed=7)
+    start = asyncsim.run(main(), network=net, seed=7)
     assert [data for data, _ in arrivals] == [bytes([i]) for i in range(20)]
     delays = [round(t - start - 0.01, 9) for _, t in arrivals]
     retransmits = [round(d / 0.2, 9) for d in delays]
@@ -205,7 +205,7 @@ def test_a_lost_packet_arrives_one_retransmit_delay_later_and_order_is_kept():
     assert delays == sorted(delays)  # TCP delivers in order: a late packet holds back the rest
     first = list(arrivals)
     arrivals.clear()
-    sim.run(main(), network=net, seed=7)
+    asyncsim.run(main(), network=net, seed=7)
     assert arrivals == first  # same seed, same losses
 
 
@@ -219,7 +219,7 @@ def test_latency_can_be_a_distribution():
         await loop.create_connection(asyncio.Protocol, "db", 1)
         return loop.time()
 
-    assert sim.run(main(), network=net) == pytest.approx(0.3, abs=0)  # SYN 0.1 + SYN-ACK 0.2
+    assert asyncsim.run(main(), network=net) == pytest.approx(0.3, abs=0)  # SYN 0.1 + SYN-ACK 0.2
 
 
 def test_a_connection_within_one_host_takes_no_time():
@@ -235,7 +235,7 @@ def test_a_connection_within_one_host_takes_no_time():
         server.close()
         return loop.time()
 
-    assert sim.run(main(), network=net) == 0.0
+    assert asyncsim.run(main(), network=net) == 0.0
 
 
 def test_a_link_overrides_the_default_latency_for_one_pair():
@@ -254,7 +254,7 @@ def test_a_link_overrides_the_default_latency_for_one_pair():
             times[name] = round(loop.time() - start, 9)
         return times
 
-    assert sim.run(main(), network=net) == {"near": 0.002, "far": 1.0}
+    assert asyncsim.run(main(), network=net) == {"near": 0.002, "far": 1.0}
 
 
 def test_a_partition_during_a_request_holds_the_reply_until_it_heals():
@@ -281,7 +281,7 @@ def test_a_partition_during_a_request_holds_the_reply_until_it_heals():
         return timed_out, data, loop.time()
 
     # request arrives at 0.03, reply sent at 1.03 inside the partition, resent at 3.0
-    assert sim.run(main(), network=net) == (1.52, b"ping", 3.01)
+    assert asyncsim.run(main(), network=net) == (1.52, b"ping", 3.01)
 
 
 def test_connecting_across_a_partition_times_out_with_the_connect_timeout():
@@ -297,7 +297,7 @@ def test_connecting_across_a_partition_times_out_with_the_connect_timeout():
         except TimeoutError as exc:
             return loop.time(), str(exc)
 
-    when, message = sim.run(main(), network=net)
+    when, message = asyncsim.run(main(), network=net)
     assert when == 10.0 and "no answer from api" in message
 
 
@@ -327,7 +327,7 @@ def test_a_host_going_down_resets_its_connections_on_both_ends():
         await asyncio.open_connection("db", 5432)
         return loop.time()
 
-    assert sim.run(main(), network=net) == 4.02
+    assert asyncsim.run(main(), network=net) == 4.02
     assert lost == [
         ("server", "ConnectionResetError", 2.0),
         ("client", "ConnectionResetError", 2.0),
@@ -348,7 +348,7 @@ def test_a_scheduled_reset_surfaces_as_connection_reset_error_in_the_reader():
             await reader.read(10)
         return loop.time()
 
-    assert sim.run(main(), network=net) == 1.5
+    assert asyncsim.run(main(), network=net) == 1.5
 
 
 def test_a_port_in_use_cannot_be_bound_twice():
@@ -359,7 +359,7 @@ def test_a_port_in_use_cannot_be_bound_twice():
         await asyncio.start_server(echo, None, 8080)
 
     with pytest.raises(OSError, match="address already in use"):
-        sim.run(main(), network=net)
+        asyncsim.run(main(), network=net)
 
 
 def test_port_zero_picks_a_free_port_reported_by_the_server_sockets():
@@ -374,7 +374,7 @@ def test_port_zero_picks_a_free_port_reported_by_the_server_sockets():
         writer.close()
         return port, data
 
-    port, data = sim.run(main(), network=net)
+    port, data = asyncsim.run(main(), network=net)
     assert port >= 49152 and data == b"hi"
 
 
@@ -388,7 +388,7 @@ def test_a_closed_server_refuses_new_connections():
         await asyncio.open_connection("localhost", 80)
 
     with pytest.raises(ConnectionRefusedError):
-        sim.run(main(), network=net)
+        asyncsim.run(main(), network=net)
 
 
 def test_serve_forever_ends_when_cancelled():
@@ -403,7 +403,7 @@ def test_serve_forever_ends_when_cancelled():
             await task
         return server.is_serving()
 
-    assert sim.run(main(), network=net) is False
+    assert asyncsim.run(main(), network=net) is False
 
 
 def test_tls_adds_one_round_trip_and_the_handshake_time():
@@ -416,15 +416,15 @@ def test_tls_adds_one_round_trip_and_the_handshake_time():
         transport, _ = await loop.create_connection(asyncio.Protocol, "secure", 443, ssl=True)
         return loop.time(), transport.get_extra_info("server_hostname")
 
-    assert sim.run(main(), network=net) == (0.045, "secure")
+    assert asyncsim.run(main(), network=net) == (0.045, "secure")
 
 
 def test_without_a_network_real_io_is_still_refused():
     async def main():
         await asyncio.open_connection("example.com", 80)
 
-    with pytest.raises(sim.RealIOError):
-        sim.run(main())
+    with pytest.raises(asyncsim.RealIOError):
+        asyncsim.run(main())
 
 
 def test_the_same_seed_gives_the_same_latency_draws_and_a_new_simulation_restarts_them():
@@ -437,9 +437,9 @@ def test_the_same_seed_gives_the_same_latency_draws_and_a_new_simulation_restart
         await loop.create_connection(asyncio.Protocol, "db", 1)
         return loop.time()
 
-    first = sim.run(main(), network=net, seed=1)
-    assert sim.run(main(), network=net, seed=1) == first
-    assert sim.run(main(), network=net, seed=2) != first
+    first = asyncsim.run(main(), network=net, seed=1)
+    assert asyncsim.run(main(), network=net, seed=1) == first
+    assert asyncsim.run(main(), network=net, seed=2) != first
 
 
 def test_a_services_random_response_times_do_not_shift_the_link_latency_draws():
@@ -459,7 +459,7 @@ def test_a_services_random_response_times_do_not_shift_the_link_latency_draws():
             await loop.create_connection(asyncio.Protocol, "db", 1)
             return loop.time() - start
 
-        return sim.run(main(), network=net, seed=5)
+        return asyncsim.run(main(), network=net, seed=5)
 
     # the random response times come from the service's own stream, not the links'
     assert connect_time(Uniform(0, 1)) == connect_time(0.5) > 0
@@ -468,7 +468,7 @@ def test_a_services_random_response_times_do_not_shift_the_link_latency_draws():
 def test_the_network_draws_from_named_streams_of_the_simulation():
     net = Network()
     net.http_service("a.example")
-    with sim.Simulation(seed=5, network=net) as simulation:
+    with asyncsim.Simulation(seed=5, network=net) as simulation:
         loop = simulation.new_event_loop()
         assert net.rng is simulation.stream("models.network")
         service_stream = net.stream("models.network.http:a.example")
@@ -504,7 +504,7 @@ def test_a_distribution_that_draws_a_negative_latency_is_reported():
         await asyncio.open_connection("db", 1)
 
     with pytest.raises(ValueError, match=r"latency distribution .* drew -0.5"):
-        sim.run(main(), network=net)
+        asyncsim.run(main(), network=net)
 
 
 def test_faults_on_unknown_hosts_and_bad_windows_are_rejected():
@@ -524,8 +524,8 @@ def test_sim_run_rejects_something_that_is_not_a_network():
     async def main():
         return None
 
-    with pytest.raises(TypeError, match=r"network must be a models\.network\.Network"):
-        sim.run(main(), network="example.com")
+    with pytest.raises(TypeError, match=r"network must be an asyncsim\.models\.network\.Network"):
+        asyncsim.run(main(), network="example.com")
 
 
 @pytest.mark.parametrize(
@@ -542,7 +542,7 @@ def test_unsupported_socket_operations_say_what_to_use_instead(call, hint):
         await call(asyncio.get_running_loop())
 
     with pytest.raises(NotImplementedError, match="not supported by the virtual network") as info:
-        sim.run(main(), network=Network())
+        asyncsim.run(main(), network=Network())
     assert hint in str(info.value)
 
 
@@ -557,5 +557,5 @@ def test_a_network_is_reusable_across_runs_and_a_finished_runs_ports_are_free_ag
         await reader.readexactly(1)
         return asyncio.get_running_loop().time(), len(net.connections)
 
-    assert sim.run(main(), network=net) == (0.04, 2)
-    assert sim.run(main(), network=net) == (0.04, 2)  # not 4: the old ends are forgotten
+    assert asyncsim.run(main(), network=net) == (0.04, 2)
+    assert asyncsim.run(main(), network=net) == (0.04, 2)  # not 4: the old ends are forgotten

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from sim.cli import demo_models, main
-from sim.script import load_model
+from asyncsim.cli.main import demo_models, main
+from asyncsim.script import load_model
 
 from .conftest import EXAMPLES
 
@@ -22,7 +22,7 @@ asyncio.run(main())
 """
 
 MODEL = """\
-from models.network import Network
+from asyncsim.models.network import Network
 
 network = Network(latency=0.1)
 network.http_service("example.com", response_time=0.5)
@@ -101,7 +101,8 @@ def test_a_model_file_that_fails_is_reported_from_the_model_file_without_a_deep_
     files, capsys
 ):
     (files / "broken.py").write_text(
-        "from models.network import Network\nnetwork = Network()\nnetwork.partition('a', 'b')\n"
+        "from asyncsim.models.network import Network\n"
+        "network = Network()\nnetwork.partition('a', 'b')\n"
     )
     assert main(["run", str(files / "app.py"), "--model", str(files / "broken.py")]) == 2
     err = capsys.readouterr().err

@@ -128,7 +128,7 @@ def test_unknown_marker_arguments_are_named(pytester):
 def test_cpu_is_passed_on_only_when_simulate_supports_it(pytester):
     import inspect
 
-    import sim
+    import asyncsim
 
     pytester.makepyfile(
         """
@@ -139,7 +139,7 @@ def test_cpu_is_passed_on_only_when_simulate_supports_it(pytester):
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
-    if "cpu" not in inspect.signature(sim.simulate).parameters:
+    if "cpu" not in inspect.signature(asyncsim.simulate).parameters:
         pytester.makepyfile(
             """
             import pytest
@@ -184,18 +184,18 @@ def test_the_loop_fixture_outside_an_asyncsim_test_is_an_error(pytester):
 def test_asyncio_and_asyncsim_tests_coexist_in_one_file(pytester, mode):
     pytester.makepyfile(
         """
-        import asyncio, pytest, sim
+        import asyncio, pytest, asyncsim
 
         @pytest.mark.asyncio
         async def test_on_real_asyncio():
             loop = asyncio.get_running_loop()
-            assert not isinstance(loop, sim.VirtualEventLoop)
+            assert not isinstance(loop, asyncsim.VirtualEventLoop)
             await asyncio.sleep(0.001)
 
         @pytest.mark.asyncsim
         async def test_on_virtual_time():
             loop = asyncio.get_running_loop()
-            assert isinstance(loop, sim.VirtualEventLoop)
+            assert isinstance(loop, asyncsim.VirtualEventLoop)
             await asyncio.sleep(3600)
             assert loop.time() == 3600.0
 
@@ -268,7 +268,7 @@ def test_the_replay_option_makes_schedules_draw_the_replayed_schedule(pytester):
     pytester.makepyfile(
         """
         from hypothesis import given, settings
-        from sim.strategies import schedules
+        from asyncsim.testing.strategies import schedules
         SEEN = set()
         @settings(max_examples=30, database=None)
         @given(schedules())
@@ -286,7 +286,7 @@ def test_the_replay_option_makes_schedules_draw_the_replayed_schedule(pytester):
 def test_report_on_failure_writes_a_report_or_says_why_not(pytester, tmp_path):
     import inspect
 
-    import sim
+    import asyncsim
 
     pytester.makepyfile(
         """
@@ -303,7 +303,7 @@ def test_report_on_failure_writes_a_report_or_says_why_not(pytester, tmp_path):
     reports = tmp_path / "reports"
     result = pytester.runpytest(f"--asyncsim-report-on-failure={reports}")
     result.assert_outcomes(failed=1, passed=1)
-    if "trace" in inspect.signature(sim.simulate).parameters:
+    if "trace" in inspect.signature(asyncsim.simulate).parameters:
         index = reports / "test_report_on_failure_writes_a_report_or_says_why_not.py_test_fails"
         assert (index / "index.html").is_file()
         result.stdout.fnmatch_lines([f"*asyncsim timeline report: {index / 'index.html'}*"])

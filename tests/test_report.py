@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-import sim
-from sim.report import MARKER, chrome_trace, load_trace, report
-from sim.script import load_model
+import asyncsim
+from asyncsim.report.page import MARKER, chrome_trace, load_trace, report
+from asyncsim.script import load_model
 
 from .conftest import EXAMPLES
 from .trace_event_checker import check_trace_events
@@ -21,14 +21,14 @@ async def delay():
 
 async def main_concurrent():
     t = asyncio.create_task(delay())
-    sim.mark("spawned")
-    with sim.span("overlap"):
+    asyncsim.mark("spawned")
+    with asyncsim.span("overlap"):
         await asyncio.sleep(3)
     await t
 
 
 def test_the_report_folder_holds_the_page_the_chrome_trace_the_graph_and_the_trace(tmp_path):
-    run = sim.simulate(main_concurrent(), trace=True)
+    run = asyncsim.simulate(main_concurrent(), trace=True)
     index = run.report(str(tmp_path / "r"))
     folder = tmp_path / "r"
     assert index == folder / "index.html"
@@ -46,12 +46,12 @@ def test_the_report_folder_holds_the_page_the_chrome_trace_the_graph_and_the_tra
     assert "http://" not in page and "https://" not in page and "<script" not in page
     assert "<td>sleep</td><td>delay() at " in page  # the critical path table
     assert json.loads((folder / "graph.json").read_text())["links"]
-    assert sim.Trace.from_json((folder / "asyncsim-trace.json").read_text()) == run.trace
+    assert asyncsim.Trace.from_json((folder / "asyncsim-trace.json").read_text()) == run.trace
 
 
 def test_trace_json_follows_the_trace_event_format_rules():
     model = load_model(EXAMPLES / "net_example_com.py")
-    trace = sim.run_script(EXAMPLES / "wait.py", trace=True, **model).trace
+    trace = asyncsim.run_script(EXAMPLES / "wait.py", trace=True, **model).trace
     data = chrome_trace(trace)
     assert check_trace_events(data) == []
     events = data["traceEvents"]
@@ -79,7 +79,7 @@ def test_the_trace_event_checker_catches_broken_files():
 
 
 def test_sleep_waits_are_complete_events_in_microseconds():
-    data = chrome_trace(sim.simulate(main_concurrent(), trace=True).trace)
+    data = chrome_trace(asyncsim.simulate(main_concurrent(), trace=True).trace)
     waits = [
         (e["tid"], e["name"], e["ts"], e["dur"])
         for e in data["traceEvents"]
@@ -98,12 +98,12 @@ def test_user_strings_are_html_escaped(tmp_path):
         raise ValueError(EVIL)
 
     async def main():
-        sim.mark(EVIL)
+        asyncsim.mark(EVIL)
         task = asyncio.create_task(boom(), name=EVIL)
         await asyncio.gather(task, return_exceptions=True)
         raise RuntimeError(EVIL)
 
-    run = sim.simulate(main(), trace=True)
+    run = asyncsim.simulate(main(), trace=True)
     assert run.trace.tasks[1].name == EVIL  # named by create_task after it was created
     page = run.report(str(tmp_path / "r")).read_text()
     assert EVIL not in page
@@ -116,7 +116,7 @@ def test_a_failed_run_explains_what_went_wrong(tmp_path):
     async def main():
         await asyncio.get_running_loop().create_future()
 
-    page = sim.simulate(main(), trace=True).report(str(tmp_path / "r")).read_text()
+    page = asyncsim.simulate(main(), trace=True).report(str(tmp_path / "r")).read_text()
     assert "What went wrong" in page and "Deadlock: deadlock at t=0.0s" in page
 
 
@@ -124,7 +124,7 @@ def test_a_non_empty_folder_asyncsim_did_not_create_is_refused(tmp_path):
     user = tmp_path / "mine"
     user.mkdir()
     (user / "notes.txt").write_text("keep me")
-    run = sim.simulate(main_concurrent(), trace=True)
+    run = asyncsim.simulate(main_concurrent(), trace=True)
     with pytest.raises(FileExistsError, match="not empty and was not created by asyncsim"):
         run.report(str(user))
     assert [p.name for p in user.iterdir()] == ["notes.txt"]
@@ -136,7 +136,7 @@ def test_a_non_empty_folder_asyncsim_did_not_create_is_refused(tmp_path):
 
 
 def test_a_saved_trace_rebuilds_the_same_report(tmp_path):
-    trace = sim.simulate(main_concurrent(), trace=True).trace
+    trace = asyncsim.simulate(main_concurrent(), trace=True).trace
     saved = tmp_path / "t.json"
     saved.write_text(trace.to_json())
     assert load_trace(saved) == trace

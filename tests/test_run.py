@@ -1,4 +1,4 @@
-"""sim.run / sim.simulate: a drop-in for asyncio.run that reports what happened."""
+"""sim.run / asyncsim.simulate: a drop-in for asyncio.run that reports what happened."""
 
 import asyncio
 import random
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-import sim
+import asyncsim
 
 
 async def concurrent_pair():
@@ -26,12 +26,12 @@ async def sequential_pair():
 
 
 def test_run_returns_the_result_with_exact_virtual_times():
-    assert sim.run(concurrent_pair()) == 4.0
-    assert sim.run(sequential_pair()) == 7.0
+    assert asyncsim.run(concurrent_pair()) == 4.0
+    assert asyncsim.run(sequential_pair()) == 7.0
 
 
 def test_simulate_reports_result_elapsed_wall_and_steps():
-    outcome = sim.simulate(concurrent_pair())
+    outcome = asyncsim.simulate(concurrent_pair())
     assert outcome.ok and outcome.result == 4.0
     assert outcome.elapsed == 4.0
     assert outcome.exception is None
@@ -45,11 +45,11 @@ def test_simulate_keeps_the_programs_exception_and_run_raises_it():
         await asyncio.sleep(2)
         raise KeyError("missing")
 
-    outcome = sim.simulate(boom())
+    outcome = asyncsim.simulate(boom())
     assert isinstance(outcome.exception, KeyError)
     assert outcome.elapsed == 2.0
     with pytest.raises(KeyError, match="missing"):
-        sim.run(boom())
+        asyncsim.run(boom())
 
 
 def test_leftover_tasks_are_cancelled_when_main_returns():
@@ -66,7 +66,7 @@ def test_leftover_tasks_are_cancelled_when_main_returns():
         asyncio.create_task(background())  # noqa: RUF006
         await asyncio.sleep(1)
 
-    sim.run(main())
+    asyncsim.run(main())
     assert cancelled == [1.0]
 
 
@@ -86,7 +86,7 @@ def test_async_generators_are_finalized_at_shutdown():
         await agen.__anext__()
         await agen.__anext__()
 
-    sim.run(main())
+    asyncsim.run(main())
     assert closed == [True]
 
 
@@ -95,7 +95,7 @@ def test_start_shifts_the_clock_and_elapsed_counts_from_it():
         await asyncio.sleep(2)
         return asyncio.get_running_loop().time()
 
-    outcome = sim.simulate(main(), start=10)
+    outcome = asyncsim.simulate(main(), start=10)
     assert outcome.result == 12.0
     assert outcome.elapsed == 2.0
 
@@ -106,19 +106,19 @@ def test_seed_makes_random_reproducible_and_restores_the_global_state():
         return random.random()
 
     before = random.getstate()
-    first = sim.run(draw(), seed=7)
+    first = asyncsim.run(draw(), seed=7)
     assert random.getstate() == before
-    assert sim.run(draw(), seed=7) == first
-    assert sim.run(draw(), seed=8) != first
+    assert asyncsim.run(draw(), seed=7) == first
+    assert asyncsim.run(draw(), seed=8) != first
 
 
 def test_run_refuses_to_start_inside_a_running_loop():
     async def outer():
         coro = asyncio.sleep(0)
         with pytest.raises(RuntimeError, match="cannot be called from a running event loop"):
-            sim.run(coro)
+            asyncsim.run(coro)
 
-    sim.run(outer())
+    asyncsim.run(outer())
 
 
 @pytest.mark.parametrize(
@@ -137,29 +137,29 @@ def test_run_refuses_to_start_inside_a_running_loop():
 def test_bad_arguments_get_an_error_naming_the_argument_and_value(kwargs, message):
     coro = asyncio.sleep(0)
     with pytest.raises(ValueError, match=message):
-        sim.run(coro, **kwargs)
+        asyncsim.run(coro, **kwargs)
     assert coro.cr_frame is None  # closed: no "never awaited" warning
 
 
 def test_a_non_coroutine_gets_a_type_error_naming_it():
     with pytest.raises(TypeError, match=r"run\(coro=...\) expects a coroutine object, got int 42"):
-        sim.run(42)
+        asyncsim.run(42)
 
     async def main():
         pass
 
     with pytest.raises(TypeError, match=r"did you forget to call it"):
-        sim.simulate(main)
+        asyncsim.simulate(main)
 
 
 def test_a_bool_seed_is_rejected():
     coro = asyncio.sleep(0)
     with pytest.raises(TypeError, match="seed must be an int, str, bytes or None, got True"):
-        sim.run(coro, seed=True)
+        asyncsim.run(coro, seed=True)
 
 
 def test_the_public_api_is_exactly_what_we_document():
-    assert sorted(sim.__all__) == sorted(
+    assert sorted(asyncsim.__all__) == sorted(
         [
             "DEFAULT_EPOCH",
             "Clock",
@@ -198,27 +198,27 @@ def test_the_public_api_is_exactly_what_we_document():
             "sweep_replay",
         ]
     )
-    for name in sim.__all__:
-        assert getattr(sim, name) is not None
-    assert issubclass(sim.Deadlock, sim.SimulationError)
-    assert issubclass(sim.VirtualEventLoop, asyncio.BaseEventLoop)
+    for name in asyncsim.__all__:
+        assert getattr(asyncsim, name) is not None
+    assert issubclass(asyncsim.Deadlock, asyncsim.SimulationError)
+    assert issubclass(asyncsim.VirtualEventLoop, asyncio.BaseEventLoop)
 
 
 def test_every_entry_point_takes_the_simulation_options_with_the_same_types_and_defaults():
     import inspect
 
-    from sim._options import OPTION_NAMES, OPTIONS_DOC
+    from asyncsim.scope.options import OPTION_NAMES, OPTIONS_DOC
 
     def options(func, skip):
         params = inspect.signature(func).parameters.values()
         return [(p.name, p.kind, p.default, p.annotation) for p in params if p.name not in skip]
 
-    expected = options(sim.Simulation, ())
+    expected = options(asyncsim.Simulation, ())
     assert [name for name, *_ in expected] == list(OPTION_NAMES)
-    assert options(sim.simulate, {"coro"}) == expected
-    assert options(sim.run_script, {"path", "argv"}) == expected
-    assert options(sim.run, {"coro"}) == [o for o in expected if o[0] != "trace"]
-    for func in (sim.Simulation, sim.simulate, sim.run, sim.run_script):
+    assert options(asyncsim.simulate, {"coro"}) == expected
+    assert options(asyncsim.run_script, {"path", "argv"}) == expected
+    assert options(asyncsim.run, {"coro"}) == [o for o in expected if o[0] != "trace"]
+    for func in (asyncsim.Simulation, asyncsim.simulate, asyncsim.run, asyncsim.run_script):
         assert "{simulation options}" not in func.__doc__
         for name in OPTION_NAMES[:-1]:  # documented once in OPTIONS_DOC, shown by help()
             # (3.13 strips docstring indentation at compile time)
@@ -228,9 +228,9 @@ def test_every_entry_point_takes_the_simulation_options_with_the_same_types_and_
 
 def test_run_forwards_every_option_to_the_simulation():
     async def main():
-        return sim.current()
+        return asyncsim.current()
 
-    seen = sim.run(main(), until=9.0, max_steps=50, seed=3, start=2.0, epoch=1.0e9)
+    seen = asyncsim.run(main(), until=9.0, max_steps=50, seed=3, start=2.0, epoch=1.0e9)
     assert (seen.until, seen.max_steps, seen.seed, seen.start, seen.epoch) == (
         9.0,
         50,
@@ -238,4 +238,4 @@ def test_run_forwards_every_option_to_the_simulation():
         2.0,
         1.0e9,
     )
-    assert sim.simulate(main(), trace=True).result.tracer is not None
+    assert asyncsim.simulate(main(), trace=True).result.tracer is not None

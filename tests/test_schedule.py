@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sim
-from sim import Schedule
-from sim.strategies import schedules
+import asyncsim
+from asyncsim import Schedule
+from asyncsim.testing.strategies import schedules
 
 
 async def sleeper_log(delays):
@@ -25,11 +25,13 @@ async def sleeper_log(delays):
 
 def test_the_empty_schedule_is_the_punctual_run():
     assert Schedule().punctual
-    assert sim.run(sleeper_log([1, 2])) == sim.run(sleeper_log([1, 2]), schedule=Schedule())
+    assert asyncsim.run(sleeper_log([1, 2])) == asyncsim.run(
+        sleeper_log([1, 2]), schedule=Schedule()
+    )
 
 
 def test_timer_lateness_is_consumed_in_the_order_timers_are_scheduled():
-    log = sim.run(sleeper_log([1, 2, 3]), schedule=Schedule(timer_lateness=(2_500_000_000, 0)))
+    log = asyncsim.run(sleeper_log([1, 2, 3]), schedule=Schedule(timer_lateness=(2_500_000_000, 0)))
     assert log == [(1, 2.0), (2, 3.0), (0, 3.5)]
 
 
@@ -41,7 +43,7 @@ def test_a_late_timer_keeps_its_deadline_but_fires_after_it():
         await asyncio.sleep(5)
         return handle.when(), fired
 
-    assert sim.run(main(), schedule=Schedule(timer_lateness=(1_000_000_001,))) == (
+    assert asyncsim.run(main(), schedule=Schedule(timer_lateness=(1_000_000_001,))) == (
         1.0,
         [2.000000001],
     )
@@ -59,7 +61,7 @@ def test_late_executor_results_change_the_completion_order_of_jobs():
         await asyncio.gather(job("a"), job("b"))
         return order
 
-    assert sim.run(main(), schedule=Schedule(job_delay=(500_000_000,))) == [
+    assert asyncsim.run(main(), schedule=Schedule(job_delay=(500_000_000,))) == [
         ("b", 0.0),
         ("a", 0.5),
     ]
@@ -74,15 +76,19 @@ def test_an_executor_exception_still_arrives_when_delivered_late():
             await asyncio.to_thread(boom)
         return asyncio.get_running_loop().time()
 
-    assert sim.run(main(), schedule=Schedule(job_delay=(2_000_000_000,))) == 2.0
+    assert asyncsim.run(main(), schedule=Schedule(job_delay=(2_000_000_000,))) == 2.0
 
 
 def test_latency_samples_pass_through_the_schedule_inside_a_simulation_only():
     async def main():
-        return [sim.perturb_latency(0.1), sim.perturb_latency(0.1), sim.perturb_latency(0.1)]
+        return [
+            asyncsim.perturb_latency(0.1),
+            asyncsim.perturb_latency(0.1),
+            asyncsim.perturb_latency(0.1),
+        ]
 
-    assert sim.perturb_latency(0.1) == 0.1
-    assert sim.run(main(), schedule=Schedule(latency=(50_000_000, 0))) == [0.15, 0.1, 0.1]
+    assert asyncsim.perturb_latency(0.1) == 0.1
+    assert asyncsim.run(main(), schedule=Schedule(latency=(50_000_000, 0))) == [0.15, 0.1, 0.1]
 
 
 def test_a_replay_string_round_trips():
@@ -130,14 +136,14 @@ def test_a_simulation_refuses_a_schedule_of_the_wrong_type():
     async def main():
         pass
 
-    with pytest.raises(TypeError, match=r"schedule must be a sim\.Schedule"):
-        sim.run(main(), schedule="S1")
+    with pytest.raises(TypeError, match=r"schedule must be an asyncsim\.Schedule"):
+        asyncsim.run(main(), schedule="S1")
 
 
 @settings(max_examples=50, deadline=None)
 @given(schedules())
 def test_drawn_schedules_make_timers_late_never_early(schedule):
-    log = sim.run(sleeper_log([1, 2, 3]), schedule=schedule)
+    log = asyncsim.run(sleeper_log([1, 2, 3]), schedule=schedule)
     for name, fired in log:
         expected = [1, 2, 3][name] + (
             schedule.timer_lateness[name] / 1e9 if name < len(schedule.timer_lateness) else 0
@@ -166,7 +172,7 @@ async def two_tasks_log():
 
 
 def test_asyncio_runs_ready_callbacks_fifo_without_chaos():
-    assert sim.run(two_tasks_log()) == [
+    assert asyncsim.run(two_tasks_log()) == [
         ("a", 0),
         ("b", 0),
         ("a", 1),
@@ -177,12 +183,14 @@ def test_asyncio_runs_ready_callbacks_fifo_without_chaos():
 
 
 def test_all_zero_chaos_choices_give_the_fifo_order():
-    assert sim.run(two_tasks_log(), schedule=Schedule(chaos=())) == sim.run(two_tasks_log())
+    assert asyncsim.run(two_tasks_log(), schedule=Schedule(chaos=())) == asyncsim.run(
+        two_tasks_log()
+    )
 
 
 def test_chaos_reorders_different_tasks_but_keeps_each_tasks_own_order():
-    log = sim.run(two_tasks_log(), schedule=Schedule(chaos=(1, 1, 1, 1)))
-    assert log != sim.run(two_tasks_log())
+    log = asyncsim.run(two_tasks_log(), schedule=Schedule(chaos=(1, 1, 1, 1)))
+    assert log != asyncsim.run(two_tasks_log())
     assert [i for n, i in log if n == "a"] == [0, 1, 2]
     assert [i for n, i in log if n == "b"] == [0, 1, 2]
 
@@ -194,16 +202,16 @@ def test_chaos_reorders_different_tasks_but_keeps_each_tasks_own_order():
     )
 )
 def test_reordering_schedules_are_deterministic_and_keep_per_task_order(schedule):
-    first = sim.run(two_tasks_log(), schedule=schedule)
-    assert sim.run(two_tasks_log(), schedule=schedule) == first
-    assert sorted(first) == sorted(sim.run(two_tasks_log()))
+    first = asyncsim.run(two_tasks_log(), schedule=schedule)
+    assert asyncsim.run(two_tasks_log(), schedule=schedule) == first
+    assert sorted(first) == sorted(asyncsim.run(two_tasks_log()))
     for name in "ab":
         assert [i for n, i in first if n == name] == [0, 1, 2]
 
 
 def test_pct_priorities_can_run_one_task_to_completion_first():
     orders = {
-        tuple(sim.run(two_tasks_log(), schedule=Schedule(pct=(seed, 1)))) for seed in range(8)
+        tuple(asyncsim.run(two_tasks_log(), schedule=Schedule(pct=(seed, 1)))) for seed in range(8)
     }
     assert tuple(("a", i) for i in range(3)) + tuple(("b", i) for i in range(3)) in orders
     assert tuple(("b", i) for i in range(3)) + tuple(("a", i) for i in range(3)) in orders

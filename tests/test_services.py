@@ -5,10 +5,10 @@ import asyncio
 import pytest
 import simpy
 
-import sim
-from models.bridge import shared_environment
-from models.distributions import Exponential
-from models.services import ConnectionPool, QueueFull, RateLimiter, Server, Visit
+import asyncsim
+from asyncsim.models.bridge import shared_environment
+from asyncsim.models.distributions import Exponential
+from asyncsim.models.services import ConnectionPool, QueueFull, RateLimiter, Server, Visit
 
 
 def now():
@@ -22,7 +22,7 @@ def test_a_server_with_capacity_2_serves_5_one_second_requests_in_exactly_3_seco
         visits = await asyncio.gather(*(server.call() for _ in range(5)))
         return visits, now()
 
-    visits, elapsed = sim.run(main())
+    visits, elapsed = asyncsim.run(main())
     assert elapsed == 3.0
     assert [v.finished for v in visits] == [1.0, 1.0, 2.0, 2.0, 3.0]
     assert visits[4] == Visit(arrived=0.0, started=2.0, finished=3.0)
@@ -46,7 +46,7 @@ def test_a_priority_server_serves_lower_priority_values_first():
     async def main():
         await asyncio.gather(client("first", 5), client("low", 9), client("urgent", 0))
 
-    sim.run(main())
+    asyncsim.run(main())
     assert order == [("first", 1.0), ("urgent", 2.0), ("low", 3.0)]
 
 
@@ -57,7 +57,7 @@ def test_a_full_queue_turns_arrivals_away_with_queue_full():
         results = await asyncio.gather(*(server.call() for _ in range(3)), return_exceptions=True)
         return results, now()
 
-    results, elapsed = sim.run(main())
+    results, elapsed = asyncsim.run(main())
     assert elapsed == 2.0
     assert isinstance(results[2], QueueFull)
     assert "tiny: 1 requests already queued (max_queue=1) at t=0.0s" in str(results[2])
@@ -77,7 +77,7 @@ def test_a_slot_is_held_for_the_body_and_reports_the_wait():
         await asyncio.gather(worker(log), worker(log), worker(log))
         return log
 
-    assert sim.run(main()) == [(0.0, 0.0), (0.25, 0.25), (0.5, 0.5)]
+    assert asyncsim.run(main()) == [(0.0, 0.0), (0.25, 0.25), (0.5, 0.5)]
     assert server.stats.utilization() == 1.0
 
 
@@ -95,7 +95,7 @@ def test_a_request_cancelled_while_queueing_leaves_the_queue():
         await first
         return third
 
-    assert sim.run(main()) == Visit(arrived=0.5, started=1.0, finished=2.0)
+    assert asyncsim.run(main()) == Visit(arrived=0.5, started=1.0, finished=2.0)
     assert server.stats.cancelled == 1
     assert server.stats.samples == [(0.0, 1, 1), (0.5, 1, 1), (1.0, 0, 1), (2.0, 0, 0)]
 
@@ -106,8 +106,8 @@ def test_random_service_times_are_deterministic_per_seed_and_named_stream():
         visits = await asyncio.gather(*(server.call() for _ in range(20)))
         return [v.finished for v in visits]
 
-    assert sim.run(main(), seed=1) == sim.run(main(), seed=1)
-    assert sim.run(main(), seed=1) != sim.run(main(), seed=2)
+    assert asyncsim.run(main(), seed=1) == asyncsim.run(main(), seed=1)
+    assert asyncsim.run(main(), seed=1) != asyncsim.run(main(), seed=2)
 
 
 def test_a_rate_limiter_lets_a_burst_through_then_spaces_the_rest():
@@ -123,7 +123,7 @@ def test_a_rate_limiter_lets_a_burst_through_then_spaces_the_rest():
         await asyncio.gather(*(client() for _ in range(5)))
         return times
 
-    assert sim.run(main()) == [0.0, 0.0, 0.25, 0.5, 0.75]
+    assert asyncsim.run(main()) == [0.0, 0.0, 0.25, 0.5, 0.75]
     assert limiter.stats.waits == [0.0, 0.0, 0.25, 0.5, 0.75]
     # 3 throttled waiters at first, the last one gone at 0.75.
     assert limiter.stats.samples[0] == (0.0, 3, 1)
@@ -144,7 +144,7 @@ def test_a_rate_limiter_refills_while_idle_up_to_its_burst():
             times.append(now())
         return times
 
-    assert sim.run(main()) == [0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 10.5]
+    assert asyncsim.run(main()) == [0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 10.5]
 
 
 def test_acquiring_several_tokens_waits_for_all_of_them():
@@ -154,7 +154,7 @@ def test_acquiring_several_tokens_waits_for_all_of_them():
         waited = await limiter.acquire(3)
         return waited, now()
 
-    assert sim.run(main()) == (0.3, 0.3)
+    assert asyncsim.run(main()) == (0.3, 0.3)
 
 
 def test_a_connection_pool_hands_out_at_most_size_connections():
@@ -170,7 +170,7 @@ def test_a_connection_pool_hands_out_at_most_size_connections():
         await asyncio.gather(user(log, 1.0), user(log, 2.0), user(log, 1.0), user(log, 1.0))
         return log, now()
 
-    log, elapsed = sim.run(main())
+    log, elapsed = asyncsim.run(main())
     assert log == [(0, 0.0), (1, 0.0), (0, 1.0), (1, 2.0)]
     assert elapsed == 3.0
     assert pool.stats.waits == [0.0, 0.0, 1.0, 2.0]
@@ -194,7 +194,7 @@ def test_services_share_the_loop_environment_with_user_simpy_processes():
         await proc
         return log
 
-    assert sim.run(main()) == [("asyncio", 2.0), ("simpy", 4.0)]
+    assert asyncsim.run(main()) == [("asyncio", 2.0), ("simpy", 4.0)]
 
 
 def test_services_can_be_made_before_the_simulation_and_reused_in_a_new_one():
@@ -204,8 +204,8 @@ def test_services_can_be_made_before_the_simulation_and_reused_in_a_new_one():
         await asyncio.gather(server.call(), server.call())
         return now()
 
-    assert sim.run(main()) == 2.0
-    assert sim.run(main()) == 2.0  # a fresh loop gets fresh SimPy resources
+    assert asyncsim.run(main()) == 2.0
+    assert asyncsim.run(main()) == 2.0  # a fresh loop gets fresh SimPy resources
     assert server.stats.served == 4
 
 
@@ -215,7 +215,7 @@ def test_stats_are_plain_data():
     async def main():
         await asyncio.gather(*(server.call() for _ in range(3)))
 
-    sim.run(main())
+    asyncsim.run(main())
     data = server.stats.as_dict()
     assert data["samples"] == [[0.0, 1, 2], [1.0, 0, 1], [2.0, 0, 0]]
     assert data["utilization"] == 0.75
@@ -250,8 +250,8 @@ def test_misuse_says_what_to_use_instead():
         with pytest.raises(ValueError, match="can never be granted by a bucket of burst=2"):
             await RateLimiter(rate=1, burst=2).acquire(3)
 
-    sim.run(main())
-    with pytest.raises(TypeError, match=r"virtual clock.*run the program with sim\.run"):
+    asyncsim.run(main())
+    with pytest.raises(TypeError, match=r"virtual clock.*run the program with asyncsim\.run"):
         asyncio.run(Server().call())
 
 
@@ -261,4 +261,4 @@ def test_servers_are_built_on_simpy_resources():
         await server.call()
         return type(server._resource)
 
-    assert sim.run(main()) is simpy.Resource
+    assert asyncsim.run(main()) is simpy.Resource

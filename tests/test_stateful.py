@@ -7,13 +7,13 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
-import sim
-from sim.stateful import SimulationMachine
+import asyncsim
+from asyncsim.testing.stateful import SimulationMachine
 
 
 @pytest.fixture
 def loop():
-    loop = sim.new_event_loop()
+    loop = asyncsim.new_event_loop()
     yield loop
     loop.close()
 

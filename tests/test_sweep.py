@@ -1,4 +1,4 @@
-"""sim.sweep: grids x seeds on virtual time, deterministic tables, replay, resume, executors."""
+"""asyncsim.sweep: grids x seeds on virtual time, deterministic tables, replay, resume."""
 
 import asyncio
 import io
@@ -8,9 +8,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 
-import sim
-from sim._progress import Progress
-from sim.sweep_results import percentile
+import asyncsim
+from asyncsim.sweeps.progress import Progress
+from asyncsim.sweeps.results import percentile
 
 from . import sweep_workloads as w
 
@@ -23,13 +23,13 @@ def pool():
 
 @pytest.fixture(scope="module")
 def inline_fetches():
-    return sim.sweep(
+    return asyncsim.sweep(
         w.fetches, params={"concurrency": [1, 3, 6]}, seeds=12, executor="inline", progress=False
     )
 
 
 def fetches_on(executor):
-    return sim.sweep(
+    return asyncsim.sweep(
         w.fetches, params={"concurrency": [1, 3, 6]}, seeds=12, executor=executor, progress=False
     )
 
@@ -38,7 +38,7 @@ def fetches_on(executor):
 
 
 def test_every_point_and_seed_runs_in_grid_order_with_exact_virtual_times():
-    result = sim.sweep(
+    result = asyncsim.sweep(
         w.sleeper,
         params={"delay": [0.5, 2], "count": [1, 3]},
         seeds=[7, 8],
@@ -62,11 +62,11 @@ def test_every_point_and_seed_runs_in_grid_order_with_exact_virtual_times():
 
 
 def test_a_fixed_value_and_an_explicit_list_of_points_are_grids_too():
-    fixed = sim.sweep(
+    fixed = asyncsim.sweep(
         w.sleeper, params={"delay": 1.5, "count": [2]}, seeds=1, executor="inline", progress=False
     )
     assert [(r.point, r.elapsed) for r in fixed] == [({"delay": 1.5, "count": 2}, 3.0)]
-    listed = sim.sweep(
+    listed = asyncsim.sweep(
         w.sleeper,
         params=[{"delay": 1}, {"delay": 0.25, "count": 4}],
         seeds=1,
@@ -77,11 +77,11 @@ def test_a_fixed_value_and_an_explicit_list_of_points_are_grids_too():
 
 
 def test_the_summary_gives_nearest_rank_percentiles_per_point():
-    result = sim.sweep(
+    result = asyncsim.sweep(
         w.sleeper, params={"delay": [1]}, seeds=range(1, 101), executor="inline", progress=False
     )
     assert [r.elapsed for r in result] == [1.0] * 100
-    by_seed = sim.sweep(w.by_seed, seeds=200, executor="inline", progress=False)
+    by_seed = asyncsim.sweep(w.by_seed, seeds=200, executor="inline", progress=False)
     values = sorted(r.elapsed for r in by_seed)
     row = by_seed.summary().rows[0]
     assert row["runs"] == 200 and row["errors"] == 0
@@ -110,7 +110,7 @@ def test_the_summary_text_table_has_a_line_per_point_and_value(inline_fetches):
 
 
 def test_metrics_come_from_the_returned_dict_and_from_a_metrics_callable():
-    result = sim.sweep(
+    result = asyncsim.sweep(
         w.sleeper,
         params={"delay": [1], "count": [2]},
         seeds=1,
@@ -138,7 +138,7 @@ def test_a_run_that_raises_is_recorded_with_its_seed_and_traceback_and_the_sweep
         assert "sweep_workloads.py" in record.traceback and "in fetches" in record.traceback
         assert "ConnectionError: service dropped" in record.traceback
         assert record.elapsed > 0 and record.metrics == {}
-        rerun = sim.simulate(w.fetches(3), seed=record.seed)
+        rerun = asyncsim.simulate(w.fetches(3), seed=record.seed)
         assert isinstance(rerun.exception, ConnectionError)
         assert rerun.elapsed == record.elapsed
 
@@ -147,7 +147,9 @@ def test_a_function_that_returns_no_coroutine_is_an_error_row():
     def not_async(delay):
         return delay
 
-    result = sim.sweep(not_async, params={"delay": [1]}, seeds=1, executor="inline", progress=False)
+    result = asyncsim.sweep(
+        not_async, params={"delay": [1]}, seeds=1, executor="inline", progress=False
+    )
     (record,) = result.records
     assert record.error_type == "TypeError"
     assert "returned int, not a coroutine" in record.error_message
@@ -192,7 +194,7 @@ def test_replaying_one_row_alone_gives_the_same_record(inline_fetches):
         replay = inline_fetches.replay(record)
         assert replay.record == record
         assert replay.run.elapsed == record.elapsed
-    same = sim.sweep_replay(w.fetches, {"concurrency": 6}, 4)
+    same = asyncsim.sweep_replay(w.fetches, {"concurrency": 6}, 4)
     assert same.record == inline_fetches.where(concurrency=6)[4]
     assert inline_fetches.replay({"concurrency": 6}, 4).record == same.record
 
@@ -214,7 +216,7 @@ def test_replaying_one_row_twice_gives_the_same_trace(inline_fetches, tmp_path):
 
 def test_runs_stream_to_a_jsonl_file_that_loads_back_as_the_same_table(tmp_path, inline_fetches):
     out = tmp_path / "runs.jsonl"
-    result = sim.sweep(
+    result = asyncsim.sweep(
         w.fetches,
         params={"concurrency": [1, 3, 6]},
         seeds=12,
@@ -225,21 +227,23 @@ def test_runs_stream_to_a_jsonl_file_that_loads_back_as_the_same_table(tmp_path,
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert lines[0]["kind"] == "sweep" and lines[0]["fn"] == "tests.sweep_workloads.fetches"
     assert [line["kind"] for line in lines[1:]] == ["run"] * 36
-    loaded = sim.load_sweep(out)
+    loaded = asyncsim.load_sweep(out)
     assert loaded.records == result.records == inline_fetches.records
     assert loaded.params == ("concurrency",)
     with pytest.raises(ValueError, match="does not know its function"):
         loaded.replay(loaded.records[0])
-    assert sim.load_sweep(out, fn=w.fetches).replay(loaded.records[0]).record == loaded.records[0]
+    assert (
+        asyncsim.load_sweep(out, fn=w.fetches).replay(loaded.records[0]).record == loaded.records[0]
+    )
 
 
 def test_an_existing_results_file_is_not_overwritten_without_resume_or_overwrite(tmp_path):
     out = tmp_path / "runs.jsonl"
     out.write_text("precious\n")
     with pytest.raises(FileExistsError, match=r"runs.jsonl.*resume=True.*overwrite=True"):
-        sim.sweep(w.sleeper, params={"delay": [1]}, seeds=1, executor="inline", out=out)
+        asyncsim.sweep(w.sleeper, params={"delay": [1]}, seeds=1, executor="inline", out=out)
     assert out.read_text() == "precious\n"
-    sim.sweep(
+    asyncsim.sweep(
         w.sleeper,
         params={"delay": [1]},
         seeds=2,
@@ -248,7 +252,7 @@ def test_an_existing_results_file_is_not_overwritten_without_resume_or_overwrite
         overwrite=True,
         progress=False,
     )
-    assert len(sim.load_sweep(out)) == 2
+    assert len(asyncsim.load_sweep(out)) == 2
 
 
 def test_resume_after_an_interrupted_sweep_does_not_redo_finished_runs(tmp_path):
@@ -257,36 +261,40 @@ def test_resume_after_an_interrupted_sweep_does_not_redo_finished_runs(tmp_path)
     w.CALLS.clear()
     w.INTERRUPT_AT[:] = [(2, 1)]  # Ctrl-C during the 7th run: n=2, seed=1
     with pytest.raises(KeyboardInterrupt):
-        sim.sweep(w.counted, out=out, **grid)
+        asyncsim.sweep(w.counted, out=out, **grid)
     finished = [(1, 0), (1, 1), (1, 2), (1, 3), (1, 4), (2, 0)]
     assert list(w.CALLS) == finished
-    assert len(sim.load_sweep(out)) == 6
+    assert len(asyncsim.load_sweep(out)) == 6
     with open(out, "a") as handle:  # killed while writing a line
         handle.write('{"kind": "run", "point": {"n"')
     w.CALLS.clear()
-    resumed = sim.sweep(w.counted, out=out, resume=True, **grid)
+    resumed = asyncsim.sweep(w.counted, out=out, resume=True, **grid)
     assert w.CALLS == [(2, 1), (2, 2), (2, 3), (2, 4)]
     assert [(r.point["n"], r.seed) for r in resumed] == [*finished, (2, 1), (2, 2), (2, 3), (2, 4)]
     assert [r.elapsed for r in resumed] == [1.0] * 5 + [2.0] * 5
-    fresh = sim.sweep(w.counted, **grid)
-    assert resumed.records == fresh.records == sim.load_sweep(out).records
+    fresh = asyncsim.sweep(w.counted, **grid)
+    assert resumed.records == fresh.records == asyncsim.load_sweep(out).records
     w.CALLS.clear()
-    sim.sweep(w.counted, out=out, resume=True, **{**grid, "seeds": 6})  # more seeds
+    asyncsim.sweep(w.counted, out=out, resume=True, **{**grid, "seeds": 6})  # more seeds
     assert w.CALLS == [(1, 5), (2, 5)]
 
 
 def test_resume_refuses_a_file_written_by_another_function(tmp_path):
     out = tmp_path / "runs.jsonl"
-    sim.sweep(w.sleeper, params={"delay": [1]}, seeds=1, executor="inline", out=out, progress=False)
+    asyncsim.sweep(
+        w.sleeper, params={"delay": [1]}, seeds=1, executor="inline", out=out, progress=False
+    )
     with pytest.raises(ValueError, match=r"cannot resume .*sleeper.*counted"):
-        sim.sweep(w.counted, params={"n": [1]}, seeds=1, executor="inline", out=out, resume=True)
+        asyncsim.sweep(
+            w.counted, params={"n": [1]}, seeds=1, executor="inline", out=out, resume=True
+        )
 
 
 def test_a_results_file_with_a_broken_line_in_the_middle_is_an_error(tmp_path):
     out = tmp_path / "runs.jsonl"
     out.write_text('{"kind": "sweep"}\nnot json\n{"kind": "sweep"}\n')
     with pytest.raises(ValueError, match=r"line 2 is not a sweep record"):
-        sim.load_sweep(out)
+        asyncsim.load_sweep(out)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -320,7 +328,7 @@ def test_bad_input_is_refused_before_any_run_starts(tmp_path, kwargs, error, mes
     out = tmp_path / "runs.jsonl"
     call = {"params": {"concurrency": [1]}, "seeds": 2, "executor": "inline", "out": out}
     with pytest.raises(error, match=message):
-        sim.sweep(w.fetches, **{**call, **kwargs})
+        asyncsim.sweep(w.fetches, **{**call, **kwargs})
     assert not out.exists()
 
 
@@ -333,18 +341,20 @@ def test_a_function_that_cannot_be_pickled_is_refused_for_processes(tmp_path):
     out = tmp_path / "runs.jsonl"
     for executor in (None, "processes"):
         with pytest.raises(TypeError, match=r"fn=.*local.* cannot be pickled .*executor='inline'"):
-            sim.sweep(local, params={"n": [1]}, seeds=1, executor=executor, out=out)
+            asyncsim.sweep(local, params={"n": [1]}, seeds=1, executor=executor, out=out)
     with pytest.raises(TypeError, match=r"metrics=.*lambda.* cannot be pickled"):
-        sim.sweep(w.sleeper, params={"delay": [1]}, metrics=lambda run: {}, executor="processes")
+        asyncsim.sweep(
+            w.sleeper, params={"delay": [1]}, metrics=lambda run: {}, executor="processes"
+        )
     assert not out.exists() and calls == []
-    result = sim.sweep(local, params={"n": [1]}, seeds=2, executor="inline", progress=False)
+    result = asyncsim.sweep(local, params={"n": [1]}, seeds=2, executor="inline", progress=False)
     assert calls == [1, 1] and len(result) == 2
 
 
 def test_passing_a_coroutine_instead_of_the_function_is_refused():
     coro = w.sleeper(1)
     with pytest.raises(TypeError, match=r"the async function itself \(main, not main\(\)\)"):
-        sim.sweep(coro, seeds=1)
+        asyncsim.sweep(coro, seeds=1)
     coro.close()
 
 
@@ -352,18 +362,18 @@ def test_a_sweep_inside_a_simulation_runs_in_process_on_its_own_clocks():
     async def local(delay):  # cannot be pickled: only an in-process sweep can run it
         await asyncio.sleep(delay)
 
-    with sim.Simulation() as outer:
-        result = sim.sweep(local, params={"delay": [2, 3]}, seeds=2, progress=False)
+    with asyncsim.Simulation() as outer:
+        result = asyncsim.sweep(local, params={"delay": [2, 3]}, seeds=2, progress=False)
         assert [r.elapsed for r in result] == [2.0, 2.0, 3.0, 3.0]
         assert outer.elapsed == 0.0
 
 
 def test_a_sweep_from_a_running_event_loop_is_refused():
     async def outer():
-        sim.sweep(w.sleeper, params={"delay": [2]}, seeds=1, executor="inline")
+        asyncsim.sweep(w.sleeper, params={"delay": [2]}, seeds=1, executor="inline")
 
     with pytest.raises(RuntimeError, match=r"cannot be called from a running event loop"):
-        sim.run(outer())
+        asyncsim.run(outer())
 
 
 # --------------------------------------------------------------------------- progress

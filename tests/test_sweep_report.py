@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-import sim
-from sim.cli import main
-from sim.sweep_report import plot_distributions, plot_percentiles, write_sweep_report
+import asyncsim
+from asyncsim.cli.main import main
+from asyncsim.sweeps.report import plot_distributions, plot_percentiles, write_sweep_report
 
 from .conftest import EXAMPLES
 from .sweep_workloads import fetches
@@ -31,7 +31,7 @@ if __name__ == "__main__":
 
 @pytest.fixture(scope="module")
 def result():
-    return sim.sweep(
+    return asyncsim.sweep(
         fetches, params={"concurrency": [1, 3, 6]}, seeds=12, executor="inline", progress=False
     )
 
@@ -73,7 +73,7 @@ def test_ecdfs_and_histograms_have_one_curve_per_point(result):
 def test_the_html_report_is_self_contained_and_escapes_user_strings(tmp_path):
     from .sweep_workloads import labelled
 
-    tricky = sim.sweep(
+    tricky = asyncsim.sweep(
         labelled,
         params={"label": ["<script>alert(1)</script>", "a&b!"]},
         seeds=1,
@@ -120,7 +120,7 @@ def test_the_cli_sweeps_a_scripts_main_and_writes_results_summary_and_report(app
     assert code == 0, captured.err
     assert captured.out.splitlines()[0].split()[:4] == ["delay", "runs", "errors", "value"]
     assert sorted(p.name for p in out.iterdir()) == ["index.html", "results.jsonl", "summary.txt"]
-    loaded = sim.load_sweep(out / "results.jsonl")
+    loaded = asyncsim.load_sweep(out / "results.jsonl")
     assert [(r.point, r.seed, r.elapsed) for r in loaded] == [
         ({"delay": 0.5}, 0, 0.5),
         ({"delay": 0.5}, 1, 0.5),
@@ -146,7 +146,7 @@ def test_the_cli_refuses_to_overwrite_and_resumes_on_request(app, tmp_path, caps
     assert (out / "results.jsonl").read_text() == before
     assert main([*args, "--resume", "--seeds", "3"]) == 0
     assert "(2 from an earlier run)" in capsys.readouterr().err
-    assert len(sim.load_sweep(out / "results.jsonl")) == 3
+    assert len(asyncsim.load_sweep(out / "results.jsonl")) == 3
 
 
 def test_the_cli_exits_1_when_runs_raise_and_names_the_first(app, capsys):
@@ -190,7 +190,7 @@ def test_the_cli_has_no_single_seed_option(app, capsys):
 
 
 def test_cli_values_are_numbers_booleans_none_or_strings():
-    from sim._sweep_cli import parse_param
+    from asyncsim.cli.sweep import parse_param
 
     assert parse_param("c=10,2.5,true,None,fast") == ("c", [10, 2.5, True, None, "fast"])
     assert parse_param("c=inf") == ("c", ["inf"])
@@ -201,7 +201,7 @@ def test_cli_values_are_numbers_booleans_none_or_strings():
 def test_the_example_shows_p99_makespan_flattening_at_the_service_capacity():
     from sweep_concurrency import CAPACITY, knee, main
 
-    exact = sim.sweep(
+    exact = asyncsim.sweep(
         main,
         params={"concurrency": [1, 4, 8, 16], "requests": 20, "sigma": 0.0},
         seeds=2,
@@ -210,7 +210,7 @@ def test_the_example_shows_p99_makespan_flattening_at_the_service_capacity():
     )
     # constant 0.1 s responses: ceil(20 / min(concurrency, 8)) waves of 0.1 s
     assert [r.elapsed for r in exact] == [2.0, 2.0, 0.5, 0.5, 0.3, 0.3, 0.3, 0.3]
-    lognormal = sim.sweep(
+    lognormal = asyncsim.sweep(
         main,
         params={"concurrency": [1, 2, 4, 8, 16, 32]},
         seeds=20,
@@ -228,7 +228,7 @@ def test_the_example_results_file_round_trips_as_json(tmp_path):
     from sweep_concurrency import main as example_main
 
     out = tmp_path / "r.jsonl"
-    sim.sweep(
+    asyncsim.sweep(
         example_main,
         params={"concurrency": [2]},
         seeds=2,

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-import sim
+import asyncsim
 
 REAL = {name: getattr(time, name) for name in ("monotonic", "perf_counter", "time", "sleep")}
 
@@ -28,9 +28,9 @@ def test_time_functions_read_the_virtual_clock_inside_a_simulation():
             time.time_ns(),
         )
 
-    mono, perf, mono_ns, perf_ns, wall, wall_ns = sim.run(main())
+    mono, perf, mono_ns, perf_ns, wall, wall_ns = asyncsim.run(main())
     assert (mono, perf, mono_ns, perf_ns) == (1.5, 1.5, 1_500_000_000, 1_500_000_000)
-    assert wall == sim.DEFAULT_EPOCH + 1.5
+    assert wall == asyncsim.DEFAULT_EPOCH + 1.5
     assert wall_ns == 1_704_067_201_500_000_000
     assert_time_restored()
 
@@ -39,7 +39,7 @@ def test_epoch_sets_what_time_time_reads_at_virtual_zero():
     async def main():
         return time.time()
 
-    assert sim.run(main(), epoch=1_000_000.0) == 1_000_000.0
+    assert asyncsim.run(main(), epoch=1_000_000.0) == 1_000_000.0
 
 
 def test_a_blocking_time_sleep_advances_the_clock_and_blocks_the_loop():
@@ -56,7 +56,7 @@ def test_a_blocking_time_sleep_advances_the_clock_and_blocks_the_loop():
         await asyncio.sleep(0)
 
     wall = REAL["perf_counter"]()
-    sim.run(main())
+    asyncsim.run(main())
     assert REAL["perf_counter"]() - wall < 1
     assert order == [("main", 2.0), ("other", 2.0)]
 
@@ -66,7 +66,7 @@ def test_negative_time_sleep_raises_like_the_real_one():
         time.sleep(-1)
 
     with pytest.raises(ValueError, match="sleep length must be non-negative"):
-        sim.run(main())
+        asyncsim.run(main())
 
 
 def test_patching_is_undone_after_an_error():
@@ -74,7 +74,7 @@ def test_patching_is_undone_after_an_error():
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        sim.run(main())
+        asyncsim.run(main())
     assert_time_restored()
 
 
@@ -84,7 +84,7 @@ def test_patching_is_undone_after_keyboard_interrupt():
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        sim.run(main())
+        asyncsim.run(main())
     assert_time_restored()
 
 
@@ -92,7 +92,7 @@ def test_patch_time_false_leaves_the_time_module_alone():
     async def main():
         return time.perf_counter is REAL["perf_counter"]
 
-    assert sim.run(main(), patch_time=False) is True
+    assert asyncsim.run(main(), patch_time=False) is True
 
 
 def test_other_threads_keep_the_real_clock():
@@ -100,13 +100,13 @@ def test_other_threads_keep_the_real_clock():
         await asyncio.sleep(1000)
         return await asyncio.to_thread(time.monotonic)
 
-    assert sim.run(main()) == pytest.approx(REAL["monotonic"](), abs=60)
+    assert asyncsim.run(main()) == pytest.approx(REAL["monotonic"](), abs=60)
 
 
 def test_nested_scopes_restore_in_order():
-    outer, inner = sim.Clock(5_000_000_000), sim.Clock(9_000_000_000)
-    with sim.patched_time(outer):
-        with sim.patched_time(inner):
+    outer, inner = asyncsim.Clock(5_000_000_000), asyncsim.Clock(9_000_000_000)
+    with asyncsim.patched_time(outer):
+        with asyncsim.patched_time(inner):
             assert time.monotonic() == 9.0
         assert time.monotonic() == 5.0
     assert_time_restored()
@@ -114,7 +114,7 @@ def test_nested_scopes_restore_in_order():
 
 def test_scopes_belong_to_the_thread_that_opened_them():
     seen = []
-    with sim.patched_time(sim.Clock(3_000_000_000)):
+    with asyncsim.patched_time(asyncsim.Clock(3_000_000_000)):
         worker = threading.Thread(target=lambda: seen.append(time.monotonic()))
         worker.start()
         worker.join()

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-import sim
-from sim.trace import SCHEMA_VERSION, Trace
+import asyncsim
+from asyncsim.trace.records import SCHEMA_VERSION, Trace
 
 from .conftest import EXAMPLES
 
@@ -33,7 +33,7 @@ def steps(trace):
 
 
 def test_the_seed_pair_script_traces_both_loops_on_one_clock():
-    outcome = sim.run_script(EXAMPLES / "seed_pair.py", trace=True)
+    outcome = asyncsim.run_script(EXAMPLES / "seed_pair.py", trace=True)
     trace = outcome.trace
     assert trace.mains == (0, 2)
     assert trace.start == 0 and trace.end == 11 * S and trace.elapsed == 11.0
@@ -77,7 +77,7 @@ async def gather_completed_wait():
 
 
 def test_gather_as_completed_and_wait_are_traced_with_exact_states_and_times():
-    trace = sim.simulate(gather_completed_wait(), trace=True).trace
+    trace = asyncsim.simulate(gather_completed_wait(), trace=True).trace
     assert trace.elapsed == 6.0
     assert rows(trace) == [
         ("Task-1", "gather_completed_wait", None, 0, 0, 6 * S, "result"),
@@ -121,7 +121,7 @@ def test_locks_queues_events_and_executor_jobs_are_named_as_what_a_task_waits_on
         await asyncio.gather(h, waiter, consumer)
         await asyncio.get_running_loop().run_in_executor(None, sum, [1, 2])
 
-    trace = sim.simulate(main(), trace=True).trace
+    trace = asyncsim.simulate(main(), trace=True).trace
     first = {
         trace.tasks[s.task].coroutine.rsplit(".", 1)[-1]: s.blocked for s in reversed(trace.steps)
     }
@@ -137,7 +137,7 @@ def test_a_blocking_time_sleep_is_recorded_as_a_loop_block_on_the_task_that_call
         await asyncio.sleep(1)
         time.sleep(2)  # the classic mistake: blocks the loop
 
-    trace = sim.simulate(main(), trace=True).trace
+    trace = asyncsim.simulate(main(), trace=True).trace
     assert [(b.task, b.start, b.end, func(b.where)) for b in trace.blocks] == [
         (0, S, 3 * S, "main")
     ]
@@ -146,45 +146,45 @@ def test_a_blocking_time_sleep_is_recorded_as_a_loop_block_on_the_task_that_call
 
 def test_marks_and_spans_record_labels_times_and_tasks():
     async def main():
-        sim.mark("begin")
-        with sim.span("phase one"):
+        asyncsim.mark("begin")
+        with asyncsim.span("phase one"):
             await asyncio.sleep(1.5)
         await asyncio.create_task(child())
 
     async def child():
         await asyncio.sleep(0.25)
-        sim.mark("child done")
+        asyncsim.mark("child done")
 
-    trace = sim.simulate(main(), trace=True).trace
+    trace = asyncsim.simulate(main(), trace=True).trace
     assert [tuple(m) for m in trace.marks] == [(0, "begin", 0), (1_750_000_000, "child done", 1)]
     assert [tuple(s) for s in trace.spans] == [("phase one", 0, 0, 1_500_000_000)]
 
 
 def test_marks_and_spans_do_nothing_without_a_trace():
     async def main():
-        sim.mark("x")
-        with sim.span("y"):
+        asyncsim.mark("x")
+        with asyncsim.span("y"):
             await asyncio.sleep(1)
         return "ok"
 
-    run = sim.simulate(main())
+    run = asyncsim.simulate(main())
     assert run.trace is None and run.result == "ok"
-    sim.mark("outside any simulation")
+    asyncsim.mark("outside any simulation")
 
 
 def test_mark_rejects_a_label_that_is_not_a_string():
     with pytest.raises(TypeError, match="label must be a str, got 3"):
-        sim.mark(3)
+        asyncsim.mark(3)
 
 
 def test_trace_json_round_trips_exactly_with_a_schema_version():
     async def everything():
-        sim.mark("go")
-        with sim.span("all of it"):
+        asyncsim.mark("go")
+        with asyncsim.span("all of it"):
             await gather_completed_wait()
         time.sleep(0.25)
 
-    trace = sim.simulate(everything(), trace=True).trace
+    trace = asyncsim.simulate(everything(), trace=True).trace
     assert trace.marks and trace.spans and trace.blocks
     text = trace.to_json()
     again = Trace.from_json(text)
@@ -194,7 +194,7 @@ def test_trace_json_round_trips_exactly_with_a_schema_version():
 
 
 def test_a_trace_from_a_newer_schema_is_refused_by_name():
-    data = sim.simulate(fetch(1), trace=True).trace.to_dict()
+    data = asyncsim.simulate(fetch(1), trace=True).trace.to_dict()
     data["version"] = SCHEMA_VERSION + 1
     with pytest.raises(ValueError, match=f"schema version {SCHEMA_VERSION + 1} is not supported"):
         Trace.from_dict(data)
@@ -212,19 +212,19 @@ async def gather_and_wait():
 
 def test_the_same_program_traced_twice_gives_byte_identical_json():
     first, second = (
-        sim.simulate(gather_and_wait(), trace=True, seed=7).trace.to_json() for _ in "12"
+        asyncsim.simulate(gather_and_wait(), trace=True, seed=7).trace.to_json() for _ in "12"
     )
     assert first == second
     assert '"name":"Task-2"' not in first  # tables are columns + rows
-    assert sim.Trace.from_json(first).tasks[1].name == "Task-2"  # renumbered per trace
+    assert asyncsim.Trace.from_json(first).tasks[1].name == "Task-2"  # renumbered per trace
 
 
 def test_a_deadlocked_run_keeps_its_error_and_the_pending_task_in_the_trace():
     async def main():
         await asyncio.get_running_loop().create_future()
 
-    run = sim.simulate(main(), trace=True)
-    assert isinstance(run.exception, sim.Deadlock)
+    run = asyncsim.simulate(main(), trace=True)
+    assert isinstance(run.exception, asyncsim.Deadlock)
     assert run.trace.error.startswith("Deadlock: deadlock at t=0.0s")
     assert (
         "(test_a_deadlocked_run_keeps_its_error_and_the_pending_task_in_the_trace.<locals>.main)"
@@ -238,7 +238,7 @@ def test_a_deadlocked_run_keeps_its_error_and_the_pending_task_in_the_trace():
 
 def test_trace_must_be_a_boolean():
     with pytest.raises(TypeError, match="trace must be True or False, got 'yes'"):
-        sim.Simulation(trace="yes")
+        asyncsim.Simulation(trace="yes")
 
 
 def test_a_public_task_method_scheduled_as_a_callback_is_not_mistaken_for_a_step():
@@ -248,7 +248,7 @@ def test_a_public_task_method_scheduled_as_a_callback_is_not_mistaken_for_a_step
         loop.call_later(2, task.cancel)
         await asyncio.gather(task, return_exceptions=True)
 
-    trace = sim.simulate(main(), trace=True).trace
+    trace = asyncsim.simulate(main(), trace=True).trace
     assert [(s.start, s.wake, s.blocked) for s in trace.steps_of(1)] == [
         (0, "spawn", "sleep"),
         (2 * S, "timer", "done"),  # the cancel() timer, scheduled by main's step, woke it
@@ -269,7 +269,7 @@ def test_the_pure_python_task_is_traced_like_the_c_one():
         loop.set_task_factory(lambda loop, coro, **kw: asyncio.tasks._PyTask(coro, loop=loop, **kw))
         assert await loop.create_task(child()) == "ok"
 
-    trace = sim.simulate(main(), trace=True).trace
+    trace = asyncsim.simulate(main(), trace=True).trace
     assert steps(trace) == [
         (0, 0, 0, "start", None, "task", None, 1, "main"),
         (1, 0, 0, "spawn", 0, "sleep", 2 * S, None, "child"),
@@ -296,7 +296,7 @@ def test_eager_first_steps_are_steps_spawned_by_the_step_that_created_the_tasks(
         second = asyncio.create_task(slow(), name="slow")
         return await first + await second
 
-    outcome = sim.simulate(main(), trace=True)
+    outcome = asyncsim.simulate(main(), trace=True)
     assert outcome.result == 3
     trace = outcome.trace
     assert [(r[0], r[1].rsplit(".", 1)[-1], *r[2:]) for r in rows(trace)] == [

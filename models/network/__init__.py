@@ -3,10 +3,10 @@
 Build a :class:`Network` of hosts, give links latency (a number of virtual
 seconds or a distribution), bandwidth and loss, schedule faults, then attach it::
 
-    from models.network import Network
+    from asyncsim.models.network import Network
     net = Network(latency=0.01)
     net.http_service("example.com", response_time=0.82)
-    sim.run(main(), network=net)          # or: asyncsim run app.py --model net.py
+    asyncsim.run(main(), network=net)          # or: asyncsim run app.py --model net.py
 
 Inside the simulation ``loop.create_connection``, ``loop.create_server``,
 ``loop.getaddrinfo`` and ``loop.sock_connect`` use the network, so streams,

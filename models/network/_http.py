@@ -4,7 +4,7 @@ It answers every request with the same status and body after
 ``response_time`` (the server's time from receiving the whole request to
 sending the response), keeps connections alive as HTTP/1.1 does, and records
 each request it served. In a traced run each request is also an interval in
-the lane ``"<host> HTTP requests"`` of the trace (:mod:`sim.lanes`), from the request
+the lane ``"<host> HTTP requests"`` of the trace (:mod:`asyncsim.lanes`), from the request
 received to the response sent, with its method, path and status.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-import sim
+from asyncsim.instruments.lanes import recorder as lane_recorder
 
 from ._values import Duration, check_duration, draw, ticks
 
@@ -111,7 +111,7 @@ class _HttpServerProtocol(asyncio.Protocol):
         self.buffer = b""
         self.busy_until = 0  # ticks: responses go out in request order
         self.closing = False
-        self.lanes = sim.lanes.recorder()  # None when the run is not traced
+        self.lanes = lane_recorder()  # None when the run is not traced
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)

@@ -2,7 +2,7 @@
 
 A :class:`Network` implements the network half of asyncio's event-loop API
 (``create_connection``, ``create_server``, ``getaddrinfo``, ``sock_connect`` ...).
-Attach it to a simulation with ``sim.run(main(), network=net)`` (or
+Attach it to a simulation with ``asyncsim.run(main(), network=net)`` (or
 ``loop.attach_network(net)``) and those loop calls come here instead of touching
 real sockets, so ``asyncio.open_connection``, ``asyncio.start_server``, the
 ``aiohttp`` client and ``aiohttp.web`` run unchanged.
@@ -29,7 +29,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import sim
+from asyncsim.instruments.lanes import recorder as lane_recorder
 
 from ._topology import LOCALHOST, Fabric, Host, _is_ip, _Listener, _Pipe
 from ._transport import SocketInfo, VirtualServer, VirtualTransport
@@ -43,7 +43,7 @@ _LOOPBACK_ADDRESSES = {"127.0.0.1", "::1"}
 
 def _unsupported(call: str, instead: str) -> NotImplementedError:
     return NotImplementedError(
-        f"{call} is not supported by the virtual network (models.network); {instead}"
+        f"{call} is not supported by the virtual network (asyncsim.models.network); {instead}"
     )
 
 
@@ -70,8 +70,8 @@ class Network(Fabric):
 
     Examples
     --------
-    >>> import asyncio, sim
-    >>> from models.network import Network
+    >>> import asyncio, asyncsim
+    >>> from asyncsim.models.network import Network
     >>> net = Network(latency=0.05)
     >>> service = net.http_service("example.com", response_time=0.82)
     >>> async def main():
@@ -80,7 +80,7 @@ class Network(Fabric):
     ...     status = await reader.readline()
     ...     writer.close()
     ...     return status, asyncio.get_running_loop().time()
-    >>> sim.run(main(), network=net)
+    >>> asyncsim.run(main(), network=net)
     (b'HTTP/1.1 200 OK\\r\\n', 1.02)
     """
 
@@ -98,7 +98,7 @@ class Network(Fabric):
 
         ``response_time`` (seconds or a distribution) is the server's time from
         receiving a request to sending its response. Returns the
-        :class:`models.network.HttpService`, which records the requests it served.
+        :class:`asyncsim.models.network.HttpService`, which records the requests it served.
         """
         from ._http import HttpService
 
@@ -372,7 +372,7 @@ class Network(Fabric):
         accepted = self._transit(src, dst, 0, ticks(loop.time()), up)
         if accepted is not None:
             loop.call_at(accepted / 1e9, self._accept, server, listener)
-        lanes = sim.lanes.recorder()
+        lanes = lane_recorder()
         if lanes is not None:  # traced: the connection gets a bar in its server's lane
             lane = lanes.declare(f"{dst.name}:{listener.port} connections", kind="connections")
             client._lane = (
@@ -516,7 +516,7 @@ class Network(Fabric):
     ) -> Any:
         raise _unsupported(
             "loop.create_datagram_endpoint() (UDP)",
-            "model the exchange over TCP (loop.create_connection) or with models.services",
+            "model the exchange over TCP (loop.create_connection) or with asyncsim.models.services",
         )
 
     async def create_unix_connection(

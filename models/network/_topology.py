@@ -1,7 +1,7 @@
 """The fabric of the virtual network: hosts, links, listeners, faults and time on the wire.
 
 :class:`Fabric` holds the topology and computes when bytes arrive; its subclass
-:class:`models.network.Network` adds the event-loop API on top.
+:class:`asyncsim.models.network.Network` adds the event-loop API on top.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import sim
+from asyncsim.scope.simulation import current
 
 from ._faults import Fault, first_block_in, unblocked_at
 from ._transport import VirtualServer, VirtualTransport
@@ -297,7 +297,7 @@ class Fabric:
 
     def attached(self, loop: asyncio.AbstractEventLoop) -> None:
         """Called by ``VirtualEventLoop.attach_network``: bind to the loop's simulation."""
-        simulation = sim.current()
+        simulation = current()
         if simulation is not None and simulation is not self._simulation:
             self._simulation = simulation
             self._streams.clear()

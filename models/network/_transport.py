@@ -93,7 +93,7 @@ class VirtualTransport(asyncio.Transport):
         self._limits = (16 * 1024, 64 * 1024)
         self._bytes_sent = 0
         self._bytes_received = 0
-        # (sim.lanes recorder, interval ref) of the connection in a traced run.
+        # (asyncsim.lanes recorder, interval ref) of the connection in a traced run.
         self._lane: tuple[Any, int] | None = None
 
     # -- wiring ---------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Validation of the numbers a network model is built from, and tick conversion.
 
 Durations are virtual seconds: a plain number or any object with a
-``sample(rng) -> float`` method (e.g. a ``models.distributions`` distribution).
+``sample(rng) -> float`` method (e.g. a ``asyncsim.models.distributions`` distribution).
 Internally every time is an integer count of nanoseconds, as on the virtual
 clock, so transfer times add up exactly.
 """
@@ -46,7 +46,7 @@ def check_duration(name: str, value: Any) -> Duration:
         return value
     raise TypeError(
         f"{name} must be a number of virtual seconds or a distribution with a "
-        f"sample(rng) method (e.g. models.distributions.Constant(0.1)), got {value!r}"
+        f"sample(rng) method (e.g. asyncsim.models.distributions.Constant(0.1)), got {value!r}"
     )
 
 

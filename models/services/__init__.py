@@ -10,7 +10,7 @@ connections) are used from asyncio code on virtual time::
         await asyncio.sleep(0.01)
 
 They run on the loop's shared SimPy environment
-(:func:`models.bridge.shared_environment`), bound on first use, so they can be
+(:func:`asyncsim.models.bridge.shared_environment`), bound on first use, so they can be
 created before the simulation starts (e.g. in a model file). Random service
 times draw from the simulation stream ``"service:<name>"``: give each service
 its own ``name`` to keep their draws independent.
@@ -23,7 +23,7 @@ step chart: from each sample to the next, the queue length (bar height or
 shade) and ``busy / capacity`` (fill).
 
 In a traced run (``trace=True``) each service also publishes to its lane of
-the trace (:mod:`sim.lanes`, lane = the service's ``name``): the same samples,
+the trace (:mod:`asyncsim.lanes`, lane = the service's ``name``): the same samples,
 and one interval per request from arrival to leaving with its ``wait``
 (virtual seconds) and ``outcome``; the Gantt chart and the report show them.
 """

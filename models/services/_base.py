@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import sim
-from sim.clock import to_seconds
+from asyncsim.clock import to_seconds
+from asyncsim.instruments.lanes import LaneRecorder
+from asyncsim.instruments.lanes import recorder as lane_recorder
+from asyncsim.scope.simulation import current
 
 from ..bridge import Environment, shared_environment
 from ._stats import ServiceStats
@@ -40,7 +42,7 @@ class _Service:
         self.name = _check_name(name)
         self.stats = ServiceStats(name=self.name, capacity=capacity)
         self._env: Environment | None = None
-        self._lanes: sim.lanes.LaneRecorder | None = None  # set in traced runs
+        self._lanes: LaneRecorder | None = None  # set in traced runs
 
     def _make_resource(self, env: Environment) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -51,13 +53,13 @@ class _Service:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             raise RuntimeError(
-                f"{self!r} is used from asyncio code inside a simulation (sim.run / "
+                f"{self!r} is used from asyncio code inside a simulation (asyncsim.run / "
                 "asyncsim run); call it from a coroutine"
             ) from None
         env = self._env
         if env is None or env.loop is not loop:
             env = self._env = shared_environment(loop)  # type: ignore[arg-type]
-            self._lanes = sim.lanes.recorder()
+            self._lanes = lane_recorder()
             if self._lanes is not None:
                 self._lanes.declare(self.name, kind=self.kind, capacity=self.stats.capacity)
             self._make_resource(env)
@@ -85,7 +87,7 @@ class _Service:
             self._lanes.end(ref, outcome=outcome, wait=wait)
 
     def _rng(self) -> Any:
-        simulation = sim.current()
+        simulation = current()
         if simulation is None:
             raise RuntimeError(f"{self!r} draws random times only inside a simulation")
         return simulation.stream(f"service:{self.name}")

@@ -6,7 +6,7 @@ import math
 
 import simpy
 
-from sim.clock import to_seconds, to_ticks
+from asyncsim.clock import to_seconds, to_ticks
 
 from ..bridge import Environment
 from ._base import _check_int, _Service
@@ -32,8 +32,8 @@ class RateLimiter(_Service):
 
     Examples
     --------
-    >>> import asyncio, sim
-    >>> from models.services import RateLimiter
+    >>> import asyncio, asyncsim
+    >>> from asyncsim.models.services import RateLimiter
     >>> async def main():
     ...     limiter = RateLimiter(rate=2, burst=1)
     ...     times = []
@@ -41,7 +41,7 @@ class RateLimiter(_Service):
     ...         await limiter.acquire()
     ...         times.append(asyncio.get_running_loop().time())
     ...     return times
-    >>> sim.run(main())
+    >>> asyncsim.run(main())
     [0.0, 0.5, 1.0]
     """
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import simpy
 
-from sim.clock import to_ticks
+from asyncsim.clock import to_ticks
 
 from ..bridge import Environment
 from ._base import _check_int, _Service

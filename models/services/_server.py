@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import simpy
 
-from sim.clock import to_ticks
+from asyncsim.clock import to_ticks
 
 from ..bridge import Environment
 from ..distributions import Distribution, as_distribution
@@ -36,13 +36,13 @@ class Server(_Service):
 
     Examples
     --------
-    >>> import asyncio, sim
-    >>> from models.services import Server
+    >>> import asyncio, asyncsim
+    >>> from asyncsim.models.services import Server
     >>> async def main():
     ...     server = Server(capacity=2, service_time=1.0)
     ...     await asyncio.gather(*(server.call() for _ in range(5)))
     ...     return asyncio.get_running_loop().time(), server.stats.waits
-    >>> sim.run(main())
+    >>> asyncsim.run(main())
     (3.0, [0.0, 0.0, 1.0, 1.0, 2.0])
     """
 
@@ -64,7 +64,7 @@ class Server(_Service):
         if queue not in ("fifo", "priority"):
             raise ValueError(
                 f"queue must be 'fifo' or 'priority', got {queue!r} "
-                "(for a rate limit use models.services.RateLimiter)"
+                "(for a rate limit use asyncsim.models.services.RateLimiter)"
             )
         self.queue = queue
         self.max_queue = None if max_queue is None else _check_int("max_queue", max_queue, 0)

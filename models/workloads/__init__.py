@@ -1,8 +1,8 @@
 """The classic asyncio programs of the seed notes, as reusable functions.
 
->>> import sim
->>> from models.workloads import example_network, gather_fetches
->>> sim.run(gather_fetches(requests=10), network=example_network(0.82)).elapsed
+>>> import asyncsim
+>>> from asyncsim.models.workloads import example_network, gather_fetches
+>>> asyncsim.run(gather_fetches(requests=10), network=example_network(0.82)).elapsed
 0.82
 """
 

@@ -3,7 +3,7 @@
 Each coroutine fetches URLs with a real ``aiohttp.ClientSession`` (its own, or
 the one passed in) and returns a :class:`Fetches` record of what happened, so
 the same code runs against the internet under ``asyncio.run`` and offline
-against a modeled host under ``sim.run(..., network=example_network())``.
+against a modeled host under ``asyncsim.run(..., network=example_network())``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from models.network import Network
-from models.network._values import Duration, check_duration
+from asyncsim.models.network import Network
+from asyncsim.models.network._values import Duration, check_duration
 
 __all__ = [
     "Fetches",
@@ -66,7 +66,7 @@ def example_network(
     """A network where ``host`` answers ``status`` after ``response_time`` (the latency model).
 
     ``response_time`` and the one-way ``latency`` are virtual seconds or
-    distributions (e.g. ``models.distributions.LogNormal``).
+    distributions (e.g. ``asyncsim.models.distributions.LogNormal``).
     """
     network = Network(latency=latency)
     network.http_service(host, response_time=response_time, status=status)

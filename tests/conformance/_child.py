@@ -5,7 +5,7 @@ Usage: ``python -m tests.conformance._child MODULE OUTPUT.json [EXCLUSIONS.toml]
 How our loop is installed (every patch is process-global, hence one process per
 module):
 
-* ``asyncio.set_event_loop_policy(sim.VirtualEventLoopPolicy(allow_real_io=True))``:
+* ``asyncio.set_event_loop_policy(asyncsim.VirtualEventLoopPolicy(allow_real_io=True))``:
   ``IsolatedAsyncioTestCase``, ``asyncio.run``, ``asyncio.Runner`` and
   ``asyncio.new_event_loop()`` get a virtual loop.
 * The default policy class's loop factory is ours too, so a policy a test builds
@@ -22,7 +22,7 @@ module):
   tests that instantiate ``base_events.BaseEventLoop``, ``BaseSelectorEventLoop``
   or mock loops directly (they test CPython's base classes, not a loop).
 
-Time patching (``sim.patched_time``) is not part of the loop and is not enabled.
+Time patching (``asyncsim.patched_time``) is not part of the loop and is not enabled.
 """
 
 from __future__ import annotations
@@ -42,13 +42,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import sim
+import asyncsim
 
 #: Seconds one module may run before the child dumps its stacks and exits.
 MODULE_TIMEOUT = float(os.environ.get("ASYNCSIM_CONFORMANCE_TIMEOUT", "900"))
 
 
-class ConformanceLoop(sim.VirtualEventLoop):
+class ConformanceLoop(asyncsim.VirtualEventLoop):
     """``asyncio.SelectorEventLoop``'s signature on our loop, with real I/O allowed."""
 
     def __init__(self, selector: selectors.BaseSelector | None = None) -> None:
@@ -63,7 +63,7 @@ def _count_loops() -> None:
     original = asyncio.base_events.BaseEventLoop.__init__
 
     def counting_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        name = "virtual" if isinstance(self, sim.VirtualEventLoop) else type(self).__name__
+        name = "virtual" if isinstance(self, asyncsim.VirtualEventLoop) else type(self).__name__
         LOOPS_CREATED[name] = LOOPS_CREATED.get(name, 0) + 1
         original(self, *args, **kwargs)
 
@@ -73,7 +73,7 @@ def _count_loops() -> None:
 def install() -> None:
     """Make every loop the tests ask for a virtual one (see the module docstring)."""
     _count_loops()
-    asyncio.set_event_loop_policy(sim.VirtualEventLoopPolicy(allow_real_io=True))
+    asyncio.set_event_loop_policy(asyncsim.VirtualEventLoopPolicy(allow_real_io=True))
     asyncio.unix_events._UnixDefaultEventLoopPolicy._loop_factory = ConformanceLoop  # type: ignore[attr-defined]
     asyncio.SelectorEventLoop = ConformanceLoop  # type: ignore[misc]
     asyncio.unix_events.SelectorEventLoop = ConformanceLoop  # type: ignore[misc]

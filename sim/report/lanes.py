@@ -1,0 +1,250 @@
+"""The lanes of a trace (:mod:`asyncsim.lanes`) in the report: HTML tables and trace events.
+
+:func:`lane_summary` gives one row of figures per lane (for intervals: how many,
+most at once, mean duration; for a sampled service: utilization, queue lengths
+and waits); :func:`lanes_html` the report's "Lanes" section;
+:func:`lane_events` the lanes as Chrome trace events (process 2, one track per
+lane: async slices for intervals, counters for samples).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, NamedTuple
+
+from asyncsim.clock import TICKS_PER_SECOND
+from asyncsim.trace.records import Trace
+
+__all__ = ["LaneSummary", "lane_events", "lane_summary", "lanes_html"]
+
+_MAX_INTERVAL_ROWS = 1000
+
+
+class LaneSummary(NamedTuple):
+    """Figures of one lane; None where they do not apply (times in virtual seconds)."""
+
+    lane: str
+    kind: str
+    intervals: int
+    max_at_once: int | None
+    mean_duration: float | None
+    utilization: float | None
+    mean_queue: float | None
+    max_queue: int | None
+    mean_wait: float | None
+    max_wait: float | None
+
+
+def _s(ticks: int) -> float:
+    return ticks / TICKS_PER_SECOND
+
+
+def _max_at_once(items: list[Any], end: int) -> int:
+    edges = sorted(
+        [(i.start, 1) for i in items] + [(i.end if i.end is not None else end, -1) for i in items],
+        key=lambda e: (e[0], e[1]),
+    )
+    best = now = 0
+    for _, step in edges:
+        now += step
+        best = max(best, now)
+    return best
+
+
+def _time_average(samples: list[Any], field: int, end: int) -> float:
+    area = 0
+    for sample, following in zip(samples, [*samples[1:], None], strict=True):
+        stop = end if following is None else following.time
+        area += sample[field] * max(0, min(stop, end) - sample.time)
+    span = end - samples[0].time
+    return area / span if span > 0 else 0.0
+
+
+def lane_summary(trace: Trace) -> list[LaneSummary]:
+    """One :class:`LaneSummary` per lane of ``trace``, in lane order.
+
+    Averages over time run from the lane's first sample to the end of the trace.
+    """
+    out = []
+    for lane in trace.lanes:
+        items = [i for i in trace.intervals if i.lane == lane.name]
+        samples = [s for s in trace.samples if s.lane == lane.name]
+        ended = [i for i in items if i.end is not None]
+        waits = [
+            float(w)
+            for i in items
+            if isinstance(w := i.info.get("wait"), (int, float)) and not isinstance(w, bool)
+        ]
+        mean_duration = (
+            math.fsum(_s(i.end - i.start) for i in ended) / len(ended)  # type: ignore[operator]
+            if ended
+            else None
+        )
+        utilization = mean_queue = None
+        max_queue = None
+        if samples:
+            end = max(trace.end, samples[-1].time)
+            capacity = lane.capacity or max(s.busy for s in samples) or 1
+            utilization = _time_average(samples, 3, end) / capacity
+            mean_queue = _time_average(samples, 2, end)
+            max_queue = max(s.queue for s in samples)
+        out.append(
+            LaneSummary(
+                lane=lane.name,
+                kind=lane.kind,
+                intervals=len(items),
+                max_at_once=_max_at_once(items, trace.end) if items else None,
+                mean_duration=mean_duration,
+                utilization=utilization,
+                mean_queue=mean_queue,
+                max_queue=max_queue,
+                mean_wait=math.fsum(waits) / len(waits) if waits else None,
+                max_wait=max(waits) if waits else None,
+            )
+        )
+    return out
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(value: float | None, fmt: str = ".6g") -> str:
+    return "" if value is None else format(value, fmt)
+
+
+def _row(cells: list[object], numeric: set[int]) -> str:
+    return (
+        "<tr>"
+        + "".join(
+            f'<td class="n">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
+            for i, c in enumerate(cells)
+        )
+        + "</tr>"
+    )
+
+
+def _head(names: list[str]) -> str:
+    return "<tr>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
+
+
+def lanes_html(trace: Trace) -> str:
+    """The report's "Lanes" section (empty when the trace has no lanes)."""
+    if not trace.lanes:
+        return ""
+    names = [r.name for r in trace.tasks]
+    parts = [
+        "<h2>Lanes: what the models did</h2>",
+        "<p>Resources the program used (the rows under the tasks in the chart): "
+        "HTTP requests a host served, connections to a server, a service's queue.</p>",
+        "<table>",
+        _head(
+            [
+                "lane",
+                "kind",
+                "intervals",
+                "max at once",
+                "mean duration (s)",
+                "utilization",
+                "mean queue",
+                "max queue",
+                "mean wait (s)",
+                "max wait (s)",
+            ]
+        ),
+    ]
+    for s in lane_summary(trace):
+        parts.append(
+            _row(
+                [
+                    s.lane,
+                    s.kind,
+                    s.intervals,
+                    "" if s.max_at_once is None else s.max_at_once,
+                    _num(s.mean_duration),
+                    "" if s.utilization is None else f"{100 * s.utilization:.1f} %",
+                    _num(s.mean_queue, ".3g"),
+                    "" if s.max_queue is None else s.max_queue,
+                    _num(s.mean_wait),
+                    _num(s.max_wait),
+                ],
+                {2, 3, 4, 5, 6, 7, 8, 9},
+            )
+        )
+    parts.append("</table>")
+    if trace.intervals:
+        parts.append("<table>")
+        parts.append(
+            _head(["lane", "label", "start (s)", "end (s)", "duration (s)", "task", "details"])
+        )
+        for item in trace.intervals[:_MAX_INTERVAL_ROWS]:
+            parts.append(
+                _row(
+                    [
+                        item.lane,
+                        item.label,
+                        f"{_s(item.start):.9g}",
+                        "open at the end" if item.end is None else f"{_s(item.end):.9g}",
+                        "" if item.end is None else f"{_s(item.end - item.start):.9g}",
+                        names[item.task] if item.task is not None else "",
+                        ", ".join(f"{k}={v}" for k, v in item.attrs),
+                    ],
+                    {2, 3, 4},
+                )
+            )
+        parts.append("</table>")
+        if len(trace.intervals) > _MAX_INTERVAL_ROWS:
+            parts.append(
+                f'<p class="muted">… and {len(trace.intervals) - _MAX_INTERVAL_ROWS} more '
+                "(all of them are in asyncsim-trace.json).</p>"
+            )
+    return "".join(parts)
+
+
+def lane_events(trace: Trace) -> list[dict[str, Any]]:
+    """The lanes as Chrome trace events: process 2, thread ``i + 1`` is lane ``i``.
+
+    Intervals are async slices (``b``/``e`` with the interval's index as id, so
+    overlapping ones stack), samples are counters (``C``) of ``queue`` and ``busy``.
+    """
+    if not trace.lanes:
+        return []
+    events: list[dict[str, Any]] = [
+        {"ph": "M", "name": "process_name", "pid": 2, "tid": 0, "ts": 0, "args": {"name": "lanes"}}
+    ]
+    tids = {lane.name: i + 1 for i, lane in enumerate(trace.lanes)}
+    for lane in trace.lanes:
+        events.append(
+            {
+                "ph": "M",
+                "name": "thread_name",
+                "pid": 2,
+                "tid": tids[lane.name],
+                "ts": 0,
+                "args": {"name": lane.name},
+            }
+        )
+    for i, item in enumerate(trace.intervals):
+        common = {
+            "cat": f"lane:{item.lane}",
+            "name": item.label,
+            "id": i,
+            "pid": 2,
+            "tid": tids.get(item.lane, 0),
+        }
+        end = item.end if item.end is not None else max(trace.end, item.start)
+        events.append({**common, "ph": "b", "ts": item.start / 1000, "args": dict(item.attrs)})
+        events.append({**common, "ph": "e", "ts": end / 1000})
+    for sample in trace.samples:
+        events.append(
+            {
+                "ph": "C",
+                "name": sample.lane,
+                "pid": 2,
+                "tid": tids.get(sample.lane, 0),
+                "ts": sample.time / 1000,
+                "args": {"queue": sample.queue, "busy": sample.busy},
+            }
+        )
+    return events

@@ -1,0 +1,264 @@
+"""Running programs on virtual time: ``run`` and ``simulate`` (scope: :mod:`asyncsim.scope`)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import os
+import time
+import traceback
+import types
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from asyncsim.core.loop import VirtualEventLoop
+from asyncsim.core.schedule import Schedule
+from asyncsim.errors import SimulationError
+from asyncsim.scope.options import _document_options, simulation_options
+from asyncsim.scope.simulation import Simulation
+from asyncsim.scope.timepatch import DEFAULT_EPOCH
+from asyncsim.trace.records import Trace
+
+__all__ = ["Run", "close_loop", "run", "simulate"]
+
+T = TypeVar("T")
+# Callbacks allowed while cancelling leftover tasks after the main coroutine ends.
+_CLEANUP_STEP_BUDGET = 100_000
+
+
+class _Outcome:
+    """What :class:`Run` and :class:`asyncsim.script.ScriptRun` share: speed-up and trace views."""
+
+    elapsed: float
+    wall: float
+    trace: Trace | None
+    #: The call that records a trace, named when :meth:`gantt` or :meth:`report` has none.
+    _TRACED_BY = "sim.simulate(..., trace=True)"
+
+    @property
+    def speedup(self) -> float:
+        """Virtual seconds per wall second (``inf`` when the wall time rounds to 0)."""
+        return self.elapsed / self.wall if self.wall > 0 else math.inf
+
+    def _traced(self, what: str) -> Trace:
+        if self.trace is None:
+            raise ValueError(f"{what} needs a trace: run with {self._TRACED_BY}")
+        return self.trace
+
+    def gantt(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
+        """Draw the Gantt timeline (see :func:`asyncsim.report.gantt.gantt`); returns the Figure."""
+        from asyncsim.report.gantt import gantt
+
+        return gantt(self._traced("gantt()"), path, wall=self.wall, **kwargs)
+
+    def report(self, folder: str | os.PathLike[str], *, force: bool = False) -> Any:
+        """Write an HTML/Perfetto report into ``folder`` (:func:`asyncsim.report.page.report`)."""
+        from asyncsim.report.page import report
+
+        return report(self._traced("report()"), folder, wall=self.wall, force=force)
+
+
+@dataclass(frozen=True)
+class Run(_Outcome):
+    """The outcome of :func:`simulate`.
+
+    ``elapsed`` is in virtual seconds (when the main coroutine finished or the
+    simulation stopped), ``wall`` in real seconds, ``steps`` counts callbacks.
+    """
+
+    result: Any
+    exception: BaseException | None
+    elapsed: float
+    wall: float
+    steps: int
+    seed: int | str | bytes | None = None
+    #: What happened, task by task (with ``simulate(..., trace=True)``), else None.
+    trace: Trace | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the main coroutine returned normally."""
+        return self.exception is None
+
+
+def _check_call(coro: object, func: str, call: str) -> None:
+    """Refuse a non-coroutine ``coro``, or a call from inside a running loop."""
+    if not inspect.iscoroutine(coro):
+        hint = (
+            " (did you forget to call it, e.g. main() instead of main?)" if callable(coro) else ""
+        )
+        raise TypeError(
+            f"{func}(coro=...) expects a coroutine object, got {type(coro).__name__} {coro!r}{hint}"
+        )
+    if asyncio._get_running_loop() is not None:
+        coro.close()
+        raise RuntimeError(f"{call} cannot be called from a running event loop")
+
+
+def _cancel_leftovers(loop: VirtualEventLoop) -> None:
+    """Cancel every task still pending and let them finish, as asyncio.run does."""
+    leftovers = asyncio.all_tasks(loop)
+    if not leftovers:
+        return
+    for task in leftovers:
+        task.cancel()
+    loop._max_steps = loop.steps + _CLEANUP_STEP_BUDGET
+    try:
+        loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+    except SimulationError:
+        return  # a task that refuses to finish: leave it, the error is already reported
+    finally:
+        loop._max_steps = None
+    for task in leftovers:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "unhandled exception during asyncsim.run() shutdown",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )
+
+
+def close_loop(loop: VirtualEventLoop) -> None:
+    """Cancel leftover tasks, shut down async generators and the executor, close."""
+    if loop.is_closed():
+        return
+    try:
+        _cancel_leftovers(loop)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
+
+
+@_document_options
+def simulate(
+    coro: Coroutine[Any, Any, T],
+    *,
+    until: float | None = None,
+    max_steps: int | None = None,
+    seed: int | str | bytes | None = None,
+    patch_time: bool = True,
+    start: float = 0.0,
+    epoch: float = DEFAULT_EPOCH,
+    allow_real_io: bool = False,
+    cpu: Any = None,
+    network: Any = None,
+    schedule: Schedule | None = None,
+    trace: bool = False,
+) -> Run:
+    """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
+
+    The program's own exception, or a :class:`asyncsim.SimulationError`, is stored in
+    ``Run.exception`` rather than raised. Otherwise as :func:`run`.
+
+    Parameters
+    ----------
+    coro : coroutine
+        The main coroutine.
+    {simulation options}
+    trace : bool
+        Record a :class:`asyncsim.Trace` of every task in ``Run.trace``.
+
+    Examples
+    --------
+    >>> import asyncio, asyncsim
+    >>> async def main():
+    ...     await asyncio.sleep(4)
+    ...     return "done"
+    >>> r = asyncsim.simulate(main())
+    >>> r.result, r.elapsed
+    ('done', 4.0)
+    """
+    _check_call(coro, "simulate", "simulate()")
+    try:
+        simulation = Simulation(**simulation_options(locals()))
+    except (TypeError, ValueError):
+        coro.close()
+        raise
+    result: Any = None
+    error: BaseException | None = None
+    wall_start = time.perf_counter()
+    with simulation:
+        loop = simulation.new_event_loop()
+        try:
+            task = loop.create_task(coro)
+            try:
+                result = loop.run_until_complete(task)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # the program's outcome, reported in the Run
+                error = exc
+            elapsed = simulation.elapsed
+        finally:
+            close_loop(loop)
+    wall = time.perf_counter() - wall_start
+    return Run(
+        result=result,
+        exception=error,
+        elapsed=elapsed,
+        wall=wall,
+        steps=simulation.steps,
+        seed=seed,
+        trace=simulation.build_trace(elapsed=elapsed, error=error),
+    )
+
+
+@_document_options
+def run(
+    coro: Coroutine[Any, Any, T],
+    *,
+    until: float | None = None,
+    max_steps: int | None = None,
+    seed: int | str | bytes | None = None,
+    patch_time: bool = True,
+    start: float = 0.0,
+    epoch: float = DEFAULT_EPOCH,
+    allow_real_io: bool = False,
+    cpu: Any = None,
+    network: Any = None,
+    schedule: Schedule | None = None,
+) -> T:
+    """Run ``coro`` on virtual time and return its result: a drop-in for ``asyncio.run``.
+
+    Leftover tasks are cancelled, async generators and the default executor shut
+    down, as ``asyncio.run`` does; the program's exception is re-raised.
+
+    Parameters
+    ----------
+    coro : coroutine
+        The main coroutine.
+    {simulation options}
+
+    Examples
+    --------
+    >>> import asyncio, asyncsim
+    >>> async def main():
+    ...     loop = asyncio.get_running_loop()
+    ...     await asyncio.gather(asyncio.sleep(3), asyncio.sleep(4))
+    ...     return loop.time()
+    >>> asyncsim.run(main())
+    4.0
+    """
+    _check_call(coro, "run", "sim.run()")
+    outcome = simulate(coro, **simulation_options(locals()))
+    if outcome.exception is not None:
+        raise outcome.exception
+    return outcome.result
+
+
+def traceback_from(exc: BaseException, filename: str) -> types.TracebackType | None:
+    """``exc``'s traceback from its first frame in ``filename`` on (None if none is)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+        tb = tb.tb_next
+    return tb
+
+
+def format_exception_for_script(exc: BaseException, script: str) -> str:
+    """A traceback that starts at the user's script, as Python itself prints it."""
+    tb = traceback_from(exc, script) or exc.__traceback__
+    return "".join(traceback.format_exception(type(exc), exc, tb))

@@ -1,0 +1,323 @@
+"""Pictures and a page for a sweep: percentile curves, ECDFs, histograms, an HTML report.
+
+Plots use matplotlib's object API (no pyplot, no global backend change) and render
+with Agg. :func:`write_sweep_report` writes one self-contained ``index.html`` (the
+plots are embedded) and, when the tracer is available, full timeline reports of the
+slowest and fastest runs beside it, linked from the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from asyncsim.sweeps.results import PERCENTILES, SweepRecord, SweepResult, percentile, point_key
+
+__all__ = ["plot_distributions", "plot_percentiles", "write_sweep_report"]
+
+_STYLES = {"p50": "-", "p90": "--", "p99": "-.", "max": ":"}
+_LEGEND_LIMIT = 12
+
+
+def _label(name: str) -> str:
+    return f"{name} (virtual s)" if name == "elapsed" else name
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def choose_x(result: SweepResult) -> str | None:
+    """The parameter to put on the x axis: the first that varies, numeric ones first."""
+    varying = [
+        name for name in result.params if len({repr(p.get(name)) for p in result.points()}) > 1
+    ]
+    numeric = [n for n in varying if all(_is_number(p.get(n)) for p in result.points())]
+    choices = numeric or varying
+    return choices[0] if choices else None
+
+
+def _point_text(point: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.items()) or "(no parameters)"
+
+
+def plot_percentiles(
+    result: SweepResult, *, x: str | None = None, value: str = "elapsed"
+) -> Figure:
+    """p50/p90/p99/max of ``value`` (``"elapsed"`` or a metric) against parameter ``x``.
+
+    One colour per combination of the other parameters; one line style per percentile.
+    A non-numeric ``x`` is plotted as categories in grid order.
+    """
+    x = x if x is not None else choose_x(result)
+    if x is not None and x not in result.params:
+        raise ValueError(f"x={x!r} is not a parameter of this sweep; parameters: {result.params}")
+    figure = Figure(figsize=(7.5, 4.5), layout="constrained")
+    ax = figure.add_subplot()
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for point in result.points():
+        rest = {k: v for k, v in point.items() if k != x}
+        groups.setdefault(point_key(rest), []).append(point)
+    categories: list[str] = []
+    numeric = x is not None and all(_is_number(p.get(x)) for p in result.points())
+    single = len(groups) == 1
+    for index, (_, points) in enumerate(groups.items()):
+        colour = f"C{index % 10}"
+        xs: list[Any] = []
+        ys: dict[str, list[float]] = {k: [] for k in _STYLES}
+        for point in points:
+            values = result.values(value, **point)
+            if not values:
+                continue
+            if numeric:
+                xs.append(point[x])  # type: ignore[index]
+            else:
+                text = str(point.get(x)) if x is not None else _point_text(point)
+                if text not in categories:
+                    categories.append(text)
+                xs.append(categories.index(text))
+            for p in PERCENTILES:
+                ys[f"p{p}"].append(percentile(values, p))
+            ys["max"].append(values[-1])
+        rest = {k: v for k, v in points[0].items() if k != x}
+        suffix = f" ({_point_text(rest)})" if rest and len(groups) > 1 else ""
+        for line, (name, style) in enumerate(_STYLES.items()):
+            ax.plot(
+                xs,
+                ys[name],
+                style,
+                color=f"C{line}" if single else colour,
+                marker="o",
+                markersize=3,
+                label=f"{name}{suffix}",
+            )
+    xs_all: list[float] = [p[x] for p in result.points()] if numeric and x is not None else []
+    if xs_all and min(xs_all) > 0 and max(xs_all) >= 10 * min(xs_all):
+        ax.set_xscale("log")  # concurrency-like parameters are usually geometric
+        ax.set_xticks(sorted(set(xs_all)), [str(v) for v in sorted(set(xs_all))])
+    if not numeric:
+        ax.set_xticks(range(len(categories)), categories, rotation=30, ha="right")
+    ax.set_xlabel(x if x is not None else "point")
+    ax.set_ylabel(_label(value))
+    ax.set_title(f"{value}: percentiles over seeds")
+    ax.grid(True, alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles[:_LEGEND_LIMIT], labels[:_LEGEND_LIMIT], fontsize="small")
+    return figure
+
+
+def plot_distributions(result: SweepResult, *, value: str = "elapsed") -> Figure:
+    """The ECDF (left) and a histogram (right) of ``value`` over seeds, one per point."""
+    figure = Figure(figsize=(11, 4.2), layout="constrained")
+    ecdf, hist = figure.subplots(1, 2)
+    everything = result.values(value)
+    bins: Any = 30
+    if everything and everything[0] < everything[-1]:
+        step = (everything[-1] - everything[0]) / 30
+        bins = [everything[0] + i * step for i in range(31)]
+    for index, point in enumerate(result.points()):
+        values = result.values(value, **point)
+        if not values:
+            continue
+        label = _point_text(point) if index < _LEGEND_LIMIT else None
+        colour = f"C{index % 10}"
+        n = len(values)
+        ecdf.step(values, [(i + 1) / n for i in range(n)], where="post", color=colour, label=label)
+        hist.hist(values, bins=bins, histtype="step", color=colour, label=label)
+    ecdf.set_xlabel(_label(value))
+    ecdf.set_ylabel("fraction of runs <= x")
+    ecdf.set_title(f"ECDF of {value} per point")
+    hist.set_xlabel(_label(value))
+    hist.set_ylabel("runs")
+    hist.set_title(f"histogram of {value} per point")
+    for ax in (ecdf, hist):
+        ax.grid(True, alpha=0.3)
+    if ecdf.get_legend_handles_labels()[0]:
+        ecdf.legend(fontsize="small")
+    return figure
+
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _slug(record: SweepRecord) -> str:
+    text = "-".join(f"{k}{v}" for k, v in record.point.items()) + f"-seed{record.seed}"
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text)[:80]
+
+
+def _timelines(
+    result: SweepResult, folder: Path, count: int
+) -> tuple[list[tuple[str, SweepRecord, str | None]], str | None]:
+    """Replay the slowest and fastest runs with reports; (role, record, link) and a note."""
+    slowest, fastest = result.extremes(count)
+    chosen = [("slowest", r) for r in slowest] + [("fastest", r) for r in fastest]
+    if count == 0 or not chosen:
+        return [], None
+    note = None
+    if result.fn is None:
+        note = "Timeline reports need the swept function (load_sweep(path, fn=...))."
+    rows: list[tuple[str, SweepRecord, str | None]] = []
+    done: dict[tuple[str, str], str] = {}
+    for role, record in chosen:
+        link = None
+        if note is None:
+            if record.key not in done:
+                target = folder / "runs" / f"{role}-{_slug(record)}"
+                replay = result.replay(record, report_dir=target)
+                index = replay.report if replay.report is not None else target
+                if index.is_dir():
+                    index = index / "index.html"
+                done[record.key] = os.path.relpath(index, folder)
+            link = done[record.key]
+        rows.append((role, record, link))
+    return rows, note
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
+table{border-collapse:collapse;margin:1em 0;font-size:14px}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
+img{max-width:100%;border:1px solid #eee;margin:.5em 0}
+pre{background:#f7f7f7;padding:.5em;overflow:auto;text-align:left}
+.note{color:#885500}
+"""
+
+
+def write_sweep_report(
+    result: SweepResult,
+    folder: str | os.PathLike[str],
+    *,
+    x: str | None = None,
+    timelines: int = 1,
+    title: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``folder/index.html``: summary table, plots, errors, slowest/fastest runs.
+
+    Parameters
+    ----------
+    result : SweepResult
+        The sweep (with ``fn`` set, to replay runs for their timeline reports).
+    folder : path
+        Created if needed; an existing ``index.html`` there is an error unless
+        ``overwrite``.
+    x : str, optional
+        Parameter for the x axis of the percentile curves (default: the first varying).
+    timelines : int
+        How many slowest and how many fastest runs to replay with full timeline reports
+        (in ``folder/runs/``), when the tracer is available.
+    title : str, optional
+        Page title (default: the function's name).
+
+    Returns
+    -------
+    Path
+        The ``index.html`` written.
+    """
+    if isinstance(timelines, bool) or not isinstance(timelines, int) or timelines < 0:
+        raise ValueError(f"timelines must be an int >= 0, got {timelines!r}")
+    folder = Path(folder)
+    index = folder / "index.html"
+    if index.exists() and not overwrite:
+        raise FileExistsError(f"{os.fspath(index)!r} already exists: pass overwrite=True")
+    folder.mkdir(parents=True, exist_ok=True)
+    name = title or (getattr(result.fn, "__name__", None) or "sweep")
+    summary = result.summary()
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}"
+        f" - asyncsim sweep</title><style>{_CSS}</style></head><body>",
+        f"<h1>Sweep of {html.escape(name)}</h1>",
+        f"<p>{len(result)} runs over {len(result.points())} parameter points, "
+        f"{len(result.errors)} errors; total wall time "
+        f"{sum(r.wall for r in result.records):.3f} s. Elapsed times are virtual seconds; "
+        f"percentiles are nearest-rank over the runs that finished without error.</p>",
+        "<h2>Summary</h2>",
+    ]
+    rows = []
+    for row in summary.rows:
+        for column, stats in row["stats"].items():
+            rows.append(
+                [
+                    html.escape(_point_text(row["point"])),
+                    str(row["runs"]),
+                    str(row["errors"]),
+                    html.escape(column),
+                ]
+                + [f"{stats[k]:.6g}" for k in ("p50", "p90", "p99", "max")]
+            )
+        if not row["stats"]:
+            rows.append(
+                [
+                    html.escape(_point_text(row["point"])),
+                    str(row["runs"]),
+                    str(row["errors"]),
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                ]
+            )
+    parts.append(_table(["point", "runs", "errors", "value", "p50", "p90", "p99", "max"], rows))
+    if result.values("elapsed"):
+        parts.append("<h2>Plots</h2>")
+        for value in ["elapsed", *result.metric_names()]:
+            for figure in (
+                plot_percentiles(result, x=x, value=value),
+                plot_distributions(result, value=value),
+            ):
+                parts.append(
+                    f"<img alt='{html.escape(value)}' src='data:image/png;base64,{_png(figure)}'>"
+                )
+    runs, note = _timelines(result, folder, timelines)
+    if runs or note:
+        parts.append("<h2>Slowest and fastest runs</h2>")
+        if note:
+            parts.append(f"<p class='note'>{html.escape(note)}</p>")
+        parts.append(
+            _table(
+                ["run", "point", "seed", "elapsed (virtual s)", "timeline"],
+                [
+                    [
+                        role,
+                        html.escape(_point_text(r.point)),
+                        html.escape(str(r.seed)),
+                        f"{r.elapsed:.6g}",
+                        f"<a href='{html.escape(link)}'>report</a>" if link else "-",
+                    ]
+                    for role, r, link in runs
+                ],
+            )
+        )
+    if result.errors:
+        parts.append(f"<h2>Errors ({len(result.errors)})</h2>")
+        for record in result.errors[:20]:
+            parts.append(
+                f"<details><summary>{html.escape(record.label())}: "
+                f"{html.escape(str(record.error_type))}: {html.escape(str(record.error_message))}"
+                f"</summary><pre>{html.escape(record.traceback or '')}</pre></details>"
+            )
+        if len(result.errors) > 20:
+            parts.append(f"<p>... and {len(result.errors) - 20} more in the results file.</p>")
+    parts.append("</body></html>\n")
+    index.write_text("\n".join(parts), encoding="utf-8")
+    return index
