@@ -48,9 +48,9 @@ _EXPORTS = {
     "ScriptRun": "asyncsim.script",
     "load_model": "asyncsim.script",
     "run_script": "asyncsim.script",
-    "SweepReplay": "asyncsim.sweeps.runner",
+    "SweepReplay": "asyncsim.sweeps.replay",
     "sweep": "asyncsim.sweeps.runner",
-    "sweep_replay": "asyncsim.sweeps.runner",
+    "sweep_replay": "asyncsim.sweeps.replay",
     "SweepRecord": "asyncsim.sweeps.records",
     "SweepResult": "asyncsim.sweeps.results",
     "SweepSummary": "asyncsim.sweeps.results",
@@ -134,6 +134,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from asyncsim.scope.timepatch import DEFAULT_EPOCH, patched_time
     from asyncsim.script import ScriptRun, load_model, run_script
     from asyncsim.sweeps.records import SweepRecord
+    from asyncsim.sweeps.replay import SweepReplay, sweep_replay
     from asyncsim.sweeps.results import SweepResult, SweepSummary, load_sweep
-    from asyncsim.sweeps.runner import SweepReplay, sweep, sweep_replay
+    from asyncsim.sweeps.runner import sweep
     from asyncsim.trace.records import Trace
