@@ -99,15 +99,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    # Not cached in globals(): a module restored out of sys.modules (pytester's in-process
+    # runs do that) is then imported again, and ``asyncsim.X`` follows the new copy.
     module = _EXPORTS.get(name)
     if module is not None:
-        value = getattr(importlib.import_module(module), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(_SUBMODULES[name])
-    else:
-        raise AttributeError(f"module 'asyncsim' has no attribute {name!r}")
-    globals()[name] = value  # later lookups skip this function
-    return value
+        return getattr(importlib.import_module(module), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(_SUBMODULES[name])
+    raise AttributeError(f"module 'asyncsim' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

@@ -24,11 +24,9 @@ from hypothesis import strategies as st
 
 from asyncsim.clock import to_ticks
 from asyncsim.core.schedule import Schedule
+from asyncsim.testing import replay
 
 __all__ = ["schedules"]
-
-#: Set by the pytest plugin's ``--asyncsim-replay``: every ``schedules()`` draws it.
-_replay: Schedule | None = None
 
 # How many timers / samples / jobs a drawn schedule perturbs at most; later ones
 # are punctual. Bounded so that hypothesis's data budget is never the limit.
@@ -137,8 +135,8 @@ def schedules(
 
     @st.composite
     def draw_schedule(draw: st.DrawFn) -> Schedule:
-        if _replay is not None:
-            return _replay
+        if replay.replayed is not None:  # pytest --asyncsim-replay=STRING
+            return replay.replayed
         pct = None
         chaos_choices = None
         if chaos:
