@@ -282,7 +282,7 @@ def shared_environment(loop: VirtualEventLoop | None = None) -> Environment:
         except RuntimeError:
             raise RuntimeError(
                 "models need a running simulation: use them inside a coroutine run by "
-                "sim.run() or asyncsim run"
+                "asyncsim.run() or asyncsim run"
             ) from None
     assert loop is not None
     env = _shared.get(loop)

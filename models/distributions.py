@@ -15,7 +15,13 @@ consumes exactly one ``rng.random()`` draw (inverse-CDF sampling), and a
 Mixture two; so changing a parameter keeps the other draws aligned (common
 random numbers across a parameter sweep).
 
-Bad parameters raise ``ValueError`` naming the parameter and the value.
+A model parameter that takes "a duration" takes a :data:`Duration`: a number of virtual
+seconds or any :class:`Sampler` (an object with ``sample(rng) -> seconds``; every
+distribution here is one). :func:`check_duration` checks such a parameter and
+:func:`sample_duration` draws one, refusing a draw that is not a duration.
+
+Bad parameters raise ``ValueError`` (or ``TypeError`` for a wrong type) naming the
+parameter and the value.
 
 Examples
 --------
@@ -35,20 +41,25 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+from asyncsim._validate import check_number, is_number, refuse
 from asyncsim.scope.simulation import current
 
 __all__ = [
     "Constant",
     "Distribution",
+    "Duration",
     "Empirical",
     "Exponential",
     "LogNormal",
     "Mixture",
     "Normal",
+    "Sampler",
     "Uniform",
     "as_distribution",
+    "check_duration",
+    "sample_duration",
     "stream",
 ]
 
@@ -58,26 +69,55 @@ _P_MIN = 2.0**-64
 _P_MAX = 1.0 - 2.0**-53
 
 
-def _number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
-
-
 def _duration(name: str, value: object) -> float:
-    number = _number(name, value)
-    if number < 0:
-        raise ValueError(f"{name} must be a duration >= 0 seconds, got {value!r}")
-    return number
+    return check_number(name, value, minimum=0, what="a number of seconds")
 
 
 def _positive(name: str, value: object) -> float:
-    number = _number(name, value)
+    number = check_number(name, value, what="a number")
     if number <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
+        refuse(name, "a finite number > 0", value, error=ValueError)
     return number
+
+
+@runtime_checkable
+class Sampler(Protocol):
+    """Anything that draws a duration in virtual seconds from an RNG (every distribution)."""
+
+    def sample(self, rng: random.Random) -> float: ...
+
+
+#: What a duration parameter takes: a number of virtual seconds or a :class:`Sampler`.
+Duration = float | Sampler
+
+_DURATION_HELP = (
+    "a number of virtual seconds or a distribution with a sample(rng) method "
+    "(e.g. asyncsim.models.distributions.Constant(0.1))"
+)
+
+
+def check_duration(name: str, value: object) -> Duration:
+    """``value`` if it is a number of seconds >= 0 or a :class:`Sampler`, else a clear error."""
+    if isinstance(value, Sampler):
+        return value
+    if not is_number(value):
+        refuse(name, _DURATION_HELP, value)
+    assert isinstance(value, (int, float))
+    _duration(name, value)
+    return value  # as given: an int stays an int
+
+
+def sample_duration(name: str, value: Duration, rng: random.Random) -> float:
+    """One draw of ``value`` (a number or a :class:`Sampler`) in virtual seconds, checked."""
+    if isinstance(value, (int, float)):  # checked when the model was built
+        return float(value)
+    seconds = value.sample(rng)
+    if not is_number(seconds) or not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(
+            f"{name} distribution {value!r} drew {seconds!r}; durations must be finite "
+            "numbers of seconds >= 0 (truncate the distribution at 0)"
+        )
+    return float(seconds)
 
 
 def stream(name: str) -> random.Random:
@@ -213,7 +253,7 @@ class LogNormal(Distribution):
     sigma: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mu", _number("mu", self.mu))
+        object.__setattr__(self, "mu", check_number("mu", self.mu, what="a number"))
         object.__setattr__(self, "sigma", _positive("sigma", self.sigma))
 
     @classmethod
@@ -320,10 +360,11 @@ def as_distribution(value: Any, *, name: str = "duration") -> Distribution:
     """
     if isinstance(value, Distribution):
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"{name} must be a number of seconds or an asyncsim.models.distributions.Distribution "
-            f"(Constant, Uniform, Exponential, Normal, LogNormal, Empirical, Mixture), "
-            f"got {type(value).__name__} {value!r}"
+    if not is_number(value):
+        refuse(
+            name,
+            "a number of seconds or an asyncsim.models.distributions.Distribution "
+            "(Constant, Uniform, Exponential, Normal, LogNormal, Empirical, Mixture)",
+            value,
         )
     return Constant(_duration(name, value))

@@ -48,9 +48,9 @@ _EXPORTS = {
     "ScriptRun": "asyncsim.script",
     "load_model": "asyncsim.script",
     "run_script": "asyncsim.script",
-    "SweepReplay": "asyncsim.sweeps.runner",
+    "SweepReplay": "asyncsim.sweeps.replay",
     "sweep": "asyncsim.sweeps.runner",
-    "sweep_replay": "asyncsim.sweeps.runner",
+    "sweep_replay": "asyncsim.sweeps.replay",
     "SweepRecord": "asyncsim.sweeps.records",
     "SweepResult": "asyncsim.sweeps.results",
     "SweepSummary": "asyncsim.sweeps.results",
@@ -99,15 +99,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    # Not cached in globals(): a module restored out of sys.modules (pytester's in-process
+    # runs do that) is then imported again, and ``asyncsim.X`` follows the new copy.
     module = _EXPORTS.get(name)
     if module is not None:
-        value = getattr(importlib.import_module(module), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(_SUBMODULES[name])
-    else:
-        raise AttributeError(f"module 'asyncsim' has no attribute {name!r}")
-    globals()[name] = value  # later lookups skip this function
-    return value
+        return getattr(importlib.import_module(module), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(_SUBMODULES[name])
+    raise AttributeError(f"module 'asyncsim' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
@@ -134,6 +133,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from asyncsim.scope.timepatch import DEFAULT_EPOCH, patched_time
     from asyncsim.script import ScriptRun, load_model, run_script
     from asyncsim.sweeps.records import SweepRecord
+    from asyncsim.sweeps.replay import SweepReplay, sweep_replay
     from asyncsim.sweeps.results import SweepResult, SweepSummary, load_sweep
-    from asyncsim.sweeps.runner import SweepReplay, sweep, sweep_replay
+    from asyncsim.sweeps.runner import sweep
     from asyncsim.trace.records import Trace

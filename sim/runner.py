@@ -9,17 +9,21 @@ import os
 import time
 import traceback
 import types
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.schedule import Schedule
 from asyncsim.errors import SimulationError
-from asyncsim.scope.options import _document_options, simulation_options
+from asyncsim.scope.options import SimulationOptions, document_options
 from asyncsim.scope.simulation import Simulation
 from asyncsim.scope.timepatch import DEFAULT_EPOCH
 from asyncsim.trace.records import Trace
+
+if TYPE_CHECKING:
+    from asyncsim.instruments.cpu import CpuModel
 
 __all__ = ["Run", "close_loop", "run", "simulate"]
 
@@ -35,7 +39,7 @@ class _Outcome:
     wall: float
     trace: Trace | None
     #: The call that records a trace, named when :meth:`gantt` or :meth:`report` has none.
-    _TRACED_BY = "sim.simulate(..., trace=True)"
+    _TRACED_BY = "asyncsim.simulate(..., trace=True)"
 
     @property
     def speedup(self) -> float:
@@ -97,6 +101,16 @@ def _check_call(coro: object, func: str, call: str) -> None:
         raise RuntimeError(f"{call} cannot be called from a running event loop")
 
 
+@contextmanager
+def _closed_if_refused(coro: Coroutine[Any, Any, Any]) -> Iterator[None]:
+    """Close ``coro`` (no "never awaited" warning) if its options are refused."""
+    try:
+        yield
+    except (TypeError, ValueError):
+        coro.close()
+        raise
+
+
 def _cancel_leftovers(loop: VirtualEventLoop) -> None:
     """Cancel every task still pending and let them finish, as asyncio.run does."""
     leftovers = asyncio.all_tasks(loop)
@@ -134,7 +148,7 @@ def close_loop(loop: VirtualEventLoop) -> None:
         loop.close()
 
 
-@_document_options
+@document_options
 def simulate(
     coro: Coroutine[Any, Any, T],
     *,
@@ -145,7 +159,7 @@ def simulate(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
-    cpu: Any = None,
+    cpu: CpuModel | None = None,
     network: Any = None,
     schedule: Schedule | None = None,
     trace: bool = False,
@@ -173,12 +187,28 @@ def simulate(
     >>> r.result, r.elapsed
     ('done', 4.0)
     """
-    _check_call(coro, "simulate", "simulate()")
-    try:
-        simulation = Simulation(**simulation_options(locals()))
-    except (TypeError, ValueError):
-        coro.close()
-        raise
+    _check_call(coro, "simulate", "asyncsim.simulate()")
+    with _closed_if_refused(coro):
+        options = SimulationOptions(
+            until=until,
+            max_steps=max_steps,
+            seed=seed,
+            patch_time=patch_time,
+            start=start,
+            epoch=epoch,
+            allow_real_io=allow_real_io,
+            cpu=cpu,
+            network=network,
+            schedule=schedule,
+            trace=trace,
+        )
+    return _simulate(coro, options)
+
+
+def _simulate(coro: Coroutine[Any, Any, Any], options: SimulationOptions) -> Run:
+    """Run ``coro`` in the simulation ``options`` describe: :func:`simulate` after its checks."""
+    with _closed_if_refused(coro):  # the cpu model is checked as the simulation builds it
+        simulation = Simulation.from_options(options)
     result: Any = None
     error: BaseException | None = None
     wall_start = time.perf_counter()
@@ -202,12 +232,12 @@ def simulate(
         elapsed=elapsed,
         wall=wall,
         steps=simulation.steps,
-        seed=seed,
+        seed=options.seed,
         trace=simulation.build_trace(elapsed=elapsed, error=error),
     )
 
 
-@_document_options
+@document_options
 def run(
     coro: Coroutine[Any, Any, T],
     *,
@@ -218,7 +248,7 @@ def run(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
-    cpu: Any = None,
+    cpu: CpuModel | None = None,
     network: Any = None,
     schedule: Schedule | None = None,
 ) -> T:
@@ -243,8 +273,21 @@ def run(
     >>> asyncsim.run(main())
     4.0
     """
-    _check_call(coro, "run", "sim.run()")
-    outcome = simulate(coro, **simulation_options(locals()))
+    _check_call(coro, "run", "asyncsim.run()")
+    with _closed_if_refused(coro):
+        options = SimulationOptions(
+            until=until,
+            max_steps=max_steps,
+            seed=seed,
+            patch_time=patch_time,
+            start=start,
+            epoch=epoch,
+            allow_real_io=allow_real_io,
+            cpu=cpu,
+            network=network,
+            schedule=schedule,
+        )
+    outcome = _simulate(coro, options)
     if outcome.exception is not None:
         raise outcome.exception
     return outcome.result

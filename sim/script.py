@@ -10,16 +10,19 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.schedule import Schedule
 from asyncsim.errors import SimulationError
 from asyncsim.runner import _Outcome, close_loop, format_exception_for_script
-from asyncsim.scope.options import _document_options, simulation_options
+from asyncsim.scope.options import SimulationOptions, document_options
 from asyncsim.scope.simulation import Simulation
 from asyncsim.scope.timepatch import DEFAULT_EPOCH
 from asyncsim.trace.records import Trace
+
+if TYPE_CHECKING:
+    from asyncsim.instruments.cpu import CpuModel
 
 __all__ = ["MODEL_NAMES", "ScriptRun", "load_model", "run_script"]
 
@@ -114,7 +117,7 @@ def _find_simulation_error(exc: BaseException | None) -> SimulationError | None:
     return None
 
 
-@_document_options
+@document_options
 def run_script(
     path: str | os.PathLike[str],
     argv: Sequence[str] = (),
@@ -126,7 +129,7 @@ def run_script(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
-    cpu: Any = None,
+    cpu: CpuModel | None = None,
     network: Any = None,
     schedule: Schedule | None = None,
     trace: bool = False,
@@ -157,8 +160,21 @@ def run_script(
         raise FileNotFoundError(f"script path {path!r} does not exist or is not a file")
     if isinstance(argv, str) or not all(isinstance(a, str) for a in argv):
         raise TypeError(f"argv must be a sequence of strings, got {argv!r}")
+    options = SimulationOptions(
+        until=until,
+        max_steps=max_steps,
+        seed=seed,
+        patch_time=patch_time,
+        start=start,
+        epoch=epoch,
+        allow_real_io=allow_real_io,
+        cpu=cpu,
+        network=network,
+        schedule=schedule,
+        trace=trace,
+    )
     script = os.path.abspath(path)
-    simulation = Simulation(**simulation_options(locals()))
+    simulation = Simulation.from_options(options)
     if simulation.tracer is not None:
         simulation.tracer.title = os.path.basename(path)
     saved_argv, saved_path = sys.argv[:], sys.path[:]

@@ -127,7 +127,6 @@ def test_each_module_imports_only_its_own_layer_or_lower_ones(module):
     assert upward == [], f"{module} ({LAYERS[layer_of(module)][0]}) imports upward: {upward}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: the sweeps modules still import each other")
 def test_no_two_modules_import_each_other_at_run_time():
     graph = nx.DiGraph()
     for module in MODULES:

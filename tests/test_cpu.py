@@ -153,7 +153,7 @@ def test_instruments_attached_later_see_a_step_end_after_its_cost():
     ("cpu", "error", "message"),
     [
         (-1, ValueError, "cpu must be a finite number of seconds >= 0, got -1"),
-        ("fast", ValueError, "'measured' or asyncsim.instruments.cpu.Measured(scale); got 'fast'"),
+        ("fast", ValueError, "'measured' or asyncsim.instruments.cpu.Measured(scale), got 'fast'"),
         (True, TypeError, "cpu must be seconds per step"),
         ({"crunch": -0.5}, ValueError, "cpu['crunch'] must be a finite number of seconds >= 0"),
         ({3: 0.5}, TypeError, "cpu mapping keys must be coroutine qualnames (str), got 3"),

@@ -141,20 +141,23 @@ def test_each_sample_consumes_one_draw_so_parameter_changes_keep_draws_aligned()
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: Constant(-1.0), "value must be a duration >= 0 seconds, got -1.0"),
-        (lambda: Constant(math.nan), "value must be finite, got nan"),
-        (lambda: Uniform(-0.5, 1.0), "low must be a duration >= 0 seconds, got -0.5"),
+        (lambda: Constant(-1.0), "value must be a finite number of seconds >= 0, got -1.0"),
+        (lambda: Constant(math.nan), "value must be a finite number of seconds >= 0, got nan"),
+        (lambda: Uniform(-0.5, 1.0), "low must be a finite number of seconds >= 0, got -0.5"),
         (lambda: Uniform(2.0, 1.0), "high must be >= low (2.0), got 1.0"),
-        (lambda: Exponential(0.0), "mean must be > 0, got 0.0"),
-        (lambda: Exponential.from_rate(-2), "rate must be > 0, got -2"),
-        (lambda: Normal(-1.0, 1.0), "mean must be a duration >= 0 seconds, got -1.0"),
-        (lambda: Normal(1.0, 0.0), "sd must be > 0, got 0.0"),
-        (lambda: LogNormal(0.0, -1.0), "sigma must be > 0, got -1.0"),
+        (lambda: Exponential(0.0), "mean must be a finite number > 0, got 0.0"),
+        (lambda: Exponential.from_rate(-2), "rate must be a finite number > 0, got -2"),
+        (lambda: Normal(-1.0, 1.0), "mean must be a finite number of seconds >= 0, got -1.0"),
+        (lambda: Normal(1.0, 0.0), "sd must be a finite number > 0, got 0.0"),
+        (lambda: LogNormal(0.0, -1.0), "sigma must be a finite number > 0, got -1.0"),
         (lambda: Empirical([]), "samples must hold at least one duration"),
-        (lambda: Empirical([0.1, -0.2]), "samples[1] must be a duration >= 0 seconds, got -0.2"),
+        (
+            lambda: Empirical([0.1, -0.2]),
+            "samples[1] must be a finite number of seconds >= 0, got -0.2",
+        ),
         (lambda: Mixture([]), "components must hold at least one distribution"),
         (lambda: Mixture([1.0, 2.0], weights=[1.0]), "one entry per component (2), got 1"),
-        (lambda: Mixture([1.0], weights=[0.0]), "weights[0] must be > 0, got 0.0"),
+        (lambda: Mixture([1.0], weights=[0.0]), "weights[0] must be a finite number > 0, got 0.0"),
     ],
 )
 def test_bad_parameters_raise_value_error_naming_parameter_and_value(make, message):
@@ -164,7 +167,7 @@ def test_bad_parameters_raise_value_error_naming_parameter_and_value(make, messa
 
 
 def test_parameters_of_the_wrong_type_raise_type_error():
-    with pytest.raises(TypeError, match="value must be a number of seconds, got str '1'"):
+    with pytest.raises(TypeError, match="value must be a finite number of seconds >= 0, got '1'"):
         Constant("1")  # type: ignore[arg-type]
     with pytest.raises(
         TypeError, match=r"latency must be a number of seconds or an asyncsim\.models"
@@ -179,7 +182,7 @@ def test_as_distribution_turns_numbers_into_constants_and_keeps_distributions():
     assert as_distribution(3) == Constant(3.0)
     dist = Exponential(1.0)
     assert as_distribution(dist) is dist
-    with pytest.raises(ValueError, match="latency must be a duration >= 0 seconds, got -1"):
+    with pytest.raises(ValueError, match="latency must be a finite number of seconds >= 0, got -1"):
         as_distribution(-1, name="latency")
 
 

@@ -237,11 +237,11 @@ def test_an_aiohttp_request_caught_in_a_partition_hits_the_client_timeout():
 @pytest.mark.parametrize(
     ("kwargs", "error", "words"),
     [
-        ({"status": 42}, ValueError, "status must be an HTTP status code in 100..599, got 42"),
+        ({"status": 42}, ValueError, "status must be an integer from 100 to 599, got 42"),
         ({"response_time": -0.1}, ValueError, "response_time must be a finite number"),
         ({"body": 12}, TypeError, "body must be bytes or str"),
         ({"headers": {"X": 1}}, TypeError, "headers must be a dict of str to str"),
-        ({"ports": [0]}, ValueError, "ports must be integers in 1..65535"),
+        ({"ports": [0]}, ValueError, "ports[0] must be an integer from 1 to 65535, got 0"),
     ],
 )
 def test_http_service_rejects_bad_parameters_by_name(kwargs, error, words):

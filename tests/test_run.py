@@ -8,6 +8,7 @@ import time
 import pytest
 
 import asyncsim
+from asyncsim.scope.options import SimulationOptions
 
 
 async def concurrent_pair():
@@ -215,10 +216,12 @@ def test_every_entry_point_takes_the_simulation_options_with_the_same_types_and_
 
     expected = options(asyncsim.Simulation, ())
     assert [name for name, *_ in expected] == list(OPTION_NAMES)
+    assert options(SimulationOptions, ()) == expected  # the record they all build
     assert options(asyncsim.simulate, {"coro"}) == expected
     assert options(asyncsim.run_script, {"path", "argv"}) == expected
     assert options(asyncsim.run, {"coro"}) == [o for o in expected if o[0] != "trace"]
-    for func in (asyncsim.Simulation, asyncsim.simulate, asyncsim.run, asyncsim.run_script):
+    entry_points = (asyncsim.Simulation, asyncsim.simulate, asyncsim.run, asyncsim.run_script)
+    for func in (*entry_points, SimulationOptions):
         assert "{simulation options}" not in func.__doc__
         for name in OPTION_NAMES[:-1]:  # documented once in OPTIONS_DOC, shown by help()
             # (3.13 strips docstring indentation at compile time)
@@ -239,3 +242,5 @@ def test_run_forwards_every_option_to_the_simulation():
         1.0e9,
     )
     assert asyncsim.simulate(main(), trace=True).result.tracer is not None
+    expected = SimulationOptions(until=9.0, max_steps=50, seed=3, start=2.0, epoch=1.0e9)
+    assert seen.options == expected  # one record, built once and passed on

@@ -119,11 +119,11 @@ def test_negative_lateness_is_refused_in_a_schedule_and_in_the_strategy():
     ("kwargs", "error", "match"),
     [
         ({"max_timer_lateness": float("nan")}, ValueError, "max_timer_lateness"),
-        ({"max_latency": "1"}, ValueError, "max_latency"),
+        ({"max_latency": "1"}, TypeError, "max_latency"),
         ({"latency": 1}, TypeError, "latency must be True or False"),
         ({"threads": None}, TypeError, "threads must be True or False"),
         ({"chaos": "yes"}, TypeError, "chaos must be True or False"),
-        ({"pct_depth": 0}, ValueError, "pct_depth must be a positive integer"),
+        ({"pct_depth": 0}, ValueError, "pct_depth must be an integer >= 1"),
         ({"chaos": True, "pct_depth": 2}, ValueError, "choose one"),
     ],
 )

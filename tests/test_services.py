@@ -110,6 +110,33 @@ def test_random_service_times_are_deterministic_per_seed_and_named_stream():
     assert asyncsim.run(main(), seed=1) != asyncsim.run(main(), seed=2)
 
 
+class Steps:
+    """Not a Distribution: any object with sample(rng) is a duration (the network takes it too)."""
+
+    def __init__(self, *seconds):
+        self.seconds = list(seconds)
+
+    def sample(self, rng):
+        return self.seconds.pop(0)
+
+
+def test_any_object_with_a_sample_method_is_a_service_time():
+    async def main():
+        server = Server(capacity=1, service_time=Steps(0.5, 1.5), name="steps")
+        visits = await asyncio.gather(server.call(), server.call())
+        return [v.finished for v in visits]
+
+    assert asyncsim.run(main()) == [0.5, 2.0]
+
+
+def test_a_service_time_that_draws_a_negative_duration_is_named():
+    async def main():
+        await Server(service_time=Steps(-1.0), name="bad").call()
+
+    with pytest.raises(ValueError, match=r"service_time distribution .* drew -1\.0"):
+        asyncsim.run(main())
+
+
 def test_a_rate_limiter_lets_a_burst_through_then_spaces_the_rest():
     limiter = RateLimiter(rate=4, burst=2, name="api")
 
@@ -227,14 +254,22 @@ def test_stats_are_plain_data():
     ("make", "error", "message"),
     [
         (lambda: Server(capacity=0), ValueError, "capacity must be an integer >= 1, got 0"),
-        (lambda: Server(service_time=-1), ValueError, "service_time must be a duration >= 0"),
+        (
+            lambda: Server(service_time=-1),
+            ValueError,
+            "service_time must be a finite number of seconds >= 0",
+        ),
         (lambda: Server(queue="lifo"), ValueError, "queue must be 'fifo' or 'priority'"),
         (lambda: Server(max_queue=-1), ValueError, "max_queue must be an integer >= 0, got -1"),
         (lambda: Server(service_time="fast"), TypeError, "service_time must be a number"),
-        (lambda: RateLimiter(rate=0), ValueError, "rate must be > 0 tokens per second, got 0"),
+        (
+            lambda: RateLimiter(rate=0),
+            ValueError,
+            "rate must be a finite number of tokens per second > 0, got 0",
+        ),
         (lambda: RateLimiter(rate=1, burst=0), ValueError, "burst must be an integer >= 1"),
         (lambda: ConnectionPool(size=0), ValueError, "size must be an integer >= 1, got 0"),
-        (lambda: Server(name=""), TypeError, "name must be a non-empty str"),
+        (lambda: Server(name=""), ValueError, "name must be a non-empty str"),
     ],
 )
 def test_invalid_models_say_what_is_wrong(make, error, message):

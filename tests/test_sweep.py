@@ -319,7 +319,7 @@ def test_a_results_file_with_a_broken_line_in_the_middle_is_an_error(tmp_path):
         ({"params": {"concurrency": [math.inf]}}, TypeError, r"got inf"),
         ({"executor": "cluster"}, ValueError, r"executor must be .* got 'cluster'"),
         ({"executor": object()}, TypeError, r"executor must be a concurrent.futures.Executor"),
-        ({"workers": 0}, ValueError, r"workers must be a positive int, got 0"),
+        ({"workers": 0}, ValueError, r"workers must be an integer >= 1, got 0"),
         ({"until": -1}, ValueError, r"until"),
         ({"progress": "yes"}, ValueError, r"progress must be True, False or 'force'"),
     ],

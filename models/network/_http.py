@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
+from asyncsim._validate import check_int
+from asyncsim.clock import to_seconds, to_ticks
 from asyncsim.instruments.lanes import recorder as lane_recorder
+from asyncsim.models.distributions import Duration, check_duration
 
-from ._values import Duration, check_duration, draw, ticks
+from ._values import draw
 
 if TYPE_CHECKING:
     from ._network import Network
@@ -55,9 +58,7 @@ class HttpService:
         self.network = network
         self.host = host
         self.response_time = check_duration("response_time", response_time)
-        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-            raise ValueError(f"status must be an HTTP status code in 100..599, got {status!r}")
-        self.status = status
+        self.status = check_int("status", status, minimum=100, maximum=599)
         if isinstance(body, str):
             body = body.encode()
         if not isinstance(body, (bytes, bytearray)):
@@ -178,7 +179,7 @@ class _HttpServerProtocol(asyncio.Protocol):
     def _answer(self, request: HttpRequest, close: bool) -> None:
         loop = asyncio.get_running_loop()
         service = self.service
-        start = max(ticks(loop.time()), self.busy_until)
+        start = max(to_ticks(loop.time()), self.busy_until)
         self.busy_until = start + draw(
             "response_time",
             service.response_time,
@@ -201,7 +202,7 @@ class _HttpServerProtocol(asyncio.Protocol):
                 client=f"{peer[0]}:{peer[1]}" if peer else None,
             )
             lane = (ref, label)
-        loop.call_at(self.busy_until / 1e9, self._send, response, close, lane)
+        loop.call_at(to_seconds(self.busy_until), self._send, response, close, lane)
 
     def _send(self, response: bytes, close: bool, lane: tuple[int, str] | None = None) -> None:
         gone = self.transport is None or self.transport.is_closing()

@@ -1,6 +1,7 @@
-"""The virtual network: hosts, links, DNS, connections and faults.
+"""The virtual network: connections, servers and the rest of the loop's network API.
 
-A :class:`Network` implements the network half of asyncio's event-loop API
+A :class:`Network` (hosts, links and faults from :class:`~._topology.Fabric`, names
+from :class:`~._names.Names`) implements the network half of asyncio's event-loop API
 (``create_connection``, ``create_server``, ``getaddrinfo``, ``sock_connect`` ...).
 Attach it to a simulation with ``asyncsim.run(main(), network=net)`` (or
 ``loop.attach_network(net)``) and those loop calls come here instead of touching
@@ -29,16 +30,17 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from asyncsim._validate import check_int
+from asyncsim.clock import to_seconds, to_ticks
 from asyncsim.instruments.lanes import recorder as lane_recorder
+from asyncsim.models.distributions import Duration
 
-from ._topology import LOCALHOST, Fabric, Host, _is_ip, _Listener, _Pipe
+from ._names import ANY_ADDRESSES, Names
+from ._topology import LOCALHOST, Host, _Listener, _Pipe
 from ._transport import SocketInfo, VirtualServer, VirtualTransport
-from ._values import Duration, draw, ticks
+from ._values import draw, sleep_until
 
 __all__ = ["Network"]
-
-_ANY_ADDRESSES = {None, "", "0.0.0.0", "::"}
-_LOOPBACK_ADDRESSES = {"127.0.0.1", "::1"}
 
 
 def _unsupported(call: str, instead: str) -> NotImplementedError:
@@ -47,7 +49,7 @@ def _unsupported(call: str, instead: str) -> NotImplementedError:
     )
 
 
-class Network(Fabric):
+class Network(Names):
     """A virtual network of hosts that asyncio programs connect over.
 
     Parameters
@@ -114,109 +116,12 @@ class Network(Fabric):
             headers=headers,
         )
         port_list = list(ports) if not isinstance(ports, int) else [ports]
-        for port in port_list:
-            if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-                raise ValueError(f"ports must be integers in 1..65535, got {port!r}")
+        for index, port in enumerate(port_list):
+            check_int(f"ports[{index}]", port, minimum=1, maximum=65535)
             self._bind(host, port, _Listener(host, port, service.protocol, None, None))
         return service
 
-    # -- names ---------------------------------------------------------------------------------
-
-    def _resolve(self, host: Any, *, passive: bool = False) -> list[Host]:
-        if isinstance(host, bytes):
-            host = host.decode("idna")
-        if host in _ANY_ADDRESSES or host in _LOOPBACK_ADDRESSES:
-            return [self._hosts[LOCALHOST]]
-        if not isinstance(host, str):
-            raise TypeError(f"host must be a str, bytes or None, got {host!r}")
-        if _is_ip(host):
-            found = self._by_ip.get(host)
-            if found is None:
-                raise OSError(
-                    errno.EHOSTUNREACH,
-                    f"No route to host: no host of the virtual network has address {host!r} "
-                    f"(addresses: {', '.join(sorted(self._by_ip))}); give it one with "
-                    f"network.add_host(name, ip={host!r})",
-                )
-            return [found]
-        found = self._hosts.get(host.rstrip(".").lower())
-        if found is None:
-            raise socket.gaierror(
-                socket.EAI_NONAME,
-                f"Name or service not known: {host!r} is not a host of the virtual network "
-                f"(hosts: {', '.join(sorted(self._hosts))}); add it with "
-                f"network.add_host({host!r}) or network.http_service({host!r}, ...)",
-            )
-        return [found]
-
-    @staticmethod
-    def _port(port: Any) -> int:
-        if port is None:
-            return 0
-        if isinstance(port, bytes):
-            port = port.decode()
-        if isinstance(port, str):
-            if port.isdigit():
-                return int(port)
-            try:
-                return socket.getservbyname(port, "tcp")
-            except OSError:
-                raise socket.gaierror(
-                    socket.EAI_SERVICE, f"Servname not supported for ai_socktype: {port!r}"
-                ) from None
-        if isinstance(port, bool) or not isinstance(port, int):
-            raise TypeError(f"port must be an int, str or None, got {port!r}")
-        return port
-
-    async def getaddrinfo(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        host: Any,
-        port: Any,
-        *,
-        family: int = 0,
-        type: int = 0,
-        proto: int = 0,
-        flags: int = 0,
-    ) -> list[tuple[Any, Any, int, str, tuple[str, int]]]:
-        """``loop.getaddrinfo`` on the virtual network: one IPv4 address per host."""
-        lookup = host not in _ANY_ADDRESSES and not (isinstance(host, str) and _is_ip(host))
-        if lookup and self.dns_time:
-            await self._sleep_until(
-                loop, ticks(loop.time()) + draw("dns_time", self.dns_time, self.rng)
-            )
-        if family not in (0, socket.AF_UNSPEC, socket.AF_INET):
-            raise socket.gaierror(
-                socket.EAI_FAMILY,
-                f"ai_family not supported: the virtual network has IPv4 addresses only, "
-                f"got family={family!r}; use family=socket.AF_INET or 0",
-            )
-        number = self._port(port)
-        if host is None and flags & socket.AI_PASSIVE:
-            address = "0.0.0.0"
-        elif isinstance(host, str) and _is_ip(host):
-            address = host
-        else:
-            address = self._resolve(host)[0].ip
-        kind = socket.SOCK_DGRAM if type == socket.SOCK_DGRAM else socket.SOCK_STREAM
-        protocol = socket.IPPROTO_UDP if kind == socket.SOCK_DGRAM else socket.IPPROTO_TCP
-        return [(socket.AF_INET, kind, proto or protocol, "", (address, number))]
-
-    async def getnameinfo(
-        self, loop: asyncio.AbstractEventLoop, sockaddr: Any, flags: int = 0
-    ) -> tuple[str, str]:
-        """``loop.getnameinfo``: the host name and port of a virtual address."""
-        ip, port = sockaddr[0], sockaddr[1]
-        host = self._by_ip.get(ip)
-        name = ip if host is None or flags & socket.NI_NUMERICHOST else host.name
-        return name, str(port)
-
     # -- connecting ----------------------------------------------------------------------------
-
-    @staticmethod
-    async def _sleep_until(loop: asyncio.AbstractEventLoop, when: int) -> None:
-        delay = when - ticks(loop.time())
-        await asyncio.sleep(delay / 1e9 if delay > 0 else 0)
 
     def _listener(self, host: Host, port: int, loop: asyncio.AbstractEventLoop) -> _Listener | None:
         listener = self._listeners.get((host.name, port))
@@ -241,11 +146,11 @@ class Network(Fabric):
         """The TCP handshake to ``address``: the listener, or the error asyncio raises."""
         dst = self._resolve(address[0])[0]
         port = address[1]
-        now = ticks(loop.time())
-        deadline = now + ticks(self.connect_timeout)
+        now = to_ticks(loop.time())
+        deadline = now + to_ticks(self.connect_timeout)
         syn = self._transit(src, dst, 0, now, None)
         if syn is not None and syn <= deadline:
-            await self._sleep_until(loop, syn)
+            await sleep_until(loop, syn)
             listener = self._listener(dst, port, loop)
             if (
                 listener is not None
@@ -255,7 +160,7 @@ class Network(Fabric):
                 listener = None
             answer = self._transit(dst, src, 0, syn, None)
             if answer is not None and answer <= deadline:
-                await self._sleep_until(loop, answer)
+                await sleep_until(loop, answer)
                 if listener is None:
                     raise ConnectionRefusedError(
                         errno.ECONNREFUSED,
@@ -263,7 +168,7 @@ class Network(Fabric):
                         f"{dst.name}:{port} in the virtual network",
                     )
                 return dst, listener
-        await self._sleep_until(loop, deadline)
+        await sleep_until(loop, deadline)
         raise TimeoutError(
             errno.ETIMEDOUT,
             f"Connect call failed {address!r}: no answer from {dst.name} within "
@@ -271,13 +176,13 @@ class Network(Fabric):
         )
 
     async def _tls(self, loop: asyncio.AbstractEventLoop, src: Host, dst: Host) -> None:
-        now = ticks(loop.time())
+        now = to_ticks(loop.time())
         hello = self._transit(src, dst, 0, now, None)
         answer = None if hello is None else self._transit(dst, src, 0, hello, None)
         if answer is None:
-            await self._sleep_until(loop, now + ticks(self.connect_timeout))
+            await sleep_until(loop, now + to_ticks(self.connect_timeout))
             raise TimeoutError(errno.ETIMEDOUT, "TLS handshake timed out (a partition?)")
-        await self._sleep_until(loop, answer + draw("tls_time", self.tls_time, self.rng))
+        await sleep_until(loop, answer + draw("tls_time", self.tls_time, self.rng))
 
     async def create_connection(
         self,
@@ -369,9 +274,9 @@ class Network(Fabric):
             sslcontext=server_ssl,
         )
         client.peer, server.peer = server, client
-        accepted = self._transit(src, dst, 0, ticks(loop.time()), up)
+        accepted = self._transit(src, dst, 0, to_ticks(loop.time()), up)
         if accepted is not None:
-            loop.call_at(accepted / 1e9, self._accept, server, listener)
+            loop.call_at(to_seconds(accepted), self._accept, server, listener)
         lanes = lane_recorder()
         if lanes is not None:  # traced: the connection gets a bar in its server's lane
             lane = lanes.declare(f"{dst.name}:{listener.port} connections", kind="connections")
@@ -486,9 +391,7 @@ class Network(Fabric):
         local = None
         with contextlib.suppress(OSError):
             local = sock.getsockname()
-        src = (
-            self._origin(local) if local and local[0] not in _ANY_ADDRESSES else self._origin(None)
-        )
+        src = self._origin(local) if local and local[0] not in ANY_ADDRESSES else self._origin(None)
         dst, _listener = await self._handshake(loop, src, target)
         self._socks[id(sock)] = (sock, src, dst, target)
 

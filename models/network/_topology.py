@@ -1,7 +1,8 @@
 """The fabric of the virtual network: hosts, links, listeners, faults and time on the wire.
 
-:class:`Fabric` holds the topology and computes when bytes arrive; its subclass
-:class:`asyncsim.models.network.Network` adds the event-loop API on top.
+:class:`Fabric` holds the topology and computes when bytes arrive; its subclasses add
+name resolution (:class:`~asyncsim.models.network._names.Names`) and the event-loop API
+(:class:`asyncsim.models.network.Network`) on top.
 """
 
 from __future__ import annotations
@@ -16,18 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from asyncsim._validate import check_seconds
+from asyncsim.clock import to_seconds, to_ticks
+from asyncsim.models.distributions import Duration, check_duration
 from asyncsim.scope.simulation import current
 
 from ._faults import Fault, first_block_in, unblocked_at
 from ._transport import VirtualServer, VirtualTransport
-from ._values import (
-    Duration,
-    check_duration,
-    check_probability,
-    check_rate,
-    draw,
-    ticks,
-)
+from ._values import check_probability, check_rate, draw
 
 __all__ = ["LOCALHOST", "Fabric", "Host", "Link"]
 LOCALHOST = "localhost"
@@ -137,10 +134,7 @@ class Fabric:
             loss=check_probability("loss", loss),
             retransmit_delay=check_duration("retransmit_delay", retransmit_delay),
         )
-        timeout = check_duration("connect_timeout", connect_timeout)
-        if not isinstance(timeout, (int, float)):
-            raise TypeError(f"connect_timeout must be a number of seconds, got {connect_timeout!r}")
-        self.connect_timeout = float(timeout)
+        self.connect_timeout = check_seconds("connect_timeout", connect_timeout)
         self.dns_time = check_duration("dns_time", dns_time)
         self.tls_time = check_duration("tls_time", tls_time)
         self._hosts: dict[str, Host] = {}
@@ -228,14 +222,11 @@ class Fabric:
     # -- faults --------------------------------------------------------------------------------
 
     def _window(self, at: float, until: float | None) -> tuple[int, int | None]:
-        for label, value in (("at", at), ("until", until)):
-            if value is None and label == "until":
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{label} must be a virtual time in seconds >= 0, got {value!r}")
-        if until is not None and until <= at:
+        start = check_seconds("at", at)
+        end = None if until is None else check_seconds("until", until)
+        if end is not None and end <= start:
             raise ValueError(f"until ({until!r}) must be after at ({at!r})")
-        return ticks(at), None if until is None else ticks(until)
+        return to_ticks(start), None if end is None else to_ticks(end)
 
     def partition(self, a: Any, b: Any, *, at: float = 0.0, until: float | None = None) -> Fault:
         """Cut hosts ``a`` off from hosts ``b`` from virtual time ``at`` to ``until``.
@@ -282,8 +273,8 @@ class Fabric:
     def _schedule_fault(self, loop: asyncio.AbstractEventLoop, fault: Fault) -> None:
         if fault.kind == "partition":
             return
-        if fault.start >= ticks(loop.time()):
-            loop.call_at(fault.start / 1e9, self._fire_reset, loop, fault)
+        if fault.start >= to_ticks(loop.time()):
+            loop.call_at(to_seconds(fault.start), self._fire_reset, loop, fault)
 
     def _fire_reset(self, loop: asyncio.AbstractEventLoop, fault: Fault) -> None:
         for transport in list(self._live):
@@ -340,7 +331,7 @@ class Fabric:
             arrival = start
         else:
             link = self._link(src, dst)
-            tx = ticks(size / link.bandwidth) if link.bandwidth and size else 0
+            tx = to_ticks(size / link.bandwidth) if link.bandwidth and size else 0
             t = start
             while True:
                 free = unblocked_at(self._faults, src.name, dst.name, t)
@@ -366,11 +357,11 @@ class Fabric:
     def _send(self, transport: VirtualTransport, kind: str, payload: Any, size: int) -> None:
         pipe = transport._pipe
         loop = transport._loop
-        arrival = self._transit(pipe.src, pipe.dst, size, ticks(loop.time()), pipe)
+        arrival = self._transit(pipe.src, pipe.dst, size, to_ticks(loop.time()), pipe)
         peer = transport.peer
         if arrival is None or peer is None:
             return
-        loop.call_at(arrival / 1e9, peer.receive, kind, payload)
+        loop.call_at(to_seconds(arrival), peer.receive, kind, payload)
 
     def _forget(self, transport: VirtualTransport) -> None:
         self._live.pop(transport, None)

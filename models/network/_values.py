@@ -1,93 +1,54 @@
-"""Validation of the numbers a network model is built from, and tick conversion.
+"""Checks of the numbers a network model is built from; draws and waits in ticks.
 
-Durations are virtual seconds: a plain number or any object with a
-``sample(rng) -> float`` method (e.g. a ``asyncsim.models.distributions`` distribution).
-Internally every time is an integer count of nanoseconds, as on the virtual
+Durations are :data:`asyncsim.models.distributions.Duration`: virtual seconds, a plain
+number or any object with a ``sample(rng) -> float`` method. Internally every time
+is an integer count of nanoseconds (``asyncsim.clock`` ticks), as on the virtual
 clock, so transfer times add up exactly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
-from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Duration", "Sampler", "check_duration", "check_probability", "check_rate", "ticks"]
+from asyncsim._validate import is_number, refuse
+from asyncsim.clock import to_seconds, to_ticks
+from asyncsim.models.distributions import Duration, sample_duration
 
-TICKS_PER_SECOND = 1_000_000_000
-
-
-@runtime_checkable
-class Sampler(Protocol):
-    """Anything that draws a duration in virtual seconds from an RNG."""
-
-    def sample(self, rng: random.Random) -> float: ...
+__all__ = ["check_probability", "check_rate", "draw", "sleep_until"]
 
 
-Duration = float | int | Sampler
-
-
-def ticks(seconds: float) -> int:
-    """Virtual seconds to integer nanoseconds (rounded to nearest)."""
-    return round(seconds * TICKS_PER_SECOND)
-
-
-def check_duration(name: str, value: Any) -> Duration:
-    """``value`` if it is a number of seconds >= 0 or a distribution, else a clear error."""
-    if isinstance(value, bool):
-        raise TypeError(
-            f"{name} must be a number of virtual seconds or a distribution, got {value!r}"
-        )
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
-        return value
-    if isinstance(value, Sampler):
-        return value
-    raise TypeError(
-        f"{name} must be a number of virtual seconds or a distribution with a "
-        f"sample(rng) method (e.g. asyncsim.models.distributions.Constant(0.1)), got {value!r}"
-    )
-
-
-def check_rate(name: str, value: Any) -> float | None:
+def check_rate(name: str, value: object) -> float | None:
     """A positive finite rate (bytes per second), or None for unlimited."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of bytes per second or None, got {value!r}")
+    allowed = "a finite number of bytes per second > 0 (None for unlimited)"
+    if not is_number(value):
+        refuse(name, allowed, value)
+    assert isinstance(value, (int, float))
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(
-            f"{name} must be a finite number of bytes per second > 0 (None for unlimited), "
-            f"got {value!r}"
-        )
+        refuse(name, allowed, value, error=ValueError)
     return float(value)
 
 
-def check_probability(name: str, value: Any) -> float:
-    """A probability in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a probability in [0, 1), got {value!r}")
-    if not (0 <= value < 1):
-        raise ValueError(
-            f"{name} must be a probability in [0, 1) (1 would lose every packet), got {value!r}"
-        )
+def check_probability(name: str, value: object) -> float:
+    """A probability in [0, 1): 1 would lose every packet."""
+    allowed = "a probability in [0, 1) (1 would lose every packet)"
+    if not is_number(value):
+        refuse(name, allowed, value)
+    assert isinstance(value, (int, float))
+    if not 0 <= value < 1:
+        refuse(name, allowed, value, error=ValueError)
     return float(value)
 
 
 def draw(name: str, value: Duration, rng: random.Random) -> int:
     """Draw ``value`` (a number or distribution) as integer ticks, checking the draw."""
-    if isinstance(value, (int, float)):
-        return ticks(value)
-    seconds = value.sample(rng)
-    if (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, (int, float))
-        or not math.isfinite(seconds)
-        or seconds < 0
-    ):
-        raise ValueError(
-            f"{name} distribution {value!r} drew {seconds!r}; durations must be finite "
-            "numbers of seconds >= 0 (truncate the distribution at 0)"
-        )
-    return ticks(seconds)
+    return to_ticks(sample_duration(name, value, rng))
+
+
+async def sleep_until(loop: asyncio.AbstractEventLoop, when: int) -> None:
+    """Sleep until virtual time ``when`` (ticks); at once if it has passed."""
+    delay = when - to_ticks(loop.time())
+    await asyncio.sleep(to_seconds(delay) if delay > 0 else 0)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from asyncsim._validate import check_str
 from asyncsim.clock import to_seconds
 from asyncsim.instruments.lanes import LaneRecorder
 from asyncsim.instruments.lanes import recorder as lane_recorder
@@ -21,25 +22,13 @@ class QueueFull(Exception):
     """A request was turned away because the service's queue was at ``max_queue``."""
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _check_name(name: object) -> str:
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"name must be a non-empty str, got {name!r}")
-    return name
-
-
 class _Service:
     """Binding to the running loop's SimPy environment, and the statistics."""
 
     kind = "service"
 
     def __init__(self, name: str, capacity: int) -> None:
-        self.name = _check_name(name)
+        self.name = check_str("name", name, empty=False)
         self.stats = ServiceStats(name=self.name, capacity=capacity)
         self._env: Environment | None = None
         self._lanes: LaneRecorder | None = None  # set in traced runs

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import simpy
 
+from asyncsim._validate import check_int, check_number, refuse
 from asyncsim.clock import to_seconds, to_ticks
 
 from ..bridge import Environment
-from ._base import _check_int, _Service
+from ._base import _Service
 
 __all__ = ["RateLimiter"]
 
@@ -48,11 +47,9 @@ class RateLimiter(_Service):
     kind = "limiter"
 
     def __init__(self, rate: float, burst: int = 1, *, name: str = "limiter") -> None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-            raise TypeError(f"rate must be a number of tokens per second, got {rate!r}")
-        if not (math.isfinite(rate) and rate > 0):
-            raise ValueError(f"rate must be > 0 tokens per second, got {rate!r}")
-        burst = _check_int("burst", burst, 1)
+        if check_number("rate", rate, what="a number of tokens per second") <= 0:
+            refuse("rate", "a finite number of tokens per second > 0", rate, error=ValueError)
+        burst = check_int("burst", burst, minimum=1)
         super().__init__(name, 1)
         self.rate = float(rate)
         self.burst = burst
@@ -79,7 +76,7 @@ class RateLimiter(_Service):
 
         Returns the virtual seconds waited.
         """
-        tokens = _check_int("tokens", tokens, 1)
+        tokens = check_int("tokens", tokens, minimum=1)
         if tokens > self.burst:
             raise ValueError(
                 f"tokens={tokens} can never be granted by a bucket of burst={self.burst}; "

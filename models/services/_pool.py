@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 import simpy
 
+from asyncsim._validate import check_int
 from asyncsim.clock import to_ticks
 
 from ..bridge import Environment
-from ._base import _check_int, _Service
+from ._base import _Service
 
 __all__ = ["ConnectionPool"]
 
@@ -32,7 +33,7 @@ class ConnectionPool(_Service):
     kind = "pool"
 
     def __init__(self, size: int, *, name: str = "pool") -> None:
-        size = _check_int("size", size, 1)
+        size = check_int("size", size, minimum=1)
         super().__init__(name, size)
         self.size = size
         self._store: simpy.Store | None = None

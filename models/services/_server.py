@@ -7,14 +7,21 @@ from contextlib import asynccontextmanager
 
 import simpy
 
+from asyncsim._validate import check_int
 from asyncsim.clock import to_ticks
 
 from ..bridge import Environment
-from ..distributions import Distribution, as_distribution
-from ._base import QueueFull, _check_int, _Service
+from ..distributions import Constant, Duration, Sampler, check_duration, sample_duration
+from ._base import QueueFull, _Service
 from ._stats import Visit
 
 __all__ = ["Server"]
+
+
+def _service_time(value: object) -> Sampler:
+    """``service_time`` as a sampler: a number of seconds becomes a :class:`Constant`."""
+    duration = check_duration("service_time", value)
+    return duration if isinstance(duration, Sampler) else Constant(duration)
 
 
 class Server(_Service):
@@ -24,8 +31,9 @@ class Server(_Service):
     ----------
     capacity : int
         Requests served in parallel (>= 1).
-    service_time : float or Distribution
-        Virtual seconds one request takes in :meth:`call`.
+    service_time : float or distribution
+        Virtual seconds one request takes in :meth:`call`: a number or any
+        :class:`~asyncsim.models.distributions.Sampler` (e.g. ``Exponential(0.05)``).
     queue : {"fifo", "priority"}
         Queue discipline; with ``"priority"`` lower ``priority`` values go first
         (ties FIFO), without preempting requests in service.
@@ -51,23 +59,23 @@ class Server(_Service):
     def __init__(
         self,
         capacity: int = 1,
-        service_time: float | Distribution = 0.0,
+        service_time: Duration = 0.0,
         *,
         queue: str = "fifo",
         max_queue: int | None = None,
         name: str = "server",
     ) -> None:
-        capacity = _check_int("capacity", capacity, 1)
+        capacity = check_int("capacity", capacity, minimum=1)
         super().__init__(name, capacity)
         self.capacity = capacity
-        self.service_time = as_distribution(service_time, name="service_time")
+        self.service_time = _service_time(service_time)
         if queue not in ("fifo", "priority"):
             raise ValueError(
                 f"queue must be 'fifo' or 'priority', got {queue!r} "
                 "(for a rate limit use asyncsim.models.services.RateLimiter)"
             )
         self.queue = queue
-        self.max_queue = None if max_queue is None else _check_int("max_queue", max_queue, 0)
+        self.max_queue = None if max_queue is None else check_int("max_queue", max_queue, minimum=0)
         self._resource: simpy.Resource | None = None
 
     def __repr__(self) -> str:
@@ -139,26 +147,20 @@ class Server(_Service):
             self._sample()
             self._left(ref, "served", to_ticks(waited))
 
-    async def call(
-        self, *, priority: int = 0, service_time: float | Distribution | None = None
-    ) -> Visit:
+    async def call(self, *, priority: int = 0, service_time: Duration | None = None) -> Visit:
         """Queue for a slot, get served for ``service_time``, release; returns the :class:`Visit`.
 
         Parameters
         ----------
         priority : int
             With ``queue="priority"``: lower goes first.
-        service_time : float or Distribution, optional
+        service_time : float or distribution, optional
             Overrides the server's service time for this request (virtual seconds).
         """
-        dist = (
-            self.service_time
-            if service_time is None
-            else as_distribution(service_time, name="service_time")
-        )
+        dist = self.service_time if service_time is None else _service_time(service_time)
         env = self._bind()
         arrived = env.now
         async with self.slot(priority) as _waited:
             started = env.now
-            await env.timeout(dist.sample(self._rng()))
+            await env.timeout(sample_duration("service_time", dist, self._rng()))
             return Visit(arrived=arrived, started=started, finished=env.now)

@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from asyncsim._validate import check_int, check_number
+from asyncsim.models.distributions import Duration
 from asyncsim.models.network import Network
-from asyncsim.models.network._values import Duration, check_duration
 
 __all__ = [
     "Fetches",
@@ -79,24 +80,15 @@ async def fetch_status(session: Any, url: str) -> int:
         return int(res.status)
 
 
-def _check_count(name: str, value: Any, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
 def _check_timeout(name: str, value: Any) -> float | None:
     if value is None:
         return None
-    checked = check_duration(name, value)
-    if not isinstance(checked, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds or None, got {value!r}")
-    return float(checked)
+    return check_number(name, value, minimum=0, what="a number of seconds")
 
 
 def _urls(url: str | Sequence[str], requests: int) -> list[str]:
     if isinstance(url, str):
-        return [url] * _check_count("requests", requests)
+        return [url] * check_int("requests", requests, minimum=1)
     urls = list(url)
     if not urls or not all(isinstance(u, str) for u in urls):
         raise ValueError(f"url must be a URL or a non-empty sequence of URLs, got {url!r}")
@@ -159,7 +151,7 @@ async def gather_fetches(
     """
     urls = _urls(url, requests)
     if concurrency is not None:
-        _check_count("concurrency", concurrency)
+        check_int("concurrency", concurrency, minimum=1)
     start = time.perf_counter()
 
     async def body(s: Any) -> Fetches:

@@ -1,0 +1,1 @@
+"""The ``asyncsim`` command: ``run``, ``demo``, ``report``, ``sweep`` (see :mod:`.main`)."""

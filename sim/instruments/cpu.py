@@ -36,11 +36,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from asyncsim._validate import check_number, is_number, refuse
 from asyncsim.clock import to_ticks
 from asyncsim.core.instrument import Instrument
 from asyncsim.core.introspect import coroutine_name
 
-__all__ = ["CpuCost", "Measured", "SampledCost", "cpu_cost", "step_task"]
+__all__ = ["CpuCost", "CpuModel", "Measured", "SampledCost", "cpu_cost", "step_task"]
 
 # The real per-thread CPU clock, read at import (time patching never touches it).
 _thread_time_ns = time.thread_time_ns
@@ -71,12 +72,10 @@ class Measured:
 
     def __post_init__(self) -> None:
         scale = self.scale
-        if (
-            isinstance(scale, bool)
-            or not isinstance(scale, (int, float))
-            or not (math.isfinite(scale) and scale > 0)
-        ):
-            raise ValueError(f"Measured(scale=...) must be a finite number > 0, got {scale!r}")
+        if not is_number(scale):
+            refuse("Measured(scale=...)", "a finite number > 0", scale)
+        if not (math.isfinite(scale) and scale > 0):
+            refuse("Measured(scale=...)", "a finite number > 0", scale, error=ValueError)
 
 
 _Cost = float | SampledCost
@@ -85,11 +84,9 @@ _Cost = float | SampledCost
 def _check_cost(name: str, cost: object) -> _Cost:
     if isinstance(cost, SampledCost):
         return cost
-    if isinstance(cost, bool) or not isinstance(cost, (int, float)):
-        raise TypeError(f"{name} must be {_SPEC_HELP}; got {type(cost).__name__} {cost!r}")
-    if not (math.isfinite(cost) and cost >= 0):
-        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {cost!r}")
-    return float(cost)
+    if not is_number(cost):
+        refuse(name, _SPEC_HELP, cost)
+    return check_number(name, cost, minimum=0, what="a number of seconds")
 
 
 def step_task(handle: asyncio.Handle) -> asyncio.Task[Any] | None:
@@ -120,7 +117,7 @@ class CpuCost(Instrument):
     1.0
     """
 
-    def __init__(self, cost: Any, *, rng: random.Random | None = None) -> None:
+    def __init__(self, cost: CpuModel, *, rng: random.Random | None = None) -> None:
         self.spec = cost
         self._rng = rng
         self._measured: Measured | None = None
@@ -129,7 +126,7 @@ class CpuCost(Instrument):
         self._started = 0
         if isinstance(cost, str):
             if cost.strip().lower() != "measured":
-                raise ValueError(f"cpu must be {_SPEC_HELP}; got {cost!r}")
+                refuse("cpu", _SPEC_HELP, cost, error=ValueError)
             self._measured = Measured()
         elif isinstance(cost, Measured):
             self._measured = cost
@@ -186,7 +183,11 @@ class CpuCost(Instrument):
         return f"CpuCost({self.spec!r})"
 
 
-def cpu_cost(cpu: Any, *, rng: random.Random | None = None) -> CpuCost | None:
+#: What ``cpu=`` accepts (see the module docstring); None (or False) turns the model off.
+CpuModel = float | SampledCost | Mapping[str, _Cost] | str | Measured | CpuCost
+
+
+def cpu_cost(cpu: CpuModel | None, *, rng: random.Random | None = None) -> CpuCost | None:
     """``cpu=`` as a :class:`CpuCost` instrument (None or False: the model is off)."""
     if cpu is None or cpu is False:
         return None

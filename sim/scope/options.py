@@ -1,35 +1,31 @@
-"""The simulation options every entry point takes, described and forwarded once.
+"""The simulation options every entry point takes: one typed, checked record, documented once.
 
-:class:`asyncsim.Simulation`, :func:`asyncsim.simulate`, :func:`asyncsim.run` and
-:func:`asyncsim.run_script` each spell the options out in their signatures (typed, for
-users and their tools); the documentation and the forwarding live here.
+:func:`asyncsim.simulate`, :func:`asyncsim.run`, :func:`asyncsim.run_script` and
+:class:`asyncsim.Simulation` spell the options out in their signatures (typed and
+documented, for users and their tools) and build one :class:`SimulationOptions` from
+them, which checks every value; that record is what travels on, e.g.
+``simulate(...)`` -> ``SimulationOptions(...)`` -> ``Simulation.from_options(options)``.
+``tests/test_run.py`` checks that the signatures and the record agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["OPTIONS_DOC", "OPTION_NAMES", "simulation_options"]
+from asyncsim._validate import check_bool, check_number, refuse
+from asyncsim.core.loop import _validate_limits
+from asyncsim.core.schedule import Schedule
+from asyncsim.scope.timepatch import DEFAULT_EPOCH
 
-#: The keyword options that ``simulate``, ``run`` and ``run_script`` pass on to
-#: :class:`Simulation` (``run`` takes all but ``trace``).
-OPTION_NAMES = (
-    "until",
-    "max_steps",
-    "seed",
-    "patch_time",
-    "start",
-    "epoch",
-    "allow_real_io",
-    "cpu",
-    "network",
-    "schedule",
-    "trace",
-)
+if TYPE_CHECKING:
+    from asyncsim.instruments.cpu import CpuModel
 
-#: The numpy-style documentation of those options (all but ``trace``), written once:
-#: a docstring line ``{simulation options}`` stands for it (see :func:`_document_options`).
+__all__ = ["OPTIONS_DOC", "OPTION_NAMES", "SimulationOptions", "document_options"]
+
+#: The numpy-style documentation of the options (all but ``trace``, whose meaning each
+#: entry point states), written once: a docstring line ``{simulation options}`` stands for
+#: it (see :func:`document_options`).
 OPTIONS_DOC = """\
 until : float, optional
     Stop with :class:`asyncsim.SimulationTimeout` at this virtual time (seconds).
@@ -59,7 +55,7 @@ schedule : Schedule, optional
 _DocumentedT = TypeVar("_DocumentedT")
 
 
-def _document_options(obj: _DocumentedT) -> _DocumentedT:
+def document_options(obj: _DocumentedT) -> _DocumentedT:
     """Put :data:`OPTIONS_DOC` where ``obj``'s docstring has a ``{simulation options}`` line."""
     lines: list[str] = []
     for line in (obj.__doc__ or "").splitlines():
@@ -72,12 +68,56 @@ def _document_options(obj: _DocumentedT) -> _DocumentedT:
     return obj
 
 
-def simulation_options(scope: Mapping[str, Any]) -> dict[str, Any]:
-    """The :data:`OPTION_NAMES` found in ``scope``: an entry point's ``locals()``.
+@document_options
+@dataclass(frozen=True, kw_only=True)
+class SimulationOptions:
+    """How one simulation is set up; every value is checked when the record is built.
 
-    ``simulate``, ``run`` and ``run_script`` spell every option out in their
-    signatures (typed, documented) and pass them on with
-    ``Simulation(**simulation_options(locals()))``, so that no option is forgotten
-    on the way; ``tests/test_run.py`` checks that the signatures agree.
+    Parameters
+    ----------
+    {simulation options}
+    trace : bool
+        Record a :class:`asyncsim.Trace` of every task.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the option and the value. The ``cpu`` model is checked when the
+        simulation builds it (:func:`asyncsim.instruments.cpu.cpu_cost`).
     """
-    return {name: scope[name] for name in OPTION_NAMES if name in scope}
+
+    until: float | None = None
+    max_steps: int | None = None
+    seed: int | str | bytes | None = None
+    patch_time: bool = True
+    start: float = 0.0
+    epoch: float = DEFAULT_EPOCH
+    allow_real_io: bool = False
+    cpu: CpuModel | None = None
+    network: Any = None
+    schedule: Schedule | None = None
+    trace: bool = False
+
+    def __post_init__(self) -> None:
+        _validate_limits(self.until, self.max_steps, self.start)
+        network = self.network
+        if network is not None and not (
+            callable(getattr(network, "attached", None))
+            and callable(getattr(network, "create_connection", None))
+        ):
+            refuse(
+                "network",
+                "an asyncsim.models.network.Network (e.g. Network(latency=0.05))",
+                network,
+            )
+        if self.schedule is not None and not isinstance(self.schedule, Schedule):
+            refuse("schedule", "an asyncsim.Schedule (see Schedule.from_string)", self.schedule)
+        check_bool("trace", self.trace)
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, str, bytes, type(None))):
+            refuse("seed", "an int, str, bytes or None", seed)
+        check_number("epoch", self.epoch, what="a Unix time in seconds")
+
+
+#: The option names, in signature order (``run`` takes all but ``trace``).
+OPTION_NAMES = tuple(field.name for field in fields(SimulationOptions))

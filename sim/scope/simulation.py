@@ -9,18 +9,18 @@ tells models, sweeps and schedules which simulation they run in, and
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import random
 from contextvars import ContextVar, Token
 from typing import Any
 
-from asyncsim.clock import TICKS_PER_SECOND, Clock, to_ticks
-from asyncsim.core.loop import VirtualEventLoop, _validate_limits
+from asyncsim._validate import check_str
+from asyncsim.clock import Clock, to_seconds, to_ticks
+from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.schedule import Schedule
-from asyncsim.instruments.cpu import CpuCost, cpu_cost
+from asyncsim.instruments.cpu import CpuCost, CpuModel, cpu_cost
 from asyncsim.instruments.tracer import Tracer
-from asyncsim.scope.options import _document_options
+from asyncsim.scope.options import SimulationOptions, document_options
 from asyncsim.scope.timepatch import DEFAULT_EPOCH, patched_time
 from asyncsim.trace.records import Trace
 
@@ -34,7 +34,7 @@ def current() -> Simulation | None:
     return _current.get()
 
 
-@_document_options
+@document_options
 class Simulation:
     """One simulation: a virtual clock, a seeded RNG and the loops that share them.
 
@@ -61,54 +61,66 @@ class Simulation:
         start: float = 0.0,
         epoch: float = DEFAULT_EPOCH,
         allow_real_io: bool = False,
-        cpu: Any = None,
+        cpu: CpuModel | None = None,
         network: Any = None,
         schedule: Schedule | None = None,
         trace: bool = False,
     ) -> None:
-        _validate_limits(until, max_steps, start)
-        _check_network(network)
-        if schedule is not None and not isinstance(schedule, Schedule):
-            raise TypeError(
-                "schedule must be an asyncsim.Schedule (see Schedule.from_string), "
-                f"got {schedule!r}"
-            )
-        if not isinstance(trace, bool):
-            raise TypeError(f"trace must be True or False, got {trace!r}")
-        if isinstance(seed, bool) or (seed is not None and not isinstance(seed, (int, str, bytes))):
-            raise TypeError(f"seed must be an int, str, bytes or None, got {seed!r}")
-        if not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
-            raise ValueError(f"epoch must be a finite Unix time in seconds, got {epoch!r}")
-        self.until = until
-        self.max_steps = max_steps
-        self.seed = seed
-        self.patch_time = bool(patch_time)
-        self.start = float(start)
-        self.epoch = float(epoch)
-        self.allow_real_io = bool(allow_real_io)
-        self.network = network
-        self.schedule = schedule
+        options = SimulationOptions(
+            until=until,
+            max_steps=max_steps,
+            seed=seed,
+            patch_time=patch_time,
+            start=start,
+            epoch=epoch,
+            allow_real_io=allow_real_io,
+            cpu=cpu,
+            network=network,
+            schedule=schedule,
+            trace=trace,
+        )
+        self._set_up(options)
+
+    @classmethod
+    def from_options(cls, options: SimulationOptions) -> Simulation:
+        """The simulation ``options`` describe (the record the entry points build)."""
+        simulation = cls.__new__(cls)
+        simulation._set_up(options)
+        return simulation
+
+    def _set_up(self, options: SimulationOptions) -> None:
+        #: The options this simulation was made with.
+        self.options = options
+        self.until = options.until
+        self.max_steps = options.max_steps
+        self.seed = options.seed
+        self.patch_time = bool(options.patch_time)
+        self.start = float(options.start)
+        self.epoch = float(options.epoch)
+        self.allow_real_io = bool(options.allow_real_io)
+        self.network = options.network
+        self.schedule = options.schedule
         #: The schedule's cursors, shared by every loop (None without a schedule).
-        self.schedule_state = schedule.start() if schedule is not None else None
-        self.clock = Clock(to_ticks(start))
+        self.schedule_state = self.schedule.start() if self.schedule is not None else None
+        self.clock = Clock(to_ticks(options.start))
         #: The simulation's RNG; models derive their streams from it.
-        self.rng = random.Random(seed)
-        self._stream_key = _stream_key(seed)
+        self.rng = random.Random(options.seed)
+        self._stream_key = _stream_key(options.seed)
         self._streams: dict[str, random.Random] = {}
         #: The CPU cost model attached to every loop, or None (steps take no time).
-        self.cpu: CpuCost | None = cpu_cost(cpu, rng=self.stream("sim.cpu"))
+        self.cpu: CpuCost | None = cpu_cost(options.cpu, rng=self.stream("sim.cpu"))
         self.loops: list[VirtualEventLoop] = []
         self._random_state: Any = None
         self._time_scope: Any = None
         self._token: Token[Simulation | None] | None = None
         self._previous: Simulation | None = None
         #: The tracer attached to every loop when ``trace=True``, else None.
-        self.tracer: Tracer | None = Tracer() if trace else None
+        self.tracer: Tracer | None = Tracer() if options.trace else None
 
     @property
     def elapsed(self) -> float:
         """Virtual seconds since the start."""
-        return (self.clock.now - to_ticks(self.start)) / TICKS_PER_SECOND
+        return to_seconds(self.clock.now - to_ticks(self.start))
 
     @property
     def steps(self) -> int:
@@ -130,8 +142,7 @@ class Simulation:
         name : str
             A stable name for the component, e.g. ``"network:example.com"``.
         """
-        if not isinstance(name, str):
-            raise TypeError(f"stream name must be a str, got {type(name).__name__} {name!r}")
+        check_str("stream name", name)
         rng = self._streams.get(name)
         if rng is None:
             digest = hashlib.sha256(self._stream_key + b"\x00" + name.encode("utf-8")).digest()
@@ -206,17 +217,6 @@ def _stream_key(seed: int | str | bytes | None) -> bytes:
     if isinstance(seed, str):
         return b"str:" + seed.encode("utf-8")
     return b"int:" + str(seed).encode("ascii")
-
-
-def _check_network(network: Any) -> None:
-    if network is not None and not (
-        callable(getattr(network, "attached", None))
-        and callable(getattr(network, "create_connection", None))
-    ):
-        raise TypeError(
-            "network must be an asyncsim.models.network.Network (e.g. Network(latency=0.05)), "
-            f"got {network!r}"
-        )
 
 
 def perturb_latency(seconds: float) -> float:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from asyncsim._validate import refuse
 from asyncsim.sweeps.records import Point
 
 __all__ = ["check_picklable", "check_signature", "fn_name", "grid", "needs_pickling", "seed_list"]
@@ -74,7 +75,7 @@ def grid(params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> tuple[list[
 def seed_list(seeds: int | Iterable[int | str]) -> list[int | str]:
     """The seeds to run: ``range(seeds)`` for a count, else the distinct ints/strs given."""
     if isinstance(seeds, bool):
-        raise TypeError(f"seeds must be a count or an iterable of ints, got {seeds!r}")
+        refuse("seeds", "a count or an iterable of ints", seeds)
     if isinstance(seeds, int):
         if seeds < 1:
             raise ValueError(f"seeds must be at least 1 (a count of seeds), got {seeds!r}")
@@ -86,7 +87,7 @@ def seed_list(seeds: int | Iterable[int | str]) -> list[int | str]:
         raise ValueError("seeds is empty, so there is nothing to run")
     for seed in result:
         if isinstance(seed, bool) or not isinstance(seed, (int, str)):
-            raise TypeError(f"seeds: each seed must be an int or a str, got {seed!r}")
+            refuse("seeds: each seed", "an int or a str", seed)
     if len(set(result)) != len(result):
         twice = sorted({s for s in result if result.count(s) > 1}, key=repr)
         raise ValueError(f"seeds: each seed must appear once; repeated: {twice!r}")

@@ -15,11 +15,16 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
 
-from asyncsim.sweeps.results import PERCENTILES, SweepRecord, SweepResult, percentile, point_key
+from asyncsim._validate import check_int, is_number
+from asyncsim.sweeps.records import SweepRecord, point_key
+from asyncsim.sweeps.stats import PERCENTILES, percentile
+
+if TYPE_CHECKING:
+    from asyncsim.sweeps.results import SweepResult
 
 __all__ = ["plot_distributions", "plot_percentiles", "write_sweep_report"]
 
@@ -31,16 +36,12 @@ def _label(name: str) -> str:
     return f"{name} (virtual s)" if name == "elapsed" else name
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def choose_x(result: SweepResult) -> str | None:
     """The parameter to put on the x axis: the first that varies, numeric ones first."""
     varying = [
         name for name in result.params if len({repr(p.get(name)) for p in result.points()}) > 1
     ]
-    numeric = [n for n in varying if all(_is_number(p.get(n)) for p in result.points())]
+    numeric = [n for n in varying if all(is_number(p.get(n)) for p in result.points())]
     choices = numeric or varying
     return choices[0] if choices else None
 
@@ -67,7 +68,7 @@ def plot_percentiles(
         rest = {k: v for k, v in point.items() if k != x}
         groups.setdefault(point_key(rest), []).append(point)
     categories: list[str] = []
-    numeric = x is not None and all(_is_number(p.get(x)) for p in result.points())
+    numeric = x is not None and all(is_number(p.get(x)) for p in result.points())
     single = len(groups) == 1
     for index, (_, points) in enumerate(groups.items()):
         colour = f"C{index % 10}"
@@ -233,8 +234,7 @@ def write_sweep_report(
     Path
         The ``index.html`` written.
     """
-    if isinstance(timelines, bool) or not isinstance(timelines, int) or timelines < 0:
-        raise ValueError(f"timelines must be an int >= 0, got {timelines!r}")
+    check_int("timelines", timelines, minimum=0)
     folder = Path(folder)
     index = folder / "index.html"
     if index.exists() and not overwrite:

@@ -7,41 +7,19 @@ ignored, so a partial file is still a table.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from asyncsim._validate import is_number
 from asyncsim.sweeps.records import Point, SweepRecord, order_records, point_key, read_results_file
+from asyncsim.sweeps.stats import PERCENTILES, percentile
 
 if TYPE_CHECKING:
-    from asyncsim.sweeps.runner import SweepReplay
+    from asyncsim.sweeps.replay import SweepReplay
 
 __all__ = ["PERCENTILES", "SweepRecord", "SweepResult", "SweepSummary", "load_sweep", "percentile"]
-
-#: The percentiles every summary reports, plus the maximum.
-PERCENTILES = (50, 90, 99)
-
-
-def percentile(sorted_values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile: the smallest value with at least ``p`` % of values <= it.
-
-    Always one of the observed values, so results are exact and easy to check.
-
-    >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
-    2.0
-    >>> percentile([1.0, 2.0, 3.0, 4.0], 99)
-    4.0
-    """
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return float(sorted_values[rank - 1])
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -162,7 +140,7 @@ class SweepResult:
         names: dict[str, None] = {}
         for record in self.records:
             for name, value in record.metrics.items():
-                if _is_number(value):
+                if is_number(value):
                     names.setdefault(name, None)
         return list(names)
 
@@ -173,7 +151,7 @@ class SweepResult:
     def values(self, name: str, **point: Any) -> list[float]:
         """Sorted values of ``elapsed``/``wall``/``steps``/a metric over the ok runs."""
         return sorted(
-            float(r.value(name)) for r in self.where(**point) if r.ok and _is_number(r.value(name))
+            float(r.value(name)) for r in self.where(**point) if r.ok and is_number(r.value(name))
         )
 
     def summary(self) -> SweepSummary:
@@ -228,7 +206,7 @@ class SweepResult:
 
     def report(self, folder: str | os.PathLike[str], **options: Any) -> Any:
         """Write the HTML report to ``folder`` (see :func:`.report.write_sweep_report`)."""
-        from asyncsim.sweeps.report import write_sweep_report
+        from asyncsim.sweeps.report import write_sweep_report  # matplotlib: loaded on use
 
         return write_sweep_report(self, folder, **options)
 
@@ -244,7 +222,7 @@ class SweepResult:
 
         ``record`` is a :class:`SweepRecord` of this table, or a point dict with ``seed``.
         """
-        from asyncsim.sweeps.runner import sweep_replay
+        from asyncsim.sweeps.replay import sweep_replay  # runs simulations: loaded on use
 
         if self.fn is None:
             raise ValueError(

@@ -5,7 +5,8 @@
 ``asyncsim.simulate(coro, seed=seed)``, once per seed, on local processes (default), any
 ``concurrent.futures.Executor`` or a Dask cluster (``Client(...).get_executor()``).
 Each run is deterministic given (point, seed), so any row can be replayed alone
-(:func:`sweep_replay`, :meth:`SweepResult.replay`) with its full timeline report.
+(:func:`asyncsim.sweeps.replay.sweep_replay`, :meth:`SweepResult.replay`) with its full
+timeline report.
 
 Metrics: when the coroutine returns a dict, its entries are the run's metrics; a
 ``metrics(run) -> dict`` callable (given the :class:`asyncsim.Run`) adds more, and wins on a
@@ -21,18 +22,13 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    Executor,
-    Future,
-    ProcessPoolExecutor,
-    wait,
-)
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from asyncsim._validate import check_int
+from asyncsim.scope.options import SimulationOptions
 from asyncsim.scope.simulation import current
 from asyncsim.sweeps.grid import (
     check_picklable,
@@ -54,7 +50,7 @@ from asyncsim.sweeps.records import (
 from asyncsim.sweeps.results import SweepResult
 from asyncsim.sweeps.worker import MetricsFn, run_chunk, run_one
 
-__all__ = ["SweepReplay", "sweep", "sweep_replay"]
+__all__ = ["sweep"]
 
 
 # --------------------------------------------------------------------------- executors
@@ -81,6 +77,8 @@ def _pool(executor: Executor | str, workers: int | None) -> Iterator[tuple[Execu
     down on exit; a given Executor is used as it is and left running.
     """
     if executor == "processes":
+        from concurrent.futures import ProcessPoolExecutor  # loads multiprocessing: on use
+
         count = workers or os.cpu_count() or 1
         with ProcessPoolExecutor(max_workers=count) as pool:
             yield pool, count
@@ -279,11 +277,11 @@ def sweep(
     if executor is not None and not isinstance(executor, (str, Executor)):
         raise TypeError(f"executor must be a concurrent.futures.Executor, got {executor!r}")
     for label, n in (("workers", workers), ("chunksize", chunksize)):
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-            raise ValueError(f"{label} must be a positive int, got {n!r}")
+        if n is not None:
+            check_int(label, n, minimum=1)
     if asyncio._get_running_loop() is not None:
         raise RuntimeError(
-            "sim.sweep() cannot be called from a running event loop: it runs each simulation "
+            "asyncsim.sweep() cannot be called from a running event loop: it runs each simulation "
             "on its own loop; call it from synchronous code"
         )
     if progress not in (True, False, "force"):
@@ -291,10 +289,8 @@ def sweep(
     names, points = grid({} if params is None else params)
     seeds_ = seed_list(seeds)
     check_signature(fn, names, points)
+    SimulationOptions(until=until, max_steps=max_steps)  # checked as every run will check them
     options = {k: v for k, v in (("until", until), ("max_steps", max_steps)) if v is not None}
-    from asyncsim.core.loop import _validate_limits
-
-    _validate_limits(until, max_steps, 0.0)
     if executor is None:
         executor = "inline" if current() is not None else "processes"
     if executor == "processes" or needs_pickling(executor):
@@ -344,55 +340,3 @@ def sweep(
         options=options,
         path=os.fspath(out) if out is not None else None,
     )
-
-
-# --------------------------------------------------------------------------- replay
-
-
-@dataclass(frozen=True)
-class SweepReplay:
-    """One sweep row run again alone: its record, the :class:`asyncsim.Run`, and the report.
-
-    ``trace`` is the run's :class:`asyncsim.Trace` when it was traced, ``report`` the
-    ``index.html`` of its timeline report when one was written.
-    """
-
-    record: SweepRecord
-    run: Any
-    trace: Any = None
-    report: Path | None = None
-
-
-def sweep_replay(
-    fn: Callable[..., Any],
-    point: Mapping[str, Any],
-    seed: int | str,
-    *,
-    metrics: MetricsFn | None = None,
-    report_dir: str | os.PathLike[str] | None = None,
-    trace: bool | None = None,
-    until: float | None = None,
-    max_steps: int | None = None,
-) -> SweepReplay:
-    """Run ``fn(**point)`` with ``seed`` once, in this process, as the sweep ran it.
-
-    The record equals the sweep's row (virtual times, steps, outcome, metrics; not the
-    wall time). With ``report_dir`` (or ``trace=True``) the run is traced and its
-    timeline report written to ``report_dir`` (a folder with ``index.html``); this needs
-    the tracer (``asyncsim.simulate(trace=True)``).
-    """
-    names, points = grid([dict(point)])
-    check_signature(fn, names, points)
-    seed_list([seed])
-    if trace is None:
-        trace = report_dir is not None
-    if report_dir is not None and not trace:
-        raise ValueError("report_dir needs a traced run: leave trace=None or pass trace=True")
-    options = {k: v for k, v in (("until", until), ("max_steps", max_steps)) if v is not None}
-    record, outcome = run_one(fn, metrics, points[0], seed, options, trace=bool(trace))
-    run_trace = getattr(outcome, "trace", None) if outcome is not None else None
-    report: Path | None = None
-    if report_dir is not None and outcome is not None:
-        written = outcome.report(report_dir)
-        report = Path(written) if isinstance(written, (str, os.PathLike)) else Path(report_dir)
-    return SweepReplay(record=record, run=outcome, trace=run_trace, report=report)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from asyncsim.runner import simulate
+from asyncsim.runner import Run, simulate
 from asyncsim.scope.timepatch import _real_perf_counter
 from asyncsim.sweeps.grid import JSON_SCALARS, fn_name
 from asyncsim.sweeps.records import Point, SweepRecord
@@ -107,11 +107,11 @@ def run_one(
     seed: int | str,
     options: Mapping[str, Any],
     trace: bool = False,
-) -> tuple[SweepRecord, Any]:
+) -> tuple[SweepRecord, Run | None]:
     """Run ``fn(**point)`` with ``seed``; the record and the :class:`asyncsim.Run` (or None)."""
     with _RUN_LOCK, _random_for_this_thread_only():
         start = _real_perf_counter()
-        outcome: Any = None
+        outcome: Run | None = None
         fields: dict[str, Any] = {"outcome": "ok"}
         values: dict[str, Any] = {}
         try:

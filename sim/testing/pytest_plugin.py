@@ -26,24 +26,29 @@ writes the timeline report of each failing asyncsim test under ``DIR`` and
 prints its path. A test that deadlocks fails with the list of blocked tasks.
 It coexists with pytest-asyncio in strict and auto mode: asyncsim-marked tests
 are left to asyncsim, everything else to pytest-asyncio.
+
+Installing asyncsim loads this module into every pytest session, so at load it imports
+nothing but pytest: options, the marker and the hooks cost almost nothing, and asyncsim
+itself (the loop, hypothesis for ``--asyncsim-replay``) is imported inside the hooks,
+by the first test that uses it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import re
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from asyncsim.core.schedule import Schedule
-from asyncsim.errors import Deadlock, SimulationError
-from asyncsim.runner import Run, simulate
-from asyncsim.testing import strategies
+from asyncsim.testing import replay
+
+if TYPE_CHECKING:
+    from asyncsim.core.schedule import Schedule
+    from asyncsim.runner import Run
 
 __all__ = ["asyncsim_loop", "asyncsim_trace"]
 
@@ -56,7 +61,7 @@ _NO_TRACER = (
     "the asyncsim tracer (asyncsim.simulate(trace=True) returning Run.trace / Run.report) is "
     "not available in this version of asyncsim"
 )
-_SCHEDULE_KEY = pytest.StashKey[Schedule | None]()
+_SCHEDULE_KEY: pytest.StashKey[Schedule | None] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -88,17 +93,19 @@ def pytest_configure(config: pytest.Config) -> None:
     text = config.getoption("asyncsim_replay", None)
     schedule = None
     if text is not None:
+        from asyncsim.core.schedule import Schedule
+
         try:
             schedule = Schedule.from_string(text)
         except (TypeError, ValueError) as exc:
             raise pytest.UsageError(f"--asyncsim-replay: {exc}") from None
-        strategies._replay = schedule
+        replay.replayed = schedule
     config.stash[_SCHEDULE_KEY] = schedule
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if config.stash.get(_SCHEDULE_KEY, None) is not None:
-        strategies._replay = None
+        replay.replayed = None
 
 
 # -- coexistence with pytest-asyncio ------------------------------------------------
@@ -159,9 +166,16 @@ class _Deferred:
         return f"<asyncsim {self._name} (resolved while the test runs)>"
 
 
+def _current_loop() -> Any:
+    """``asyncio.get_running_loop()`` (asyncio is imported when a test needs it)."""
+    import asyncio
+
+    return asyncio.get_running_loop()
+
+
 def _running_loop() -> Any:
     try:
-        return asyncio.get_running_loop()
+        return _current_loop()
     except RuntimeError:
         raise RuntimeError(
             "asyncsim_loop is only usable while an @pytest.mark.asyncsim test runs"
@@ -190,7 +204,7 @@ def asyncsim_trace(request: pytest.FixtureRequest) -> Any:
     _require_marker(request, "asyncsim_trace")
     if not _simulate_accepts("trace"):
         pytest.fail(f"asyncsim_trace: {_NO_TRACER}", pytrace=False)
-    return _Deferred("asyncsim_trace", lambda: _live_trace(asyncio.get_running_loop()))
+    return _Deferred("asyncsim_trace", lambda: _live_trace(_current_loop()))
 
 
 def _live_trace(loop: Any) -> Any:
@@ -208,6 +222,8 @@ def _live_trace(loop: Any) -> Any:
 
 @functools.cache
 def _simulate_accepts(name: str) -> bool:
+    from asyncsim.runner import simulate
+
     return name in inspect.signature(simulate).parameters
 
 
@@ -273,10 +289,13 @@ def _simulate_test(
     *,
     report: bool,
 ) -> None:
+    from asyncsim.errors import Deadlock, SimulationError
+    from asyncsim.runner import simulate
+
     schedule = item.config.stash.get(_SCHEDULE_KEY, None)
 
     async def main() -> Any:
-        loop = asyncio.get_running_loop()
+        loop = _current_loop()
         call = dict(kwargs)
         if "asyncsim_loop" in call:
             call["asyncsim_loop"] = loop

@@ -18,17 +18,15 @@ breaks the program. The falsifying example prints as
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from hypothesis import strategies as st
 
+from asyncsim._validate import check_bool, check_int, is_number, refuse
 from asyncsim.clock import to_ticks
 from asyncsim.core.schedule import Schedule
+from asyncsim.testing import replay
 
 __all__ = ["schedules"]
-
-#: Set by the pytest plugin's ``--asyncsim-replay``: every ``schedules()`` draws it.
-_replay: Schedule | None = None
 
 # How many timers / samples / jobs a drawn schedule perturbs at most; later ones
 # are punctual. Bounded so that hypothesis's data budget is never the limit.
@@ -36,26 +34,17 @@ _MAX_DRAWS = 32
 _STEPS = 1_000
 
 
-def _check_seconds(name: str, value: Any, *, allow_none: bool = False) -> int:
-    if value is None and allow_none:
-        return 0
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(
-            f"{name} must be a finite number of virtual seconds >= 0 "
-            f"(timers may fire late, never early), got {value!r}"
-        )
+_LATENESS = "a finite number of virtual seconds >= 0 (timers may fire late, never early)"
+
+
+def _check_lateness(name: str, value: object) -> int:
+    """``value`` (virtual seconds a draw may add, >= 0) as ticks."""
+    if not is_number(value):
+        refuse(name, _LATENESS, value)
+    assert isinstance(value, (int, float))
+    if not (math.isfinite(value) and value >= 0):
+        refuse(name, _LATENESS, value, error=ValueError)
     return to_ticks(value)
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 def schedules(
@@ -97,16 +86,14 @@ def schedules(
     ValueError, TypeError
         Naming the bad argument (a negative lateness, a non-bool flag ...).
     """
-    timer_ticks = _check_seconds("max_timer_lateness", max_timer_lateness)
-    latency_ticks = _check_seconds("max_latency", max_latency)
-    job_ticks = _check_seconds("max_job_delay", max_job_delay)
-    latency = _check_bool("latency", latency)
-    threads = _check_bool("threads", threads)
-    chaos = _check_bool("chaos", chaos)
-    if pct_depth is not None and (
-        isinstance(pct_depth, bool) or not isinstance(pct_depth, int) or pct_depth < 1
-    ):
-        raise ValueError(f"pct_depth must be a positive integer or None, got {pct_depth!r}")
+    timer_ticks = _check_lateness("max_timer_lateness", max_timer_lateness)
+    latency_ticks = _check_lateness("max_latency", max_latency)
+    job_ticks = _check_lateness("max_job_delay", max_job_delay)
+    latency = check_bool("latency", latency)
+    threads = check_bool("threads", threads)
+    chaos = check_bool("chaos", chaos)
+    if pct_depth is not None:
+        check_int("pct_depth", pct_depth, minimum=1)
     if chaos and pct_depth is not None:
         raise ValueError(
             f"chaos=True and pct_depth={pct_depth!r} are two orderings; choose one of them"
@@ -137,8 +124,8 @@ def schedules(
 
     @st.composite
     def draw_schedule(draw: st.DrawFn) -> Schedule:
-        if _replay is not None:
-            return _replay
+        if replay.replayed is not None:  # pytest --asyncsim-replay=STRING
+            return replay.replayed
         pct = None
         chaos_choices = None
         if chaos:
