@@ -30,7 +30,8 @@ from typing import Any
 
 from asyncsim.clock import TICKS_PER_SECOND
 from asyncsim.report.lanes import lane_events, lanes_html
-from asyncsim.trace.graph import critical_path, graph_to_json, task_graph
+from asyncsim.trace.critical_path import critical_path
+from asyncsim.trace.graph import graph_to_json, task_graph
 from asyncsim.trace.records import Trace
 
 __all__ = [
