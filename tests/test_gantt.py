@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import pytest
 
 import asyncsim
-from asyncsim.report.gantt import STATES, row_order, task_intervals
+from asyncsim.report.timeline import STATES, row_order, task_intervals
 
 from .seed_programs import main_concurrent
 

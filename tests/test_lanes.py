@@ -10,8 +10,9 @@ import asyncsim
 from asyncsim.instruments.lanes import LaneRecorder
 from asyncsim.models.network import Network
 from asyncsim.models.services import Server
+from asyncsim.report.chrome import chrome_trace
 from asyncsim.report.lanes import lane_summary
-from asyncsim.report.page import chrome_trace, report
+from asyncsim.report.page import report
 from asyncsim.trace.records import Lane, LaneInterval, LaneSample, Trace
 
 from .trace_event_checker import check_trace_events
