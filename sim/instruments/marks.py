@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from asyncsim._validate import check_str
 from asyncsim.instruments.tracer import _tracer
 
 __all__ = ["mark", "span"]
@@ -27,8 +28,7 @@ def mark(label: str) -> None:
     >>> asyncsim.simulate(main(), trace=True).trace.marks[0].time
     1500000000
     """
-    if not isinstance(label, str):
-        raise TypeError(f"label must be a str, got {label!r}")
+    check_str("label", label)
     tracer = _tracer()
     if tracer is not None:
         tracer.add_mark(label)
@@ -37,8 +37,7 @@ def mark(label: str) -> None:
 @contextmanager
 def span(label: str) -> Iterator[None]:
     """Record the virtual time spent inside ``with asyncsim.span(label):`` (no-op untraced)."""
-    if not isinstance(label, str):
-        raise TypeError(f"label must be a str, got {label!r}")
+    check_str("label", label)
     tracer = _tracer()
     if tracer is None:
         yield

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from asyncsim._validate import check_int, refuse
 from asyncsim.clock import TICKS_PER_SECOND
 from asyncsim.clock import to_seconds as _s
 from asyncsim.report.gantt_lanes import LaneRow, draw_lanes, lane_legend_handles, lane_rows
@@ -67,12 +68,11 @@ def gantt(
     """
     if not isinstance(trace, Trace):
         raise TypeError(f"trace must be an asyncsim.Trace, got {type(trace).__name__}")
-    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 1:
-        raise ValueError(f"max_rows must be a positive integer, got {max_rows!r}")
+    check_int("max_rows", max_rows, minimum=1)
     if path is not None:
-        ext = os.path.splitext(os.fspath(path))[1].lower()
-        if ext not in (".png", ".svg", ".pdf"):
-            raise ValueError(f"path must end in .png, .svg or .pdf, got {os.fspath(path)!r}")
+        name = os.fspath(path)
+        if os.path.splitext(name)[1].lower() not in (".png", ".svg", ".pdf"):
+            refuse("path", "a file name ending in .png, .svg or .pdf", name, error=ValueError)
     from matplotlib.figure import Figure
 
     intervals = task_intervals(trace)

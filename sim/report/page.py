@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from asyncsim._validate import refuse
 from asyncsim.report._format import escape, page_head, seconds_text, table
 from asyncsim.report.chrome import chrome_trace, wait_name
 from asyncsim.report.folder import TRACE_FILE, prepare_folder
@@ -212,7 +213,7 @@ def report(
     if not isinstance(trace, Trace):
         raise TypeError(f"trace must be an asyncsim.Trace, got {type(trace).__name__}")
     if isinstance(folder, str) and not folder.strip():
-        raise ValueError(f"folder must name a folder, got {folder!r}")
+        refuse("folder", "the name of a folder", folder, error=ValueError)
     from asyncsim.report.gantt import gantt
 
     path = prepare_folder(folder, force=force)

@@ -17,6 +17,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from asyncsim._validate import check_int
 from asyncsim.report._format import SWEEP_CSS, escape, markup_table
 from asyncsim.sweeps.results import PERCENTILES, SweepRecord, SweepResult, percentile, point_key
 
@@ -215,8 +216,7 @@ def write_sweep_report(
     Path
         The ``index.html`` written.
     """
-    if isinstance(timelines, bool) or not isinstance(timelines, int) or timelines < 0:
-        raise ValueError(f"timelines must be an int >= 0, got {timelines!r}")
+    check_int("timelines", timelines, minimum=0)
     folder = Path(folder)
     index = folder / "index.html"
     if index.exists() and not overwrite:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from asyncsim._validate import refuse
 from asyncsim.clock import TICKS_PER_SECOND
 from asyncsim.trace.causes import Causes
 
@@ -81,8 +82,10 @@ def critical_path(trace: Trace, task: int | None = None) -> list[Segment]:
     target = trace.main if task is None else task
     if target is None:
         return []
-    if not isinstance(target, int) or not 0 <= target < len(trace.tasks):
-        raise ValueError(f"task must be a task id of the trace, got {task!r}")
+    if isinstance(target, bool) or not isinstance(target, int):
+        refuse("task", "a task id of the trace", task)
+    if not 0 <= target < len(trace.tasks):
+        refuse("task", "a task id of the trace", task, error=ValueError)
     final = _final_step(trace, target)
     if task is None and trace.error is not None:
         # A failed run: the main task was cancelled afterwards by the cleanup. The path
