@@ -408,11 +408,11 @@ class Tracer(Instrument):
     # -- marks, spans and the trace ----------------------------------------------------
 
     def add_mark(self, label: str) -> None:
-        """Record a mark now (see :func:`mark`)."""
+        """Record a mark now (see :func:`asyncsim.mark`)."""
         self._marks.append(Mark(self._clock.now, label, self._current_task))
 
     def add_span(self, label: str, task: int | None, start: int) -> None:
-        """Record a span from ``start`` ticks to now (see :func:`span`)."""
+        """Record a span from ``start`` ticks to now (see :func:`asyncsim.span`)."""
         self._spans.append(Span(label, task, start, self._clock.now))
 
     def build(self, *, end: int | None = None, error: BaseException | None = None) -> Trace:
@@ -458,7 +458,7 @@ class Tracer(Instrument):
         )
 
 
-# -- the tracer running now (for marks and spans) -------------------------------------
+# -- marks and spans ------------------------------------------------------------------
 
 _active: list[Tracer] = []
 
