@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 import bug_lost_update  # noqa: E402
 
 import asyncsim  # noqa: E402
-from asyncsim.report.gantt import row_order  # noqa: E402
+from asyncsim.report.timeline import row_order  # noqa: E402
 
 AMOUNTS = (100, 50)  # the deposits main() makes, in task creation order
 NOTE = {"fontsize": 8, "ha": "left", "va": "center", "textcoords": "offset points", "zorder": 9}

@@ -35,8 +35,8 @@ _EXPORTS = {
     "Trace": "asyncsim.trace.records",
     "CpuCost": "asyncsim.instruments.cpu",
     "Measured": "asyncsim.instruments.cpu",
-    "mark": "asyncsim.instruments.tracer",
-    "span": "asyncsim.instruments.tracer",
+    "mark": "asyncsim.instruments.marks",
+    "span": "asyncsim.instruments.marks",
     "Simulation": "asyncsim.scope.simulation",
     "current": "asyncsim.scope.simulation",
     "perturb_latency": "asyncsim.scope.simulation",
@@ -127,7 +127,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     )
     from asyncsim.instruments import lanes
     from asyncsim.instruments.cpu import CpuCost, Measured
-    from asyncsim.instruments.tracer import mark, span
+    from asyncsim.instruments.marks import mark, span
     from asyncsim.runner import Run, run, simulate
     from asyncsim.scope.simulation import Simulation, current, perturb_latency
     from asyncsim.scope.timepatch import DEFAULT_EPOCH, patched_time

@@ -4,7 +4,7 @@ import shutil
 
 import asyncsim
 from asyncsim.cli.main import example_scripts, main
-from asyncsim.report.page import MARKER
+from asyncsim.report.folder import MARKER
 
 from .conftest import EXAMPLES
 

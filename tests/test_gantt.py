@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import pytest
 
 import asyncsim
-from asyncsim.report.gantt import STATES, row_order, task_intervals
+from asyncsim.report.timeline import STATES, row_order, task_intervals
 
 from .seed_programs import main_concurrent
 
@@ -89,9 +89,11 @@ def test_the_chart_is_written_as_png_or_svg(tmp_path):
 
 def test_bad_arguments_are_named():
     run = asyncsim.simulate(main_concurrent(), trace=True)
-    with pytest.raises(ValueError, match=r"path must end in \.png, \.svg or \.pdf, got 'x\.gif'"):
+    with pytest.raises(
+        ValueError, match=r"path must be a file name ending in \.png, \.svg or \.pdf, got 'x\.gif'"
+    ):
         run.gantt("x.gif")
-    with pytest.raises(ValueError, match="max_rows must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="max_rows must be an integer >= 1, got 0"):
         run.gantt(max_rows=0)
     with pytest.raises(ValueError, match="needs a trace"):
         asyncsim.simulate(main_concurrent()).gantt()

@@ -5,6 +5,7 @@ import itertools
 import json
 
 import networkx as nx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -141,6 +142,15 @@ def test_the_task_graph_has_spawn_await_and_wake_edges():
     assert graph.nodes[1]["finished"] == 4.0
     assert graph.edges[0, 1]["kind"] == "spawn+await"
     assert graph.edges[1, 0]["kind"] == "wake" and graph.edges[1, 0]["time"] == 4.0
+
+
+def test_the_critical_path_to_a_task_takes_a_task_id_of_the_trace():
+    trace = asyncsim.simulate(main_concurrent(), trace=True).trace
+    assert [s.name for s in trace.critical_path(1)] == ["Task-2"]
+    with pytest.raises(ValueError, match="task must be a task id of the trace, got 2"):
+        trace.critical_path(2)
+    with pytest.raises(TypeError, match="task must be a task id of the trace, got True"):
+        trace.critical_path(True)  # a bool is not task 1
 
 
 def test_the_graph_exports_as_node_link_json_and_graphml(tmp_path):

@@ -6,7 +6,10 @@ import json
 import pytest
 
 import asyncsim
-from asyncsim.report.page import MARKER, chrome_trace, load_trace, report
+from asyncsim.report.chrome import chrome_trace
+from asyncsim.report.folder import MARKER
+from asyncsim.report.loader import load_trace
+from asyncsim.report.page import report
 from asyncsim.script import load_model
 
 from .conftest import EXAMPLES

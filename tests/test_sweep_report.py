@@ -89,6 +89,10 @@ def test_the_html_report_is_self_contained_and_escapes_user_strings(tmp_path):
     assert not re.search(r"(src|href)=['\"](?!data:)", page)  # nothing loaded from outside
     with pytest.raises(FileExistsError, match=r"index.html.*overwrite=True"):
         write_sweep_report(tricky, tmp_path / "report")
+    with pytest.raises(ValueError, match="timelines must be an integer >= 0, got -1"):
+        write_sweep_report(tricky, tmp_path / "other", timelines=-1)
+    with pytest.raises(TypeError, match=r"timelines must be an integer >= 0, got 1\.0"):
+        write_sweep_report(tricky, tmp_path / "other", timelines=1.0)
 
 
 def test_the_report_lists_errors_with_their_tracebacks_and_the_extreme_runs(result, tmp_path):

@@ -6,7 +6,8 @@ import time
 import pytest
 
 import asyncsim
-from asyncsim.trace.records import SCHEMA_VERSION, Trace
+from asyncsim.trace.records import Trace
+from asyncsim.trace.schema import SCHEMA_VERSION
 
 from .conftest import EXAMPLES
 

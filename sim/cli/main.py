@@ -17,14 +17,10 @@ from typing import Any
 from asyncsim.cli.args import positive_int, seconds
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
 from asyncsim.instruments.cpu import CpuCost, Measured
-from asyncsim.report.page import (
-    MARKER,
-    DemoEntry,
-    load_trace,
-    prepare_folder,
-    report,
-    write_demo_index,
-)
+from asyncsim.report.demo_index import DemoEntry, write_demo_index
+from asyncsim.report.folder import MARKER, prepare_folder
+from asyncsim.report.loader import load_trace
+from asyncsim.report.page import report
 from asyncsim.runner import format_exception_for_script, traceback_from
 from asyncsim.script import load_model, run_script
 

@@ -26,25 +26,18 @@ import asyncio
 import math
 from typing import Any
 
+from asyncsim._validate import check_int, check_str, refuse
 from asyncsim.trace.records import Lane, LaneInterval, LaneSample, Value
 
 __all__ = ["LaneRecorder", "recorder"]
 
 
-def _check_lane(lane: object) -> str:
-    if not isinstance(lane, str) or not lane:
-        raise TypeError(f"lane must be a non-empty str, got {lane!r}")
-    return lane
-
-
 def _check_attrs(attrs: dict[str, Any]) -> None:
     for key, value in attrs.items():
         if value is not None and not isinstance(value, (str, int, float, bool)):
-            raise TypeError(
-                f"lane attribute {key}={value!r} must be a str, int, float, bool or None"
-            )
+            refuse(f"lane attribute {key}", "a str, int, float, bool or None", value)
         if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"lane attribute {key}={value!r} must be finite")
+            refuse(f"lane attribute {key}", "finite", value, error=ValueError)
 
 
 class LaneRecorder:
@@ -69,13 +62,10 @@ class LaneRecorder:
 
         Recording into an undeclared lane declares it with an empty kind.
         """
-        _check_lane(lane)
-        if not isinstance(kind, str):
-            raise TypeError(f"kind must be a str, got {kind!r}")
-        if capacity is not None and (
-            isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1
-        ):
-            raise ValueError(f"capacity must be a positive integer or None, got {capacity!r}")
+        check_str("lane", lane, empty=False)
+        check_str("kind", kind)
+        if capacity is not None:
+            check_int("capacity", capacity, minimum=1)
         if lane not in self._lanes:
             self._lanes[lane] = Lane(lane, kind, capacity)
         return lane
@@ -84,8 +74,7 @@ class LaneRecorder:
         """Start an interval in ``lane`` now; returns its reference for :meth:`end`."""
         if lane not in self._lanes:
             self.declare(lane)
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, got {label!r}")
+        check_str("label", label)
         _check_attrs(attrs)
         ref = len(self._intervals)
         self._intervals.append([lane, self.clock.now, None, label, self.current_task(), attrs])
@@ -93,23 +82,18 @@ class LaneRecorder:
 
     def end(self, ref: int, *, label: str | None = None, **attrs: Value) -> None:
         """End interval ``ref`` now (once; later calls are ignored), adding ``attrs``."""
-        if isinstance(ref, bool) or not isinstance(ref, int) or not 0 <= ref < len(self._intervals):
-            raise ValueError(f"ref must be a reference returned by begin(), got {ref!r}")
-        row = self._intervals[ref]
+        row = self._intervals[self._check_ref(ref)]
         if row[2] is not None:
             return
         _check_attrs(attrs)
         row[2] = self.clock.now
         if label is not None:
-            if not isinstance(label, str):
-                raise TypeError(f"label must be a str, got {label!r}")
-            row[3] = label
+            row[3] = check_str("label", label)
         row[5].update(attrs)
 
     def update(self, ref: int, **attrs: Value) -> None:
         """Add or change details of interval ``ref`` (open or ended)."""
-        if isinstance(ref, bool) or not isinstance(ref, int) or not 0 <= ref < len(self._intervals):
-            raise ValueError(f"ref must be a reference returned by begin(), got {ref!r}")
+        self._check_ref(ref)
         _check_attrs(attrs)
         self._intervals[ref][5].update(attrs)
 
@@ -120,9 +104,8 @@ class LaneRecorder:
         """
         if lane not in self._lanes:
             self.declare(lane)
-        for name, value in (("queue", queue), ("busy", busy)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        check_int("queue", queue, minimum=0)
+        check_int("busy", busy, minimum=0)
         now = self.clock.now
         last = self._last_sample.get(lane)
         if last is not None:
@@ -134,6 +117,15 @@ class LaneRecorder:
                 return
         self._last_sample[lane] = len(self._samples)
         self._samples.append(LaneSample(lane, now, queue, busy))
+
+    def _check_ref(self, ref: object) -> int:
+        allowed = "a reference returned by begin()"
+        if isinstance(ref, bool) or not isinstance(ref, int):
+            refuse("ref", allowed, ref)
+        assert isinstance(ref, int)
+        if not 0 <= ref < len(self._intervals):
+            refuse("ref", allowed, ref, error=ValueError)
+        return ref
 
     def rows(self) -> tuple[tuple[Lane, ...], tuple[LaneInterval, ...], tuple[LaneSample, ...]]:
         """Everything recorded so far, as immutable rows."""

@@ -1,8 +1,10 @@
 """The tracer: an :class:`~asyncsim.core.instrument.Instrument` that records what every task did.
 
 It fills the rows of :mod:`asyncsim.trace.records`; :meth:`Tracer.build` returns the
-immutable :class:`~asyncsim.trace.records.Trace`. :func:`mark` and :func:`span`
-annotate the running trace.
+immutable :class:`~asyncsim.trace.records.Trace`. Where a task is and what it waits
+on are read by :mod:`asyncsim.instruments.waits`; :mod:`asyncsim.instruments.marks`
+adds the user's marks and spans; models record lanes into its
+:class:`~asyncsim.instruments.lanes.LaneRecorder`.
 
 How steps are recognised (checked on CPython 3.11, 3.12 and 3.13):
 a task step in the ready queue is a handle whose ``_callback.__self__`` is the
@@ -22,16 +24,20 @@ import asyncio
 import functools
 import gc
 import re
-import sys
 import types
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from asyncsim.clock import to_ticks
 from asyncsim.core import introspect
 from asyncsim.core.instrument import Instrument
 from asyncsim.instruments.lanes import LaneRecorder
+from asyncsim.instruments.waits import (
+    call_stack,
+    classify_wait,
+    coroutine_chain,
+    creation_site,
+    frame_text,
+    wrapped_function,
+)
 from asyncsim.trace.records import (
     LoopBlock,
     Mark,
@@ -41,7 +47,7 @@ from asyncsim.trace.records import (
     Trace,
 )
 
-__all__ = ["Tracer", "mark", "span"]
+__all__ = ["Tracer"]
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _DEFAULT_NAME = re.compile(r"Task-\d+")
@@ -54,17 +60,6 @@ _Generator = types.GeneratorType
 # The C Task and the pure-Python one (which is not its subclass), for isinstance().
 _Task = tuple({asyncio.Task, getattr(asyncio.tasks, "_PyTask", asyncio.Task)})
 
-_LOCK_CLASSES = {
-    "Lock": "lock",
-    "Semaphore": "semaphore",
-    "BoundedSemaphore": "semaphore",
-    "Event": "event",
-    "Condition": "condition",
-    "Barrier": "barrier",
-    "Queue": "queue",
-    "PriorityQueue": "queue",
-    "LifoQueue": "queue",
-}
 _INTERNAL = frozenset(
     {
         "BaseEventLoop.shutdown_asyncgens",
@@ -72,14 +67,6 @@ _INTERNAL = frozenset(
         "VirtualEventLoop.shutdown_default_executor",
     }
 )
-_WAIT_FUNCTIONS = {
-    "wait": "asyncio.wait()",
-    "_wait": "asyncio.wait()",
-    "wait_for": "asyncio.wait_for()",
-    "as_completed": "asyncio.as_completed()",
-    "_wait_for_one": "asyncio.as_completed()",
-}
-
 
 # -- recording -------------------------------------------------------------------
 
@@ -91,26 +78,6 @@ _new_step_row = functools.partial(tuple.__new__, StepRow)
 _EXTERNAL = -1
 
 
-def _where(frame: Any) -> str:
-    if frame is None:
-        return ""
-    code = frame.f_code
-    return f"{code.co_qualname}() at {code.co_filename}:{frame.f_lineno}"
-
-
-def _creation_site(library: dict[Any, bool]) -> str:
-    frame: Any = sys._getframe(2)
-    while frame is not None:
-        code = frame.f_code
-        is_library = library.get(code)
-        if is_library is None:
-            is_library = library[code] = introspect._is_library(code.co_filename)
-        if not is_library:
-            return f"{code.co_filename}:{frame.f_lineno}"
-        frame = frame.f_back
-    return ""
-
-
 def _outcome(task: asyncio.Future[Any]) -> tuple[str, str]:
     if task.cancelled():
         return "cancelled", ""
@@ -118,35 +85,6 @@ def _outcome(task: asyncio.Future[Any]) -> tuple[str, str]:
     if exc is not None:
         return "exception", _ADDRESS.sub("", f"{type(exc).__name__}: {exc}")
     return "result", type(task.result()).__name__
-
-
-def _chain(task: asyncio.Task[Any]) -> list[Any]:
-    """The coroutines (and generators) ``task`` is suspended in, outermost first."""
-    chain = []
-    obj: Any = task.get_coro()
-    while obj is not None:
-        cls = obj.__class__
-        if cls is _Coroutine:
-            following = obj.cr_await
-        elif cls is _Generator:
-            following = obj.gi_yieldfrom
-        else:
-            break
-        chain.append(obj)
-        obj = following
-    return chain
-
-
-def _code(obj: Any) -> Any:
-    return obj.cr_code if obj.__class__ is _Coroutine else obj.gi_code
-
-
-def _is_executor_future(fut: Any) -> bool:
-    for callback in getattr(fut, "_callbacks", None) or ():
-        cb = callback[0] if isinstance(callback, tuple) else callback
-        if getattr(cb, "__name__", "") == "_call_check_cancel":
-            return True
-    return False
 
 
 class Tracer(Instrument):
@@ -227,7 +165,7 @@ class Tracer(Instrument):
                 tid,
                 _ADDRESS.sub("", name),
                 coroutine or introspect.coroutine_name(task),
-                _creation_site(self._library),
+                creation_site(self._library),
                 parent_id,
                 loop_index,
                 self._clock.now,
@@ -379,7 +317,7 @@ class Tracer(Instrument):
             # introspect.frame_chain + user_frame, fused, with a per-code-object cache.
             # It walks code objects: reading cr_frame makes CPython 3.11+ build a frame
             # object (garbage-collector work), so only the user's frame is read.
-            # (The chain itself is listed only when needed: see _chain.)
+            # (The chain itself is listed only when needed: see coroutine_chain.)
             user = last = None
             depth = 0
             library = self._library
@@ -402,8 +340,9 @@ class Tracer(Instrument):
                 obj = following
             if user is None:
                 user = last
-            if first and depth > 1:
-                self._name_wrapped(tid, _chain(task))
+            if first and depth > 1 and "<locals>" in self._tasks[tid][2]:
+                # A decorator's wrapper: name the user function it runs.
+                self._tasks[tid][10] = wrapped_function(coroutine_chain(task), library)
             if user is not None:
                 frame = user.cr_frame if user.__class__ is _Coroutine else user.gi_frame
                 if frame is not None:
@@ -412,7 +351,7 @@ class Tracer(Instrument):
                     key = (frame.f_code, frame.f_lasti)
                     cached = self._where_cache.get(key)
                     if cached is None:
-                        cached = self._where_cache[key] = _where(frame)
+                        cached = self._where_cache[key] = frame_text(frame)
                     where = cached
             try:
                 fut = task._fut_waiter  # type: ignore[attr-defined]
@@ -421,8 +360,12 @@ class Tracer(Instrument):
             sleep = self._sleeps.get(fut) if fut is not None else None
             if sleep is not None:  # (its entry goes when its timer fires)
                 blocked, until, detail = "sleep", sleep[1], "asyncio.sleep"
+            elif isinstance(fut, _Task):
+                target = self._ids.get(fut)
+                name = self._tasks[target][1] if target is not None else fut.get_name()
+                blocked, detail = "task", f"task {name}"
             else:
-                blocked, until, target, detail = self._classify(fut, _chain(task))
+                blocked, until, detail = classify_wait(fut, coroutine_chain(task))
         if info is None:
             cause, ready = _EXTERNAL, start
         else:
@@ -457,60 +400,19 @@ class Tracer(Instrument):
         )
 
     def loop_blocked(self, start: int, end: int) -> None:
-        frame = introspect.user_frame(reversed(_stack()))
+        frame = introspect.user_frame(reversed(call_stack()))
         self._blocks.append(
-            LoopBlock(self._loop_index, self._current_task, start, end, _where(frame))
+            LoopBlock(self._loop_index, self._current_task, start, end, frame_text(frame))
         )
 
-    # -- helpers ----------------------------------------------------------------------
-
-    def _name_wrapped(self, tid: int, chain: list[Any]) -> None:
-        record = self._tasks[tid]
-        if "<locals>" in record[2]:
-            for obj in chain[1:]:
-                code = _code(obj)
-                if not self._library.get(code, True):
-                    record[10] = code.co_qualname
-                    return
-
-    def _classify(self, fut: Any, chain: list[Any]) -> tuple[str, int | None, int | None, str]:
-        if isinstance(fut, _Task):
-            target = self._ids.get(fut)
-            name = self._tasks[target][1] if target is not None else fut.get_name()
-            return "task", None, target, f"task {name}"
-        # Locks, queues and asyncio.wait show up as asyncio frames inside the user frame;
-        # the outermost of them is the API the user called.
-        inner = len(chain)
-        while inner and _code(chain[inner - 1]).co_filename.startswith(introspect._ASYNCIO_DIR):
-            inner -= 1
-        for obj in chain[inner:]:
-            frame = obj.cr_frame if obj.__class__ is _Coroutine else obj.gi_frame
-            if frame is None:
-                continue
-            code = frame.f_code
-            owner = frame.f_locals.get("self")
-            kind = _LOCK_CLASSES.get(type(owner).__name__) if owner is not None else None
-            if kind is not None and type(owner).__module__ in ("asyncio.locks", "asyncio.queues"):
-                return kind, None, None, f"{type(owner).__name__}.{code.co_name}()"
-            if code.co_name in _WAIT_FUNCTIONS and code.co_filename.endswith("tasks.py"):
-                return "wait", None, None, _WAIT_FUNCTIONS[code.co_name]
-            if code.co_name == "sleep" and "h" in frame.f_locals:  # no _fut_waiter (3.12+?)
-                return "sleep", to_ticks(frame.f_locals["h"].when()), None, "asyncio.sleep"
-        if fut is None:
-            return "ready", None, None, ""
-        kind = type(fut).__name__
-        if kind == "_GatheringFuture":
-            return "gather", None, None, f"gather() of {len(getattr(fut, '_children', []))}"
-        if _is_executor_future(fut):
-            return "executor", None, None, "executor job"
-        return "future", None, None, f"await {kind}"
+    # -- marks, spans and the trace ----------------------------------------------------
 
     def add_mark(self, label: str) -> None:
-        """Record a mark now (see :func:`mark`)."""
+        """Record a mark now (see :func:`asyncsim.mark`)."""
         self._marks.append(Mark(self._clock.now, label, self._current_task))
 
     def add_span(self, label: str, task: int | None, start: int) -> None:
-        """Record a span from ``start`` ticks to now (see :func:`span`)."""
+        """Record a span from ``start`` ticks to now (see :func:`asyncsim.span`)."""
         self._spans.append(Span(label, task, start, self._clock.now))
 
     def build(self, *, end: int | None = None, error: BaseException | None = None) -> Trace:
@@ -556,15 +458,6 @@ class Tracer(Instrument):
         )
 
 
-def _stack() -> list[Any]:
-    frames = []
-    frame: Any = sys._getframe(1)
-    while frame is not None:
-        frames.append(frame)
-        frame = frame.f_back
-    return frames
-
-
 # -- marks and spans ------------------------------------------------------------------
 
 _active: list[Tracer] = []
@@ -576,38 +469,3 @@ def _tracer() -> Tracer | None:
         if isinstance(instrument, Tracer):
             return instrument
     return _active[-1] if _active else None
-
-
-def mark(label: str) -> None:
-    """Record ``label`` at the current virtual time in the trace (no-op when untraced).
-
-    Examples
-    --------
-    >>> import asyncio, asyncsim
-    >>> async def main():
-    ...     await asyncio.sleep(1.5)
-    ...     asyncsim.mark("ready")
-    >>> asyncsim.simulate(main(), trace=True).trace.marks[0].time
-    1500000000
-    """
-    if not isinstance(label, str):
-        raise TypeError(f"label must be a str, got {label!r}")
-    tracer = _tracer()
-    if tracer is not None:
-        tracer.add_mark(label)
-
-
-@contextmanager
-def span(label: str) -> Iterator[None]:
-    """Record the virtual time spent inside ``with asyncsim.span(label):`` (no-op untraced)."""
-    if not isinstance(label, str):
-        raise TypeError(f"label must be a str, got {label!r}")
-    tracer = _tracer()
-    if tracer is None:
-        yield
-        return
-    task, start = tracer._current_task, tracer._clock.now
-    try:
-        yield
-    finally:
-        tracer.add_span(label, task, start)

@@ -14,24 +14,18 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from asyncsim._validate import check_int, refuse
 from asyncsim.clock import TICKS_PER_SECOND
+from asyncsim.clock import to_seconds as _s
 from asyncsim.report.gantt_lanes import LaneRow, draw_lanes, lane_legend_handles, lane_rows
-from asyncsim.trace.records import FUTURE_KINDS, LOCK_KINDS, Trace
+from asyncsim.report.timeline import STATES, row_order, task_intervals
+from asyncsim.trace.records import Trace
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["STATES", "gantt", "row_order", "task_intervals"]
+__all__ = ["gantt"]
 
-#: State name -> (legend label, colour), in legend order.
-STATES: dict[str, tuple[str, str]] = {
-    "running": ("running (a step)", "#2ca02c"),
-    "ready": ("ready, waiting for the loop", "#ffbf00"),
-    "sleeping": ("sleeping (asyncio.sleep)", "#9ecae1"),
-    "future": ("blocked on a future / task", "#b39ddb"),
-    "lock": ("blocked on a lock / queue / event", "#ff7f0e"),
-    "blocked": ("loop blocked (time.sleep)", "#d62728"),
-}
 _CRITICAL = "#111111"
 _SPAWN = "#7f7f7f"
 _WAKE = "#1f4e9c"
@@ -39,71 +33,6 @@ _MAX_ARROWS = 400
 _FAILED = "#c00000"
 _CANCELLED = "#555555"
 _LANE_ROW = 0.2  # inches per lane row
-
-
-def _wait_state(blocked: str) -> str:
-    if blocked == "sleep":
-        return "sleeping"
-    if blocked in LOCK_KINDS:
-        return "lock"
-    if blocked in FUTURE_KINDS:
-        return "future"
-    return "ready"
-
-
-def task_intervals(trace: Trace) -> dict[int, list[tuple[str, int, int]]]:
-    """Each task's ``(state, start, end)`` intervals in ticks (states as in STATES)."""
-    out: dict[int, list[tuple[str, int, int]]] = {row.id: [] for row in trace.tasks}
-    last: dict[int, Any] = {}
-    blocks: dict[int, list[tuple[int, int]]] = {}
-    for block in trace.blocks:
-        if block.task is not None:
-            blocks.setdefault(block.task, []).append((block.start, block.end))
-    for step in trace.steps:
-        rows = out[step.task]
-        prev = last.get(step.task)
-        if prev is None:
-            start = trace.tasks[step.task].created
-            if step.start > start:
-                rows.append(("ready", start, step.start))
-        else:
-            _wait(rows, prev, step.start)
-        rows.append(("running", step.start, step.end))
-        last[step.task] = step
-    for tid, prev in last.items():
-        if prev.blocked != "done" and trace.end > prev.end:
-            _wait(out[tid], prev, trace.end)
-    for tid, spans in blocks.items():
-        out[tid].extend(("blocked", a, b) for a, b in spans)
-    return out
-
-
-def _wait(rows: list[tuple[str, int, int]], prev: Any, until: int) -> None:
-    state = _wait_state(prev.blocked)
-    if state == "sleeping" and prev.until is not None and prev.until < until:
-        rows.append(("sleeping", prev.end, max(prev.end, prev.until)))
-        rows.append(("ready", max(prev.end, prev.until), until))
-    else:
-        rows.append((state, prev.end, until))
-
-
-def row_order(trace: Trace) -> list[int]:
-    """Task ids in display order: creation order, each task's children under it."""
-    children: dict[int | None, list[int]] = {}
-    for row in trace.tasks:
-        parent = row.parent if row.parent is not None and row.parent < row.id else None
-        children.setdefault(parent, []).append(row.id)
-    order: list[int] = []
-    stack = list(reversed(children.get(None, [])))
-    while stack:
-        tid = stack.pop()
-        order.append(tid)
-        stack.extend(reversed(children.get(tid, [])))
-    return order
-
-
-def _s(ticks: int) -> float:
-    return ticks / TICKS_PER_SECOND
 
 
 def gantt(
@@ -139,12 +68,11 @@ def gantt(
     """
     if not isinstance(trace, Trace):
         raise TypeError(f"trace must be an asyncsim.Trace, got {type(trace).__name__}")
-    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 1:
-        raise ValueError(f"max_rows must be a positive integer, got {max_rows!r}")
+    check_int("max_rows", max_rows, minimum=1)
     if path is not None:
-        ext = os.path.splitext(os.fspath(path))[1].lower()
-        if ext not in (".png", ".svg", ".pdf"):
-            raise ValueError(f"path must end in .png, .svg or .pdf, got {os.fspath(path)!r}")
+        name = os.fspath(path)
+        if os.path.splitext(name)[1].lower() not in (".png", ".svg", ".pdf"):
+            refuse("path", "a file name ending in .png, .svg or .pdf", name, error=ValueError)
     from matplotlib.figure import Figure
 
     intervals = task_intervals(trace)

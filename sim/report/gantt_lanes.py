@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from asyncsim.clock import TICKS_PER_SECOND
+from asyncsim.clock import to_seconds as _s
 from asyncsim.trace.records import Trace
 
 __all__ = ["MAX_SUBROWS", "LaneRow", "draw_lanes", "lane_legend_handles", "lane_rows"]
@@ -41,10 +42,6 @@ class LaneRow(NamedTuple):
     what: str
     items: tuple[Any, ...]
     first: bool  # the first row of its lane (a separator is drawn above it)
-
-
-def _s(ticks: int) -> float:
-    return ticks / TICKS_PER_SECOND
 
 
 def _pack(intervals: list[Any], end: int) -> list[list[Any]]:

@@ -1,22 +1,22 @@
-"""The lanes of a trace (:mod:`asyncsim.lanes`) in the report: HTML tables and trace events.
+"""The lanes of a trace (:mod:`asyncsim.lanes`) in the report: figures and HTML tables.
 
 :func:`lane_summary` gives one row of figures per lane (for intervals: how many,
 most at once, mean duration; for a sampled service: utilization, queue lengths
-and waits); :func:`lanes_html` the report's "Lanes" section;
-:func:`lane_events` the lanes as Chrome trace events (process 2, one track per
-lane: async slices for intervals, counters for samples).
+and waits); :func:`lanes_html` the report's "Lanes" section. The lanes as Chrome
+trace events are :func:`asyncsim.report.chrome.lane_events`; in the Gantt chart,
+:mod:`asyncsim.report.gantt_lanes`.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Any, NamedTuple
 
-from asyncsim.clock import TICKS_PER_SECOND
+from asyncsim.clock import to_seconds
+from asyncsim.report._format import seconds_text, table
 from asyncsim.trace.records import Trace
 
-__all__ = ["LaneSummary", "lane_events", "lane_summary", "lanes_html"]
+__all__ = ["LaneSummary", "lane_summary", "lanes_html"]
 
 _MAX_INTERVAL_ROWS = 1000
 
@@ -34,10 +34,6 @@ class LaneSummary(NamedTuple):
     max_queue: int | None
     mean_wait: float | None
     max_wait: float | None
-
-
-def _s(ticks: int) -> float:
-    return ticks / TICKS_PER_SECOND
 
 
 def _max_at_once(items: list[Any], end: int) -> int:
@@ -77,7 +73,7 @@ def lane_summary(trace: Trace) -> list[LaneSummary]:
             if isinstance(w := i.info.get("wait"), (int, float)) and not isinstance(w, bool)
         ]
         mean_duration = (
-            math.fsum(_s(i.end - i.start) for i in ended) / len(ended)  # type: ignore[operator]
+            math.fsum(to_seconds(i.end - i.start) for i in ended) / len(ended)  # type: ignore[operator]
             if ended
             else None
         )
@@ -106,27 +102,8 @@ def lane_summary(trace: Trace) -> list[LaneSummary]:
     return out
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _num(value: float | None, fmt: str = ".6g") -> str:
     return "" if value is None else format(value, fmt)
-
-
-def _row(cells: list[object], numeric: set[int]) -> str:
-    return (
-        "<tr>"
-        + "".join(
-            f'<td class="n">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
-            for i, c in enumerate(cells)
-        )
-        + "</tr>"
-    )
-
-
-def _head(names: list[str]) -> str:
-    return "<tr>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
 
 
 def lanes_html(trace: Trace) -> str:
@@ -134,12 +111,26 @@ def lanes_html(trace: Trace) -> str:
     if not trace.lanes:
         return ""
     names = [r.name for r in trace.tasks]
+    figures = [
+        (
+            s.lane,
+            s.kind,
+            s.intervals,
+            "" if s.max_at_once is None else s.max_at_once,
+            _num(s.mean_duration),
+            "" if s.utilization is None else f"{100 * s.utilization:.1f} %",
+            _num(s.mean_queue, ".3g"),
+            "" if s.max_queue is None else s.max_queue,
+            _num(s.mean_wait),
+            _num(s.max_wait),
+        )
+        for s in lane_summary(trace)
+    ]
     parts = [
         "<h2>Lanes: what the models did</h2>",
         "<p>Resources the program used (the rows under the tasks in the chart): "
         "HTTP requests a host served, connections to a server, a service's queue.</p>",
-        "<table>",
-        _head(
+        table(
             [
                 "lane",
                 "kind",
@@ -151,100 +142,34 @@ def lanes_html(trace: Trace) -> str:
                 "max queue",
                 "mean wait (s)",
                 "max wait (s)",
-            ]
+            ],
+            figures,
+            {2, 3, 4, 5, 6, 7, 8, 9},
         ),
     ]
-    for s in lane_summary(trace):
-        parts.append(
-            _row(
-                [
-                    s.lane,
-                    s.kind,
-                    s.intervals,
-                    "" if s.max_at_once is None else s.max_at_once,
-                    _num(s.mean_duration),
-                    "" if s.utilization is None else f"{100 * s.utilization:.1f} %",
-                    _num(s.mean_queue, ".3g"),
-                    "" if s.max_queue is None else s.max_queue,
-                    _num(s.mean_wait),
-                    _num(s.max_wait),
-                ],
-                {2, 3, 4, 5, 6, 7, 8, 9},
-            )
-        )
-    parts.append("</table>")
     if trace.intervals:
-        parts.append("<table>")
-        parts.append(
-            _head(["lane", "label", "start (s)", "end (s)", "duration (s)", "task", "details"])
-        )
-        for item in trace.intervals[:_MAX_INTERVAL_ROWS]:
-            parts.append(
-                _row(
-                    [
-                        item.lane,
-                        item.label,
-                        f"{_s(item.start):.9g}",
-                        "open at the end" if item.end is None else f"{_s(item.end):.9g}",
-                        "" if item.end is None else f"{_s(item.end - item.start):.9g}",
-                        names[item.task] if item.task is not None else "",
-                        ", ".join(f"{k}={v}" for k, v in item.attrs),
-                    ],
-                    {2, 3, 4},
-                )
+        rows = [
+            (
+                item.lane,
+                item.label,
+                seconds_text(item.start),
+                "open at the end" if item.end is None else seconds_text(item.end),
+                "" if item.end is None else seconds_text(item.end - item.start),
+                names[item.task] if item.task is not None else "",
+                ", ".join(f"{k}={v}" for k, v in item.attrs),
             )
-        parts.append("</table>")
+            for item in trace.intervals[:_MAX_INTERVAL_ROWS]
+        ]
+        parts.append(
+            table(
+                ["lane", "label", "start (s)", "end (s)", "duration (s)", "task", "details"],
+                rows,
+                {2, 3, 4},
+            )
+        )
         if len(trace.intervals) > _MAX_INTERVAL_ROWS:
             parts.append(
                 f'<p class="muted">… and {len(trace.intervals) - _MAX_INTERVAL_ROWS} more '
                 "(all of them are in asyncsim-trace.json).</p>"
             )
     return "".join(parts)
-
-
-def lane_events(trace: Trace) -> list[dict[str, Any]]:
-    """The lanes as Chrome trace events: process 2, thread ``i + 1`` is lane ``i``.
-
-    Intervals are async slices (``b``/``e`` with the interval's index as id, so
-    overlapping ones stack), samples are counters (``C``) of ``queue`` and ``busy``.
-    """
-    if not trace.lanes:
-        return []
-    events: list[dict[str, Any]] = [
-        {"ph": "M", "name": "process_name", "pid": 2, "tid": 0, "ts": 0, "args": {"name": "lanes"}}
-    ]
-    tids = {lane.name: i + 1 for i, lane in enumerate(trace.lanes)}
-    for lane in trace.lanes:
-        events.append(
-            {
-                "ph": "M",
-                "name": "thread_name",
-                "pid": 2,
-                "tid": tids[lane.name],
-                "ts": 0,
-                "args": {"name": lane.name},
-            }
-        )
-    for i, item in enumerate(trace.intervals):
-        common = {
-            "cat": f"lane:{item.lane}",
-            "name": item.label,
-            "id": i,
-            "pid": 2,
-            "tid": tids.get(item.lane, 0),
-        }
-        end = item.end if item.end is not None else max(trace.end, item.start)
-        events.append({**common, "ph": "b", "ts": item.start / 1000, "args": dict(item.attrs)})
-        events.append({**common, "ph": "e", "ts": end / 1000})
-    for sample in trace.samples:
-        events.append(
-            {
-                "ph": "C",
-                "name": sample.lane,
-                "pid": 2,
-                "tid": tids.get(sample.lane, 0),
-                "ts": sample.time / 1000,
-                "args": {"queue": sample.queue, "busy": sample.busy},
-            }
-        )
-    return events

@@ -9,17 +9,16 @@ slowest and fastest runs beside it, linked from the page.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import os
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
 
 from asyncsim._validate import check_int, is_number
+from asyncsim.report._format import SWEEP_CSS, escape, markup_table
 from asyncsim.sweeps.records import SweepRecord, point_key
 from asyncsim.sweeps.stats import PERCENTILES, percentile
 
@@ -186,23 +185,6 @@ def _timelines(
     return rows, note
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
-table{border-collapse:collapse;margin:1em 0;font-size:14px}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
-img{max-width:100%;border:1px solid #eee;margin:.5em 0}
-pre{background:#f7f7f7;padding:.5em;overflow:auto;text-align:left}
-.note{color:#885500}
-"""
-
-
 def write_sweep_report(
     result: SweepResult,
     folder: str | os.PathLike[str],
@@ -243,9 +225,9 @@ def write_sweep_report(
     name = title or (getattr(result.fn, "__name__", None) or "sweep")
     summary = result.summary()
     parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}"
-        f" - asyncsim sweep</title><style>{_CSS}</style></head><body>",
-        f"<h1>Sweep of {html.escape(name)}</h1>",
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(name)}"
+        f" - asyncsim sweep</title><style>{SWEEP_CSS}</style></head><body>",
+        f"<h1>Sweep of {escape(name)}</h1>",
         f"<p>{len(result)} runs over {len(result.points())} parameter points, "
         f"{len(result.errors)} errors; total wall time "
         f"{sum(r.wall for r in result.records):.3f} s. Elapsed times are virtual seconds; "
@@ -257,17 +239,17 @@ def write_sweep_report(
         for column, stats in row["stats"].items():
             rows.append(
                 [
-                    html.escape(_point_text(row["point"])),
+                    escape(_point_text(row["point"])),
                     str(row["runs"]),
                     str(row["errors"]),
-                    html.escape(column),
+                    escape(column),
                 ]
                 + [f"{stats[k]:.6g}" for k in ("p50", "p90", "p99", "max")]
             )
         if not row["stats"]:
             rows.append(
                 [
-                    html.escape(_point_text(row["point"])),
+                    escape(_point_text(row["point"])),
                     str(row["runs"]),
                     str(row["errors"]),
                     "-",
@@ -277,7 +259,9 @@ def write_sweep_report(
                     "-",
                 ]
             )
-    parts.append(_table(["point", "runs", "errors", "value", "p50", "p90", "p99", "max"], rows))
+    parts.append(
+        markup_table(["point", "runs", "errors", "value", "p50", "p90", "p99", "max"], rows)
+    )
     if result.values("elapsed"):
         parts.append("<h2>Plots</h2>")
         for value in ["elapsed", *result.metric_names()]:
@@ -286,23 +270,23 @@ def write_sweep_report(
                 plot_distributions(result, value=value),
             ):
                 parts.append(
-                    f"<img alt='{html.escape(value)}' src='data:image/png;base64,{_png(figure)}'>"
+                    f"<img alt='{escape(value)}' src='data:image/png;base64,{_png(figure)}'>"
                 )
     runs, note = _timelines(result, folder, timelines)
     if runs or note:
         parts.append("<h2>Slowest and fastest runs</h2>")
         if note:
-            parts.append(f"<p class='note'>{html.escape(note)}</p>")
+            parts.append(f"<p class='note'>{escape(note)}</p>")
         parts.append(
-            _table(
+            markup_table(
                 ["run", "point", "seed", "elapsed (virtual s)", "timeline"],
                 [
                     [
                         role,
-                        html.escape(_point_text(r.point)),
-                        html.escape(str(r.seed)),
+                        escape(_point_text(r.point)),
+                        escape(r.seed),
                         f"{r.elapsed:.6g}",
-                        f"<a href='{html.escape(link)}'>report</a>" if link else "-",
+                        f"<a href='{escape(link)}'>report</a>" if link else "-",
                     ]
                     for role, r, link in runs
                 ],
@@ -312,9 +296,9 @@ def write_sweep_report(
         parts.append(f"<h2>Errors ({len(result.errors)})</h2>")
         for record in result.errors[:20]:
             parts.append(
-                f"<details><summary>{html.escape(record.label())}: "
-                f"{html.escape(str(record.error_type))}: {html.escape(str(record.error_message))}"
-                f"</summary><pre>{html.escape(record.traceback or '')}</pre></details>"
+                f"<details><summary>{escape(record.label())}: "
+                f"{escape(record.error_type)}: {escape(record.error_message)}"
+                f"</summary><pre>{escape(record.traceback or '')}</pre></details>"
             )
         if len(result.errors) > 20:
             parts.append(f"<p>... and {len(result.errors) - 20} more in the results file.</p>")

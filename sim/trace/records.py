@@ -12,23 +12,26 @@
 * ``lanes``, ``intervals``, ``samples``: what models recorded beside the tasks.
 
 Times are integer ticks (nanoseconds) in the rows, with seconds properties where
-useful. ``Trace.to_json()`` / ``Trace.from_json()`` round-trip exactly, and the
-same program with the same seed gives byte-identical JSON. The recorder that
-fills these rows is :class:`asyncsim.instruments.tracer.Tracer`.
+useful. ``Trace.to_json()`` / ``Trace.from_json()`` round-trip exactly (the layout
+is :mod:`asyncsim.trace.schema`), and the same program with the same seed gives
+byte-identical JSON. The recorder that fills these rows is
+:class:`asyncsim.instruments.tracer.Tracer`; the analysis of them is
+:mod:`asyncsim.trace.graph` and :mod:`asyncsim.trace.critical_path`.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple
 
 from asyncsim.clock import TICKS_PER_SECOND
+from asyncsim.trace import schema
 
 __all__ = [
     "FUTURE_KINDS",
     "LOCK_KINDS",
-    "SCHEMA_VERSION",
     "Lane",
     "LaneInterval",
     "LaneSample",
@@ -41,18 +44,9 @@ __all__ = [
     "Value",
 ]
 
-#: Version of the JSON layout written by :meth:`Trace.to_json` (2 added the lanes;
-#: version 1 traces still load, with no lanes).
-SCHEMA_VERSION = 2
-_READABLE_VERSIONS = (1, 2)
-_SCHEMA = "asyncsim-trace"
 # Kinds of waits a step can end in (StepRow.blocked).
 LOCK_KINDS = frozenset({"lock", "semaphore", "event", "condition", "queue", "barrier"})
 FUTURE_KINDS = frozenset({"future", "task", "gather", "wait", "executor"})
-
-
-def _seconds(ticks: int | None) -> float | None:
-    return None if ticks is None else ticks / TICKS_PER_SECOND
 
 
 class TaskRow(NamedTuple):
@@ -185,20 +179,6 @@ class LaneSample(NamedTuple):
     busy: int
 
 
-_TABLES: dict[str, type[tuple[Any, ...]]] = {
-    "tasks": TaskRow,
-    "steps": StepRow,
-    "marks": Mark,
-    "spans": Span,
-    "blocks": LoopBlock,
-    "lanes": Lane,
-    "intervals": LaneInterval,
-    "samples": LaneSample,
-}
-# Tables a version 1 trace does not have (they load empty).
-_SINCE_V2 = frozenset({"lanes", "intervals", "samples"})
-
-
 @dataclass(frozen=True)
 class Trace:
     """What happened in a traced simulation (immutable).
@@ -224,6 +204,20 @@ class Trace:
     samples: tuple[LaneSample, ...] = ()
     title: str = ""
 
+    #: The tables, by field name, with their row types (in the order JSON lists them).
+    TABLES: ClassVar[Mapping[str, type[tuple[Any, ...]]]] = MappingProxyType(
+        {
+            "tasks": TaskRow,
+            "steps": StepRow,
+            "marks": Mark,
+            "spans": Span,
+            "blocks": LoopBlock,
+            "lanes": Lane,
+            "intervals": LaneInterval,
+            "samples": LaneSample,
+        }
+    )
+
     @property
     def elapsed(self) -> float:
         """Virtual seconds from the start of the trace to its end."""
@@ -245,83 +239,27 @@ class Trace:
                 return row
         raise KeyError(f"no task named {name!r} in the trace")
 
-    # -- JSON -------------------------------------------------------------------
+    # -- JSON (the layout is :mod:`asyncsim.trace.schema`) -------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tables as column names plus rows of values)."""
-        out: dict[str, Any] = {
-            "schema": _SCHEMA,
-            "version": SCHEMA_VERSION,
-            "title": self.title,
-            "start": self.start,
-            "end": self.end,
-            "mains": list(self.mains),
-            "error": self.error,
-        }
-        for name, row_type in _TABLES.items():
-            out[name] = {
-                "columns": list(row_type._fields),  # type: ignore[attr-defined]
-                "rows": [list(row) for row in getattr(self, name)],
-            }
-        return out
+        return schema.to_dict(self)
 
     def to_json(self, *, indent: int | None = None) -> str:
         """The trace as JSON text (deterministic: same program and seed, same bytes)."""
-        return json.dumps(
-            self.to_dict(), indent=indent, sort_keys=True, separators=(",", ":"), allow_nan=False
-        )
+        return schema.to_json(self, indent=indent)
 
     @classmethod
     def from_dict(cls, data: Any) -> Trace:
         """Rebuild a trace from :meth:`to_dict` output (``ValueError`` if it is not one)."""
-        if not isinstance(data, dict) or data.get("schema") != _SCHEMA:
-            raise ValueError(
-                "data is not an asyncsim trace (missing schema 'asyncsim-trace'); "
-                "write one with Trace.to_json()"
-            )
-        version = data.get("version")
-        if isinstance(version, bool) or version not in _READABLE_VERSIONS:
-            raise ValueError(
-                f"trace schema version {version!r} is not supported "
-                f"(this asyncsim reads versions {', '.join(map(str, _READABLE_VERSIONS))})"
-            )
-        tables: dict[str, tuple[Any, ...]] = {}
-        try:
-            for name, row_type in _TABLES.items():
-                if version < 2 and name in _SINCE_V2:
-                    continue
-                table = data[name]
-                fields = list(row_type._fields)  # type: ignore[attr-defined]
-                if table["columns"] != fields:
-                    raise ValueError(f"table {name!r} has columns {table['columns']!r}")
-                if row_type is LaneInterval:
-                    tables[name] = tuple(
-                        LaneInterval._make([*row[:-1], tuple((k, v) for k, v in row[-1])])
-                        for row in table["rows"]
-                    )
-                else:
-                    tables[name] = tuple(row_type(*row) for row in table["rows"])
-            return cls(
-                start=int(data["start"]),
-                end=int(data["end"]),
-                mains=tuple(data["mains"]),
-                error=data["error"],
-                title=data.get("title", ""),
-                **tables,
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed asyncsim trace: {exc!r}") from None
+        return schema.from_dict(cls, data)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Trace:
         """Rebuild a trace from :meth:`to_json` text."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"text is not JSON: {exc}") from None
-        return cls.from_dict(data)
+        return schema.from_json(cls, text)
 
-    # -- graph, charts, reports (imported lazily: networkx/matplotlib are slow) ----
+    # -- analysis (imported on first use: networkx is slow to import) --------------
 
     def graph(self) -> Any:
         """The task graph (``networkx.DiGraph``), see :func:`asyncsim.trace.graph.task_graph`."""
@@ -336,7 +274,8 @@ class Trace:
         return step_dag(self)
 
     def critical_path(self, task: int | None = None) -> Any:
-        """The critical path to the end of ``task`` (the main task), see asyncsim.trace.graph."""
-        from asyncsim.trace.graph import critical_path
+        """The critical path to the end of ``task`` (the main task), see
+        :func:`asyncsim.trace.critical_path.critical_path`."""
+        from asyncsim.trace.critical_path import critical_path
 
         return critical_path(self, task)

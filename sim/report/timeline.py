@@ -1,0 +1,87 @@
+"""Each task's states over time: the rows the Gantt chart (:mod:`asyncsim.report.gantt`) draws.
+
+A task is ``ready`` from its creation (or its wake-up) to the start of its step,
+``running`` during a step, then ``sleeping``, blocked on a ``future`` / task or
+on a ``lock`` / queue / event, or ``ready`` again, according to what the step
+ended in; ``blocked`` while a blocking ``time.sleep`` in its step held the loop.
+Times are ticks; rows follow creation order with each task's children under it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asyncsim.trace.records import FUTURE_KINDS, LOCK_KINDS, Trace
+
+__all__ = ["STATES", "row_order", "task_intervals"]
+
+#: State name -> (legend label, colour), in legend order.
+STATES: dict[str, tuple[str, str]] = {
+    "running": ("running (a step)", "#2ca02c"),
+    "ready": ("ready, waiting for the loop", "#ffbf00"),
+    "sleeping": ("sleeping (asyncio.sleep)", "#9ecae1"),
+    "future": ("blocked on a future / task", "#b39ddb"),
+    "lock": ("blocked on a lock / queue / event", "#ff7f0e"),
+    "blocked": ("loop blocked (time.sleep)", "#d62728"),
+}
+
+
+def _wait_state(blocked: str) -> str:
+    if blocked == "sleep":
+        return "sleeping"
+    if blocked in LOCK_KINDS:
+        return "lock"
+    if blocked in FUTURE_KINDS:
+        return "future"
+    return "ready"
+
+
+def task_intervals(trace: Trace) -> dict[int, list[tuple[str, int, int]]]:
+    """Each task's ``(state, start, end)`` intervals in ticks (states as in STATES)."""
+    out: dict[int, list[tuple[str, int, int]]] = {row.id: [] for row in trace.tasks}
+    last: dict[int, Any] = {}
+    blocks: dict[int, list[tuple[int, int]]] = {}
+    for block in trace.blocks:
+        if block.task is not None:
+            blocks.setdefault(block.task, []).append((block.start, block.end))
+    for step in trace.steps:
+        rows = out[step.task]
+        prev = last.get(step.task)
+        if prev is None:
+            start = trace.tasks[step.task].created
+            if step.start > start:
+                rows.append(("ready", start, step.start))
+        else:
+            _wait(rows, prev, step.start)
+        rows.append(("running", step.start, step.end))
+        last[step.task] = step
+    for tid, prev in last.items():
+        if prev.blocked != "done" and trace.end > prev.end:
+            _wait(out[tid], prev, trace.end)
+    for tid, spans in blocks.items():
+        out[tid].extend(("blocked", a, b) for a, b in spans)
+    return out
+
+
+def _wait(rows: list[tuple[str, int, int]], prev: Any, until: int) -> None:
+    state = _wait_state(prev.blocked)
+    if state == "sleeping" and prev.until is not None and prev.until < until:
+        rows.append(("sleeping", prev.end, max(prev.end, prev.until)))
+        rows.append(("ready", max(prev.end, prev.until), until))
+    else:
+        rows.append((state, prev.end, until))
+
+
+def row_order(trace: Trace) -> list[int]:
+    """Task ids in display order: creation order, each task's children under it."""
+    children: dict[int | None, list[int]] = {}
+    for row in trace.tasks:
+        parent = row.parent if row.parent is not None and row.parent < row.id else None
+        children.setdefault(parent, []).append(row.id)
+    order: list[int] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        tid = stack.pop()
+        order.append(tid)
+        stack.extend(reversed(children.get(tid, [])))
+    return order
