@@ -17,6 +17,7 @@ from typing import Any
 
 from asyncsim.clock import TICKS_PER_SECOND, Clock, to_ticks
 from asyncsim.core.loop import VirtualEventLoop, _validate_limits
+from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
 from asyncsim.instruments.cpu import CpuCost, cpu_cost
 from asyncsim.instruments.tracer import Tracer
@@ -209,10 +210,7 @@ def _stream_key(seed: int | str | bytes | None) -> bytes:
 
 
 def _check_network(network: Any) -> None:
-    if network is not None and not (
-        callable(getattr(network, "attached", None))
-        and callable(getattr(network, "create_connection", None))
-    ):
+    if network is not None and not isinstance(network, NetworkModel):
         raise TypeError(
             "network must be an asyncsim.models.network.Network (e.g. Network(latency=0.05)), "
             f"got {network!r}"
