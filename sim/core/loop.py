@@ -37,6 +37,7 @@ import weakref
 from contextvars import Context
 from typing import Any
 
+from asyncsim._validate import check_int, check_seconds, is_number, refuse
 from asyncsim.clock import INFINITE_TICKS, Clock, to_seconds, to_ticks
 from asyncsim.core import introspect
 from asyncsim.core.callbacks import CallbackScheduling
@@ -58,25 +59,16 @@ __all__ = ["VirtualEventLoop", "VirtualEventLoopPolicy", "new_event_loop"]
 
 
 def _validate_limits(until: float | None, max_steps: int | None, start: float) -> None:
-    if (
-        not isinstance(start, (int, float))
-        or isinstance(start, bool)
-        or not (math.isfinite(start) and start >= 0)
-    ):
-        raise ValueError(f"start must be a finite number of virtual seconds >= 0, got {start!r}")
-    if until is not None and (
-        not isinstance(until, (int, float))
-        or isinstance(until, bool)
-        or not math.isfinite(until)
-        or until < start
-    ):
-        raise ValueError(
-            f"until must be a finite virtual time in seconds >= start ({start!r}), got {until!r}"
-        )
-    if max_steps is not None and (
-        not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1
-    ):
-        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    """Check a loop's (or a simulation's) ``start``, ``until`` and ``max_steps``."""
+    check_seconds("start", start, minimum=0)
+    if until is not None:
+        allowed = f"a finite number of virtual seconds >= start ({start!r})"
+        if not is_number(until):
+            refuse("until", allowed, until)
+        if not (math.isfinite(until) and until >= start):
+            refuse("until", allowed, until, error=ValueError)
+    if max_steps is not None:
+        check_int("max_steps", max_steps, minimum=1)
 
 
 class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
@@ -127,7 +119,7 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         if isinstance(schedule, Schedule):
             schedule = schedule.start()
         elif schedule is not None and not isinstance(schedule, ScheduleState):
-            raise TypeError(f"schedule must be an asyncsim.Schedule or None, got {schedule!r}")
+            refuse("schedule", "an asyncsim.Schedule or None", schedule)
         super().__init__(selector)
         self._clock = clock if clock is not None else Clock(to_ticks(start))
         #: The schedule being played (None: punctual, no cost).
@@ -248,15 +240,7 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         Timers fire in deadline order and the clock stops at ``now + seconds``
         even if nothing is scheduled then.
         """
-        if (
-            not isinstance(seconds, (int, float))
-            or isinstance(seconds, bool)
-            or not math.isfinite(seconds)
-            or seconds < 0
-        ):
-            raise ValueError(
-                f"seconds must be a finite number of virtual seconds >= 0, got {seconds!r}"
-            )
+        check_seconds("seconds", seconds)
         target = self._clock.now + to_ticks(seconds)
         self.run_until_idle()
         while True:
