@@ -30,6 +30,7 @@ from typing import Any
 
 from asyncsim.clock import to_ticks
 from asyncsim.core import introspect
+from asyncsim.core.hosting import InstrumentHost
 from asyncsim.core.instrument import Instrument
 from asyncsim.instruments.lanes import LaneRecorder
 from asyncsim.trace.records import (
@@ -572,9 +573,8 @@ _active: list[Tracer] = []
 
 def _tracer() -> Tracer | None:
     loop = asyncio._get_running_loop()
-    for instrument in getattr(loop, "_instruments", ()):
-        if isinstance(instrument, Tracer):
-            return instrument
+    if isinstance(loop, InstrumentHost) and (tracer := loop.instrument(Tracer)) is not None:
+        return tracer
     return _active[-1] if _active else None
 
 
