@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncsim.core.loop import VirtualEventLoop
+from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
 from asyncsim.errors import SimulationError
 from asyncsim.scope.options import SimulationOptions, document_options
@@ -160,7 +161,7 @@ def simulate(
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
     cpu: CpuModel | None = None,
-    network: Any = None,
+    network: NetworkModel | None = None,
     schedule: Schedule | None = None,
     trace: bool = False,
 ) -> Run:
@@ -249,7 +250,7 @@ def run(
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
     cpu: CpuModel | None = None,
-    network: Any = None,
+    network: NetworkModel | None = None,
     schedule: Schedule | None = None,
 ) -> T:
     """Run ``coro`` on virtual time and return its result: a drop-in for ``asyncio.run``.

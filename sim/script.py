@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from asyncsim.core.loop import VirtualEventLoop
+from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
 from asyncsim.errors import SimulationError
 from asyncsim.runner import _Outcome, close_loop, format_exception_for_script
@@ -130,7 +131,7 @@ def run_script(
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
     cpu: CpuModel | None = None,
-    network: Any = None,
+    network: NetworkModel | None = None,
     schedule: Schedule | None = None,
     trace: bool = False,
 ) -> ScriptRun:

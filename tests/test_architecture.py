@@ -137,7 +137,6 @@ def test_no_two_modules_import_each_other_at_run_time():
     assert cycles == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: loop, tracer, page and network still to split")
 def test_no_module_is_longer_than_about_five_hundred_lines():
     long = {m: n for m, p in MODULES.items() if (n := len(p.read_text().splitlines())) > 520}
     assert long == {}

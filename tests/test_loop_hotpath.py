@@ -1,5 +1,5 @@
-"""The loop's fast path (handles built without __init__, timers run without the ready
-queue, inlined sleep wake-ups) keeps asyncio's semantics exactly."""
+"""The loop's fast path (handles built without __init__, asyncio's handles run without
+their ``_run`` frame, inlined sleep wake-ups) keeps asyncio's semantics exactly."""
 
 import asyncio
 import contextvars
@@ -100,7 +100,7 @@ def test_cancelled_sleeps_end_with_cancellation_at_the_exact_time():
         loop.call_later(3, sleeper.cancel)
         with pytest.raises(asyncio.CancelledError):
             await sleeper
-        return loop.time(), len(loop._timers)
+        return loop.time(), len(loop.timers)
 
     _, (now, pending) = run(main)
     assert now == 3.0 and pending == 1  # the 10 s timer, cancelled, not yet popped
@@ -114,7 +114,7 @@ def test_many_cancelled_timers_are_compacted_and_the_live_ones_keep_their_order(
             if i % 4:
                 h.cancel()
         await asyncio.sleep(1)
-        assert loop._cancelled_timers == 0 and len(loop._timers) == 150
+        assert loop.timers.cancelled == 0 and len(loop.timers) == 150
         await asyncio.sleep(10)
         return log
 
@@ -148,7 +148,7 @@ def test_timer_handles_look_and_cancel_like_asyncio_ones():
         h.cancel()
         h.cancel()
         assert h.cancelled() and repr(h).startswith("<TimerHandle cancelled when=1.5")
-        return loop._cancelled_timers
+        return loop.timers.cancelled
 
     _, cancelled = run(main)
     assert cancelled == 1

@@ -9,6 +9,7 @@ import pytest
 
 import asyncsim
 from asyncsim.core import timers as _timerq
+from asyncsim.core.timers import TimerQueue
 
 
 def expected(plan, cancel=()):
@@ -41,7 +42,7 @@ def test_thousands_of_timers_fire_in_deadline_order_with_ties_first_scheduled_fi
     log, loop = logged(plan)
     assert [name for _, name in log] == expected(plan)
     assert [when for when, _ in log] == sorted(t / 1e9 for t, _ in plan)
-    assert loop._far_count == 0 and not loop._timers
+    assert len(loop.timers) == 0
 
 
 def test_timers_cancelled_in_both_levels_never_fire_and_the_rest_keep_their_order():
@@ -50,7 +51,7 @@ def test_timers_cancelled_in_both_levels_never_fire_and_the_rest_keep_their_orde
     cancel = [i for i in range(len(plan)) if i % 3]  # most of them: compaction runs
     log, loop = logged(plan, cancel)
     assert [name for _, name in log] == expected(plan, cancel)
-    assert loop._cancelled_timers == 0 and loop._far_count == 0 and not loop._timers
+    assert loop.timers.cancelled == 0 and len(loop.timers) == 0
 
 
 def test_the_queue_splits_into_near_and_far_levels_and_refills_as_time_passes():
@@ -59,9 +60,9 @@ def test_the_queue_splits_into_near_and_far_levels_and_refills_as_time_passes():
         fired = []
         for i in range(_timerq.SPLIT_AT + 1):
             loop.call_later(1 + i / 1000, fired.append, i)
-        split = len(loop._timers), loop._far_count
+        split = loop.timers.near, loop.timers.far
         await asyncio.sleep(6)
-        return split, fired, loop._horizon
+        return split, fired, loop.timers.horizon
 
     (near, far), fired, horizon = asyncsim.run(main())
     assert near + far == _timerq.SPLIT_AT + 1 and 0 < near < far
@@ -126,3 +127,63 @@ def test_only_timers_at_infinity_left_after_a_split_is_a_deadlock():
     with pytest.raises(asyncsim.Deadlock) as info:
         asyncsim.run(main())
     assert info.value.time == _timerq.SPLIT_AT / 1000
+
+
+class Timer:
+    """Stands in for a TimerHandle: the queue reads ``_cancelled`` and clears ``_scheduled``."""
+
+    def __init__(self, name):
+        self.name = name
+        self._cancelled = False
+        self._scheduled = True
+
+
+def drain(queue, now):
+    out = []
+    queue.pop_due(now, out)
+    return [t.name for t in out]
+
+
+def test_the_queue_pops_what_is_due_in_deadline_order_with_ties_first_pushed_first():
+    queue = TimerQueue()
+    for ticks, name in [(30, "c"), (10, "a"), (20, "b1"), (20, "b2"), (40, "d")]:
+        queue.push(ticks, Timer(name))
+    assert len(queue) == 5 and queue.first() == 10
+    assert drain(queue, 20) == ["a", "b1", "b2"]
+    assert queue.first() == 30 and len(queue) == 2
+    assert drain(queue, 29) == []
+    assert drain(queue, 10**6) == ["c", "d"] and queue.first() is None
+
+
+def test_cancelled_timers_are_dropped_when_they_surface_or_by_compaction():
+    queue = TimerQueue()
+    timers = [Timer(i) for i in range(300)]
+    for i, timer in enumerate(timers):
+        queue.push(i, timer)
+    for timer in timers[:200]:
+        timer._cancelled = True
+        queue.note_cancelled()
+    assert queue.cancelled == 200 and len(queue) == 300
+    queue.compact()
+    assert queue.cancelled == 0 and len(queue) == 100
+    assert not any(t._scheduled for t in timers[:200])
+    timers[250]._cancelled = True
+    queue.note_cancelled()
+    assert queue.first() == 200 and drain(queue, 260) == [*range(200, 250), *range(251, 261)]
+    assert queue.cancelled == 0 and not timers[250]._scheduled
+
+
+def test_a_large_queue_splits_into_near_and_far_levels_and_keeps_exact_order():
+    rng = random.Random(11)
+    queue = TimerQueue()
+    plan = [(rng.randrange(0, 10**9), i) for i in range(3 * _timerq.SPLIT_AT)]
+    for ticks, name in plan:
+        queue.push(ticks, Timer(name))
+    assert queue.far > 0 and queue.near + queue.far == len(plan)
+    assert queue.horizon != _timerq.UNBOUNDED
+    order = []
+    while (first := queue.first()) is not None:
+        order += drain(queue, first)
+    assert order == [name for _, name in sorted(plan)]
+    queue.clear()
+    assert len(queue) == 0 and queue.horizon == _timerq.UNBOUNDED

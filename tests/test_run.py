@@ -123,21 +123,33 @@ def test_run_refuses_to_start_inside_a_running_loop():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "error", "message"),
     [
-        ({"until": -1}, r"until must be a finite virtual time in seconds >= start \(0.0\), got -1"),
-        ({"until": float("nan")}, r"until must be .* got nan"),
-        ({"until": float("inf")}, r"until must be .* got inf"),
-        ({"until": "5"}, r"until must be .* got '5'"),
-        ({"max_steps": 0}, r"max_steps must be a positive integer, got 0"),
-        ({"max_steps": 1.5}, r"max_steps must be a positive integer, got 1.5"),
-        ({"start": -3}, r"start must be a finite number of virtual seconds >= 0, got -3"),
-        ({"epoch": float("nan")}, r"epoch must be a finite Unix time in seconds, got nan"),
+        (
+            {"until": -1},
+            ValueError,
+            r"until must be a finite number of virtual seconds >= start \(0.0\), got -1",
+        ),
+        ({"until": float("nan")}, ValueError, r"until must be .* got nan"),
+        ({"until": float("inf")}, ValueError, r"until must be .* got inf"),
+        ({"until": "5"}, TypeError, r"until must be .* got '5'"),
+        ({"max_steps": 0}, ValueError, r"max_steps must be an integer >= 1, got 0"),
+        ({"max_steps": 1.5}, TypeError, r"max_steps must be an integer >= 1, got 1.5"),
+        (
+            {"start": -3},
+            ValueError,
+            r"start must be a finite number of virtual seconds >= 0, got -3",
+        ),
+        (
+            {"epoch": float("nan")},
+            ValueError,
+            r"epoch must be a finite Unix time in seconds, got nan",
+        ),
     ],
 )
-def test_bad_arguments_get_an_error_naming_the_argument_and_value(kwargs, message):
+def test_bad_arguments_get_an_error_naming_the_argument_and_value(kwargs, error, message):
     coro = asyncio.sleep(0)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         asyncsim.run(coro, **kwargs)
     assert coro.cr_frame is None  # closed: no "never awaited" warning
 

@@ -16,6 +16,8 @@ Failures raise what asyncio raises: ``socket.gaierror`` for an unknown name,
 partition swallows a connection attempt, ``ConnectionResetError`` on a reset.
 """
 
+from typing import TYPE_CHECKING
+
 from ._faults import Fault
 from ._http import HttpRequest, HttpService
 from ._network import Network
@@ -33,3 +35,9 @@ __all__ = [
     "VirtualServer",
     "VirtualTransport",
 ]
+
+if TYPE_CHECKING:
+    from asyncsim.core.network import NetworkModel
+
+    def _routable(network: Network) -> NetworkModel:
+        return network  # mypy checks that a Network is what VirtualEventLoop routes to

@@ -1,14 +1,17 @@
 """The virtual loop's timer handle: asyncio's TimerHandle with a one-frame ``cancel``.
 
 Outside debug mode the loop builds handles with ``__new__`` and sets the slots
-itself, with exactly the values ``__init__`` would set (see ``VirtualEventLoop.
-call_soon`` and ``call_later``); in debug mode it calls the real constructors so
+itself, with exactly the values ``__init__`` would set (see
+:mod:`asyncsim.core.callbacks`); in debug mode it calls the real constructors so
 source tracebacks are recorded as usual.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from contextvars import Context
+from typing import Any
 
 __all__ = ["TimerHandle"]
 
@@ -17,6 +20,15 @@ class TimerHandle(asyncio.TimerHandle):
     """asyncio's TimerHandle (same name, repr and behaviour) with a one-frame ``cancel``."""
 
     __slots__ = ()
+
+    # asyncio's slots, which typeshed does not describe (declarations only).
+    _context: Context
+    _loop: Any
+    _callback: Callable[..., object] | None
+    _repr: str | None
+    _source_traceback: Any
+    _when: float
+    _scheduled: bool
 
     def cancel(self) -> None:
         # asyncio.TimerHandle.cancel + Handle.cancel in one frame. The loop only
@@ -30,4 +42,4 @@ class TimerHandle(asyncio.TimerHandle):
             if loop._debug:
                 self._repr = repr(self)
             self._callback = None
-            self._args = None
+            self._args = None  # type: ignore[assignment]

@@ -1,9 +1,15 @@
 """The hook protocol the loop calls while it runs: subclass :class:`Instrument`.
 
-With no instrument attached the loop runs its fast path and pays one branch per
-iteration, nothing per callback. Attach with ``loop.add_instrument(obj)``; hooks
-are called in attachment order. Every hook receives integer ticks (nanoseconds)
-where it receives times; ``loop.clock.now`` is the current virtual time.
+With no instrument attached the loop runs its fast path and pays a few branches
+per callback, no call. Attach with ``loop.add_instrument(obj)``; hooks are called
+in attachment order; ``loop.instrument(Kind)`` finds the attached instrument of a
+kind. Every hook receives integer ticks (nanoseconds) where it receives times;
+``loop.clock.now`` is the current virtual time.
+
+Instruments are guests: a hook that raises is reported once through
+``loop.call_exception_handler`` (naming the instrument and the hook, with the
+traceback) and its instrument is detached; the run goes on (see
+:mod:`asyncsim.core.hosting`).
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ class Instrument:
     def callback_scheduled(self, handle: asyncio.Handle, when: int | None) -> None:
         """A callback was scheduled (``when`` in ticks for timers, None for call_soon).
 
-        ``loop._current_step`` is the handle running at that moment (None between
-        steps), which gives causal wake edges.
+        Its cause is the step running at that moment: an instrument that wants
+        causal wake edges remembers the handle it saw in :meth:`before_step`
+        (until :meth:`after_step`), as the tracer does.
         """
 
     def before_step(self, handle: asyncio.Handle) -> None:

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from asyncsim._validate import check_int, refuse
 from asyncsim.clock import to_seconds, to_ticks
 
 __all__ = ["Schedule", "ScheduleState"]
@@ -47,14 +48,8 @@ _FIELD = re.compile(r"^(t|l|j|c|p)=(.*)$")
 
 
 def _ticks_tuple(name: str, values: Iterable[int]) -> tuple[int, ...]:
-    out = []
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must hold integer nanoseconds, got {value!r}")
-        if value < 0:
-            raise ValueError(f"{name} must hold non-negative nanoseconds, got {value!r}")
-        out.append(value)
-    return tuple(out)
+    """``values`` as a tuple of nanoseconds, each an integer >= 0 (``name[i]`` in errors)."""
+    return tuple(check_int(f"{name}[{i}]", value, minimum=0) for i, value in enumerate(values))
 
 
 @dataclass(frozen=True)
@@ -192,7 +187,7 @@ class ScheduleState:
 
     def __init__(self, schedule: Schedule) -> None:
         if not isinstance(schedule, Schedule):
-            raise TypeError(f"schedule must be an asyncsim.Schedule, got {schedule!r}")
+            refuse("schedule", "an asyncsim.Schedule", schedule)
         self.schedule = schedule
         self._timer = iter(schedule.timer_lateness)
         self._latency = iter(schedule.latency)

@@ -1,36 +1,43 @@
-"""The virtual loop's two-level timer queue: a small heap of near timers, far ones in buckets.
+"""The virtual loop's pending timers: :class:`TimerQueue`, a near heap and far buckets.
 
 A heap of every pending timer costs a cache miss per level once it outgrows the
 CPU caches (100,000 sleeping tasks: 17 levels). So only the timers due before
-``loop._horizon`` live in the heap ``loop._timers`` (entries ``(ticks, seq,
-handle)``, as before); later ones are appended, unsorted, to the bucket
-``(ticks - loop._far_origin) // loop._far_width`` of the dict ``loop._far``
-(``loop._far_keys`` is a heap of the bucket numbers in use). When the heap runs
-empty, the earliest bucket is heapified into it and the horizon moves to that
-bucket's end.
+the *horizon* live in the heap :attr:`TimerQueue.heap` (entries ``(ticks, seq,
+handle)``); later ones are appended, unsorted, to the bucket ``(ticks - origin)
+// width`` of a dict of far buckets (with a heap of the bucket numbers in use).
+When the heap runs empty, the earliest bucket is heapified into it and the
+horizon moves to that bucket's end.
 
 Invariant: every far timer is due at or after the horizon, every heap timer
 before it, so the heap's head is the earliest timer whenever the heap is not
-empty, and ``(when, seq)`` order is exact. Timers at infinity
-(``INFINITE_TICKS``) land in a bucket like any other and surface last.
+empty, and ``(ticks, seq)`` order is exact (``seq`` is the queue's own
+scheduling counter, so timers due at the same tick run first-scheduled first).
+Timers at infinity (``INFINITE_TICKS``) land in a bucket like any other and
+surface last.
 
 Until the heap first grows past :data:`SPLIT_AT` timers the horizon is
-unbounded and the queue is the plain heap. Past it, :func:`split` picks a bucket
-width (adaptive: the span of pending deadlines shared so that a bucket holds
-about :data:`NEAR_TARGET` timers) and moves everything but the first bucket out;
-it runs again when the heap doubles past that (short timers) or refills find
+unbounded and the queue is the plain heap. Past it, a split picks a bucket width
+(adaptive: the span of pending deadlines shared so that a bucket holds about
+:data:`NEAR_TARGET` timers) and moves everything but the first bucket out; it
+runs again when the heap doubles past that (short timers) or refills find
 buckets far from the target size.
 
-The hot paths (``call_later``, the batch pops in ``_run_once``) inline the
-heap pushes and pops; the cold work (split, refill, compaction) is here.
+The loop talks to the queue through a small interface (``push``, ``first``,
+``pop_due``, ``note_cancelled``, ``compact``, ``clear``, ``len()``; the hot paths
+also read ``heap[0]``, ``far`` and ``cancelled``), so another implementation (a
+compiled heap) can replace it. Only the queue changes its state;
+handles are asyncio ``TimerHandle`` objects, whose ``_scheduled`` flag it clears
+when it lets go of them.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
+from collections import deque
 from typing import Any
 
-__all__ = ["NEAR_TARGET", "SPLIT_AT", "clear", "compact", "push", "refill", "reset", "split"]
+__all__ = ["COMPACT_AT", "NEAR_TARGET", "SPLIT_AT", "UNBOUNDED", "TimerQueue"]
 
 #: Timers in the heap (and per far bucket) the adaptive width aims for.
 NEAR_TARGET = 512
@@ -38,124 +45,220 @@ NEAR_TARGET = 512
 SPLIT_AT = 4096
 #: The horizon of a plain (unsplit) queue: beyond every deadline.
 UNBOUNDED = 1 << 80
+#: The loop compacts once more than this many cancelled timers make up half of the queue.
+COMPACT_AT = 100
 _INFINITE_TICKS = 1 << 62
 
+_heappush = heapq.heappush
+_heappop = heapq.heappop
 
-def reset(loop: Any) -> None:
-    """Set up (or reset to) an empty, unsplit queue on ``loop``."""
-    loop._horizon = UNBOUNDED
-    loop._far = {}
-    loop._far_keys = []
-    loop._far_count = 0
-    loop._far_origin = 0
-    loop._far_width = 1
-    loop._near_limit = SPLIT_AT
-    loop._refills = 0
+#: ``(ticks, seq, handle)``; the handle is an asyncio TimerHandle (typed Any: its
+#: ``_scheduled`` and ``_cancelled`` slots are private to asyncio).
+Entry = tuple[int, int, Any]
 
 
-def clear(loop: Any) -> None:
-    """Drop every timer (loop closing)."""
-    loop._timers.clear()
-    reset(loop)
+class TimerQueue:
+    """Pending timers in ``(ticks, seq)`` order (ticks: integer nanoseconds).
 
+    ``len(queue)`` counts every queued timer, cancelled ones not yet dropped included.
 
-def push(loop: Any, entry: tuple[int, int, Any]) -> None:
-    """Queue ``entry`` = ``(ticks, seq, handle)`` on the level its deadline belongs to."""
-    ticks = entry[0]
-    if ticks < loop._horizon:
-        timers = loop._timers
-        heapq.heappush(timers, entry)
-        if len(timers) > loop._near_limit:
-            split(loop)
-    else:
-        _to_far(loop, entry)
+    Examples
+    --------
+    >>> from asyncsim.core.timers import TimerQueue
+    >>> class Timer:
+    ...     _cancelled = False
+    >>> queue, a, b = TimerQueue(), Timer(), Timer()
+    >>> queue.push(2_000, b); queue.push(1_000, a)
+    >>> queue.first()
+    1000
+    >>> due = []
+    >>> queue.pop_due(1_500, due)
+    >>> due == [a], len(queue)
+    (True, 1)
+    """
 
+    __slots__ = (
+        "_far",
+        "_far_keys",
+        "_far_origin",
+        "_far_width",
+        "_horizon",
+        "_near_limit",
+        "_refills",
+        "_seq",
+        "cancelled",
+        "far",
+        "heap",
+    )
 
-def _to_far(loop: Any, entry: tuple[int, int, Any]) -> None:
-    key = (entry[0] - loop._far_origin) // loop._far_width
-    bucket = loop._far.get(key)
-    if bucket is None:
-        loop._far[key] = [entry]
-        heapq.heappush(loop._far_keys, key)
-    else:
-        bucket.append(entry)
-    loop._far_count += 1
+    def __init__(self) -> None:
+        #: The near level, a heap of entries; the hot paths may read it (never change it).
+        self.heap: list[Entry] = []
+        #: Cancelled timers still queued (dropped when they surface, or by :meth:`compact`).
+        self.cancelled = 0
+        self._seq = itertools.count().__next__
+        self._reset()
 
+    def _reset(self) -> None:
+        self._horizon = UNBOUNDED
+        self._far: dict[int, list[Entry]] = {}
+        self._far_keys: list[int] = []
+        #: Timers in the far buckets (read them only).
+        self.far = 0
+        self._far_origin = 0
+        self._far_width = 1
+        self._near_limit = SPLIT_AT
+        self._refills = 0
 
-def refill(loop: Any) -> None:
-    """The heap is empty: move the earliest far bucket into it (in place)."""
-    timers = loop._timers
-    key = heapq.heappop(loop._far_keys)
-    bucket = loop._far.pop(key)
-    loop._far_count -= len(bucket)
-    loop._refills += 1
-    timers.extend(bucket)
-    loop._horizon = loop._far_origin + (key + 1) * loop._far_width
-    n = len(bucket)
-    if loop._refills >= 8 and (
-        n > 4 * NEAR_TARGET or (n * 8 < NEAR_TARGET and loop._far_count > NEAR_TARGET)
-    ):
-        split(loop)  # the width no longer fits the deadlines: pick a new one
-    else:
-        heapq.heapify(timers)
+    def __len__(self) -> int:
+        return len(self.heap) + self.far
 
+    @property
+    def near(self) -> int:
+        """Timers in the near heap (cancelled ones not yet dropped included)."""
+        return len(self.heap)
 
-def split(loop: Any) -> None:
-    """Re-level every pending timer: a width for ~NEAR_TARGET timers per bucket."""
-    timers = loop._timers
-    entries = timers[:]
-    for bucket in loop._far.values():
-        entries.extend(bucket)
-    loop._far = {}
-    loop._far_keys = []
-    loop._far_count = 0
-    loop._refills = 0
-    finite = [e[0] for e in entries if e[0] < _INFINITE_TICKS]
-    n = len(entries)
-    if n <= SPLIT_AT // 2 or len(finite) < 2:
-        # Few timers: back to a plain heap.
-        timers[:] = entries
-        heapq.heapify(timers)
-        loop._horizon = UNBOUNDED
-        loop._near_limit = SPLIT_AT
-        return
-    lo, hi = min(finite), max(finite)
-    width = max(1, (hi - lo) * NEAR_TARGET // len(finite))
-    loop._far_origin = lo
-    loop._far_width = width
-    horizon = loop._horizon = lo + width
-    near = [e for e in entries if e[0] < horizon]
-    for entry in entries:
-        if entry[0] >= horizon:
-            _to_far(loop, entry)
-    timers[:] = near
-    heapq.heapify(timers)
-    # Split again only once the heap has doubled (all-equal deadlines stay one bucket).
-    loop._near_limit = max(SPLIT_AT, 2 * len(near))
+    @property
+    def horizon(self) -> int:
+        """Ticks before which every timer is in the heap (:data:`UNBOUNDED` when unsplit)."""
+        return self._horizon
 
+    # -- the loop's interface ----------------------------------------------------------
 
-def compact(loop: Any) -> None:
-    """Drop cancelled timers from both levels (marking them no longer scheduled)."""
-    timers = loop._timers
-    live = []
-    for entry in timers:
-        if entry[2]._cancelled:
-            entry[2]._scheduled = False
+    def push(self, ticks: int, handle: Any) -> None:
+        """Queue ``handle`` to fire at ``ticks``, after every timer already queued for then."""
+        if ticks < self._horizon:
+            heap = self.heap
+            _heappush(heap, (ticks, self._seq(), handle))
+            if len(heap) > self._near_limit:
+                self._split()
         else:
-            live.append(entry)
-    timers[:] = live
-    heapq.heapify(timers)
-    count = 0
-    for key in list(loop._far):
-        bucket = [e for e in loop._far[key] if not e[2]._cancelled]
-        for entry in loop._far[key]:
+            self._to_far((ticks, self._seq(), handle))
+
+    def first(self) -> int | None:
+        """The deadline (ticks) of the earliest live timer, or None when none is queued.
+
+        Cancelled timers at the head are dropped on the way.
+        """
+        heap = self.heap
+        while True:
+            while heap and heap[0][2]._cancelled:
+                _heappop(heap)[2]._scheduled = False
+                self.cancelled -= 1
+            if heap or not self.far:
+                return heap[0][0] if heap else None
+            self._refill()  # the near heap ran empty: bring the next bucket in
+
+    def pop_due(self, now: int, out: deque[Any] | list[Any]) -> None:
+        """Move the timers due at or before ``now`` to ``out`` in order; drop cancelled ones."""
+        heap = self.heap
+        while True:
+            while heap and heap[0][0] <= now:
+                timer = _heappop(heap)[2]
+                timer._scheduled = False
+                if timer._cancelled:
+                    self.cancelled -= 1
+                else:
+                    out.append(timer)
+            # (far timers can be due only if a shared clock moved past the horizon)
+            if heap or not self.far or self._horizon > now:
+                return
+            self._refill()
+
+    def note_cancelled(self) -> None:
+        """A queued timer was cancelled: it stays queued until it surfaces or a compaction."""
+        self.cancelled += 1
+
+    def compact(self) -> None:
+        """Drop cancelled timers from both levels (marking them no longer scheduled)."""
+        heap = self.heap
+        live = []
+        for entry in heap:
             if entry[2]._cancelled:
                 entry[2]._scheduled = False
-        if bucket:
-            loop._far[key] = bucket
-            count += len(bucket)
+            else:
+                live.append(entry)
+        heap[:] = live
+        heapq.heapify(heap)
+        count = 0
+        for key in list(self._far):
+            bucket = [e for e in self._far[key] if not e[2]._cancelled]
+            for entry in self._far[key]:
+                if entry[2]._cancelled:
+                    entry[2]._scheduled = False
+            if bucket:
+                self._far[key] = bucket
+                count += len(bucket)
+            else:
+                del self._far[key]
+        self._far_keys = sorted(self._far)
+        self.far = count
+        self.cancelled = 0
+
+    def clear(self) -> None:
+        """Drop every timer (the loop is closing)."""
+        self.heap.clear()
+        self.cancelled = 0
+        self._reset()
+
+    # -- the two levels -----------------------------------------------------------------
+
+    def _to_far(self, entry: Entry) -> None:
+        key = (entry[0] - self._far_origin) // self._far_width
+        bucket = self._far.get(key)
+        if bucket is None:
+            self._far[key] = [entry]
+            _heappush(self._far_keys, key)
         else:
-            del loop._far[key]
-    loop._far_keys = sorted(loop._far)
-    loop._far_count = count
-    loop._cancelled_timers = 0
+            bucket.append(entry)
+        self.far += 1
+
+    def _refill(self) -> None:
+        """The heap is empty: move the earliest far bucket into it (in place)."""
+        heap = self.heap
+        key = _heappop(self._far_keys)
+        bucket = self._far.pop(key)
+        self.far -= len(bucket)
+        self._refills += 1
+        heap.extend(bucket)
+        self._horizon = self._far_origin + (key + 1) * self._far_width
+        n = len(bucket)
+        if self._refills >= 8 and (
+            n > 4 * NEAR_TARGET or (n * 8 < NEAR_TARGET and self.far > NEAR_TARGET)
+        ):
+            self._split()  # the width no longer fits the deadlines: pick a new one
+        else:
+            heapq.heapify(heap)
+
+    def _split(self) -> None:
+        """Re-level every pending timer: a width for ~NEAR_TARGET timers per bucket."""
+        heap = self.heap
+        entries = heap[:]
+        for bucket in self._far.values():
+            entries.extend(bucket)
+        self._far = {}
+        self._far_keys = []
+        self.far = 0
+        self._refills = 0
+        finite = [e[0] for e in entries if e[0] < _INFINITE_TICKS]
+        n = len(entries)
+        if n <= SPLIT_AT // 2 or len(finite) < 2:
+            # Few timers: back to a plain heap.
+            heap[:] = entries
+            heapq.heapify(heap)
+            self._horizon = UNBOUNDED
+            self._near_limit = SPLIT_AT
+            return
+        lo, hi = min(finite), max(finite)
+        width = max(1, (hi - lo) * NEAR_TARGET // len(finite))
+        self._far_origin = lo
+        self._far_width = width
+        horizon = self._horizon = lo + width
+        near = [e for e in entries if e[0] < horizon]
+        for entry in entries:
+            if entry[0] >= horizon:
+                self._to_far(entry)
+        heap[:] = near
+        heapq.heapify(heap)
+        # Split again only once the heap has doubled (all-equal deadlines stay one bucket).
+        self._near_limit = max(SPLIT_AT, 2 * len(near))

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from asyncsim._validate import check_int, check_str, refuse
+from asyncsim.core.hosting import InstrumentHost
 from asyncsim.trace.records import Lane, LaneInterval, LaneSample, Value
 
 __all__ = ["LaneRecorder", "recorder"]
@@ -153,8 +154,15 @@ def recorder() -> LaneRecorder | None:
     True
     """
     loop = asyncio._get_running_loop()
-    for instrument in getattr(loop, "_instruments", ()):  # the tracer among them, if any
-        lanes = getattr(instrument, "lanes", None)
-        if isinstance(lanes, LaneRecorder):
-            return lanes
-    return None
+    if not isinstance(loop, InstrumentHost):
+        return None
+    owner = loop.instrument(_HasLanes)  # type: ignore[type-abstract]  # the tracer, if any
+    lanes = getattr(owner, "lanes", None)
+    return lanes if isinstance(lanes, LaneRecorder) else None
+
+
+@runtime_checkable
+class _HasLanes(Protocol):
+    """An instrument that records lanes (the tracer)."""
+
+    lanes: Any

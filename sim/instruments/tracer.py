@@ -11,11 +11,11 @@ a task step in the ready queue is a handle whose ``_callback.__self__`` is the
 task (the C ``TaskStepMethWrapper``, the ``task_wakeup`` builtin, or the bound
 methods of the pure-Python Task); ``task._fut_waiter`` is the awaited future; an
 ``asyncio.sleep`` timer calls ``futures._set_result_unless_cancelled``. The
-handle running while a callback is scheduled (``loop._current_step``) is its
-cause, which gives the wake edges. A task whose first step runs eagerly inside
-``create_task`` (3.12+ eager task factories) gets that step recorded when the loop
-reports the task, as a step spawned by the running step (callbacks scheduled
-during it are attributed to that running step).
+step running while a callback is scheduled (the tracer remembers it from its own
+``before_step``) is its cause, which gives the wake edges. A task whose first step
+runs eagerly inside ``create_task`` (3.12+ eager task factories) gets that step
+recorded when the loop reports the task, as a step spawned by the running step
+(callbacks scheduled during it are attributed to that running step).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import types
 from typing import Any
 
 from asyncsim.core import introspect
+from asyncsim.core.hosting import InstrumentHost
 from asyncsim.core.instrument import Instrument
 from asyncsim.instruments.lanes import LaneRecorder
 from asyncsim.instruments.waits import (
@@ -64,7 +65,7 @@ _INTERNAL = frozenset(
     {
         "BaseEventLoop.shutdown_asyncgens",
         "BaseEventLoop.shutdown_default_executor",
-        "VirtualEventLoop.shutdown_default_executor",
+        "ThreadJobs.shutdown_default_executor",  # (asyncsim.core.jobs)
     }
 )
 
@@ -465,7 +466,6 @@ _active: list[Tracer] = []
 
 def _tracer() -> Tracer | None:
     loop = asyncio._get_running_loop()
-    for instrument in getattr(loop, "_instruments", ()):
-        if isinstance(instrument, Tracer):
-            return instrument
+    if isinstance(loop, InstrumentHost) and (tracer := loop.instrument(Tracer)) is not None:
+        return tracer
     return _active[-1] if _active else None

@@ -11,10 +11,11 @@ them, which checks every value; that record is what travels on, e.g.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from asyncsim._validate import check_bool, check_number, refuse
 from asyncsim.core.loop import _validate_limits
+from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
 from asyncsim.scope.timepatch import DEFAULT_EPOCH
 
@@ -94,17 +95,14 @@ class SimulationOptions:
     epoch: float = DEFAULT_EPOCH
     allow_real_io: bool = False
     cpu: CpuModel | None = None
-    network: Any = None
+    network: NetworkModel | None = None
     schedule: Schedule | None = None
     trace: bool = False
 
     def __post_init__(self) -> None:
         _validate_limits(self.until, self.max_steps, self.start)
         network = self.network
-        if network is not None and not (
-            callable(getattr(network, "attached", None))
-            and callable(getattr(network, "create_connection", None))
-        ):
+        if network is not None and not isinstance(network, NetworkModel):
             refuse(
                 "network",
                 "an asyncsim.models.network.Network (e.g. Network(latency=0.05))",

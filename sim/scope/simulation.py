@@ -17,6 +17,7 @@ from typing import Any
 from asyncsim._validate import check_str
 from asyncsim.clock import Clock, to_seconds, to_ticks
 from asyncsim.core.loop import VirtualEventLoop
+from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
 from asyncsim.instruments.cpu import CpuCost, CpuModel, cpu_cost
 from asyncsim.instruments.tracer import Tracer
@@ -62,7 +63,7 @@ class Simulation:
         epoch: float = DEFAULT_EPOCH,
         allow_real_io: bool = False,
         cpu: CpuModel | None = None,
-        network: Any = None,
+        network: NetworkModel | None = None,
         schedule: Schedule | None = None,
         trace: bool = False,
     ) -> None:

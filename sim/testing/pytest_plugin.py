@@ -209,11 +209,12 @@ def asyncsim_trace(request: pytest.FixtureRequest) -> Any:
 
 def _live_trace(loop: Any) -> Any:
     """The trace recorded so far on ``loop``: each attribute access takes a fresh snapshot."""
+    from asyncsim.core.hosting import InstrumentHost
     from asyncsim.instruments.tracer import Tracer
 
-    for instrument in getattr(loop, "_instruments", ()):
-        if isinstance(instrument, Tracer):
-            return _Deferred("asyncsim_trace", instrument.build)
+    tracer = loop.instrument(Tracer) if isinstance(loop, InstrumentHost) else None
+    if tracer is not None:
+        return _Deferred("asyncsim_trace", tracer.build)
     raise RuntimeError(f"asyncsim_trace: no tracer is attached to {loop!r}")
 
 
