@@ -29,11 +29,11 @@ HOLDS = {
     "records and analysis": "Trace rows and JSON schema; task graph, step DAG, critical path",
     "instruments": "hooks on the loop: Tracer, CPU cost model, lane recorder, marks",
     "scope": "Simulation: one clock, seeds and RNG streams, limits, time patching",
-    "models": "distributions, services (SimPy), virtual network, workloads",
+    "models": "distributions, services (SimPy), virtual network, workloads, recorded models",
     "views": "Gantt (matplotlib), HTML page, Chrome trace, lanes tables",
-    "running": "run(), simulate() -> Run; run_script() for unmodified scripts",
+    "running": "run(), simulate() -> Run; run_script(); recording on a real loop",
     "testing and sweeps": "hypothesis schedules, pytest plugin, stateful tests; sweeps",
-    "command line": "asyncsim run | demo | report | sweep",
+    "command line": "asyncsim run | demo | report | sweep | record",
     "package": "asyncsim: the curated, lazily loaded public names",
 }
 FLOW = [

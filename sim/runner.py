@@ -26,7 +26,7 @@ from asyncsim.trace.records import Trace
 if TYPE_CHECKING:
     from asyncsim.instruments.cpu import CpuModel
 
-__all__ = ["Run", "close_loop", "run", "simulate"]
+__all__ = ["MODEL_DOC", "Run", "close_loop", "resolve_model", "run", "simulate"]
 
 T = TypeVar("T")
 # Callbacks allowed while cancelling leftover tasks after the main coroutine ends.
@@ -86,6 +86,52 @@ class Run(_Outcome):
     def ok(self) -> bool:
         """True when the main coroutine returned normally."""
         return self.exception is None
+
+
+#: What ``model=`` takes: a recorded model file's path, ``asyncsim.models.load(path)``'s
+#: result, or a mapping of model names (``{"network": ..., "cpu": ...}``).
+ModelArg = Any
+
+_MODEL_HELP = (
+    "a model file path (asyncsim record ... -o model.json), the result of "
+    "asyncsim.models.load(path), or a dict with 'network' and/or 'cpu'"
+)
+
+#: How ``model=`` is documented, once for every entry point.
+MODEL_DOC = """\
+model : str, path, RecordedModel or dict, optional
+    A recorded model (``asyncsim record``): a model file's path, the result of
+    :func:`asyncsim.models.load`, or a dict of ``network`` and ``cpu``. It supplies
+    ``network`` and ``cpu``, which may then not be given as well."""
+
+
+def resolve_model(model: ModelArg, network: Any, cpu: Any) -> tuple[Any, Any]:
+    """``(network, cpu)`` with ``model``'s in place of the ones not given (``model=``)."""
+    if model is None:
+        return network, cpu
+    if isinstance(model, (str, os.PathLike)):
+        from asyncsim.models.recorded import load
+
+        model = load(model)
+    models = model.models() if callable(getattr(model, "models", None)) else model
+    if not isinstance(models, dict) or not set(models) <= {"network", "cpu"} or not models:
+        raise TypeError(f"model must be {_MODEL_HELP}, got {model!r}")
+    for name, given in (("network", network), ("cpu", cpu)):
+        if given is not None and name in models:
+            raise ValueError(
+                f"{name} is given both as {name}= and by model=; edit the model's {name} "
+                f"instead (model.{name}), or leave {name}= out"
+            )
+    return models.get("network", network), models.get("cpu", cpu)
+
+
+def _document_model(func: T) -> T:
+    """Put :data:`MODEL_DOC` after the options in ``func``'s docstring (before ``trace``)."""
+    doc = func.__doc__ or ""
+    marker = "    {simulation options}\n"
+    model_doc = "".join(f"    {line}\n" if line else "\n" for line in MODEL_DOC.splitlines())
+    func.__doc__ = doc.replace(marker, marker + model_doc, 1)
+    return func
 
 
 def _check_call(coro: object, func: str, call: str) -> None:
@@ -150,6 +196,7 @@ def close_loop(loop: VirtualEventLoop) -> None:
 
 
 @document_options
+@_document_model
 def simulate(
     coro: Coroutine[Any, Any, T],
     *,
@@ -164,6 +211,7 @@ def simulate(
     network: NetworkModel | None = None,
     schedule: Schedule | None = None,
     trace: bool = False,
+    model: ModelArg = None,
 ) -> Run:
     """Run ``coro`` on virtual time and return a :class:`Run` describing what happened.
 
@@ -190,6 +238,7 @@ def simulate(
     """
     _check_call(coro, "simulate", "asyncsim.simulate()")
     with _closed_if_refused(coro):
+        network, cpu = resolve_model(model, network, cpu)
         options = SimulationOptions(
             until=until,
             max_steps=max_steps,
@@ -239,6 +288,7 @@ def _simulate(coro: Coroutine[Any, Any, Any], options: SimulationOptions) -> Run
 
 
 @document_options
+@_document_model
 def run(
     coro: Coroutine[Any, Any, T],
     *,
@@ -252,6 +302,7 @@ def run(
     cpu: CpuModel | None = None,
     network: NetworkModel | None = None,
     schedule: Schedule | None = None,
+    model: ModelArg = None,
 ) -> T:
     """Run ``coro`` on virtual time and return its result: a drop-in for ``asyncio.run``.
 
@@ -276,6 +327,7 @@ def run(
     """
     _check_call(coro, "run", "asyncsim.run()")
     with _closed_if_refused(coro):
+        network, cpu = resolve_model(model, network, cpu)
         options = SimulationOptions(
             until=until,
             max_steps=max_steps,

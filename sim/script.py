@@ -16,7 +16,14 @@ from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
 from asyncsim.errors import SimulationError
-from asyncsim.runner import _Outcome, close_loop, format_exception_for_script
+from asyncsim.runner import (
+    ModelArg,
+    _document_model,
+    _Outcome,
+    close_loop,
+    format_exception_for_script,
+    resolve_model,
+)
 from asyncsim.scope.options import SimulationOptions, document_options
 from asyncsim.scope.simulation import Simulation
 from asyncsim.scope.timepatch import DEFAULT_EPOCH
@@ -32,17 +39,23 @@ __all__ = ["MODEL_NAMES", "ScriptRun", "load_model", "run_script"]
 MODEL_NAMES = ("network", "cpu")
 
 
-def load_model(path: str | os.PathLike[str]) -> dict[str, Any]:
+def load_model(path: str | os.PathLike[str], *, unknown: str = "error") -> dict[str, Any]:
     """Run the model file at ``path`` and return the models it defines.
 
     A model file is a plain Python file that builds models at module level under
     the names in :data:`MODEL_NAMES`, e.g. ``network = Network(latency=0.05)``.
     It runs with its own directory first on ``sys.path``; the result maps each
     name it defines to its value, ready for ``run_script(..., **models)``.
+    A ``.json`` file is a recorded model (``asyncsim record``), read by
+    :func:`asyncsim.models.load` with ``unknown`` (``"error"`` or ``"pooled"``).
     """
     path = os.fspath(path)
     if not isinstance(path, str) or not os.path.isfile(path):
         raise FileNotFoundError(f"model file {path!r} does not exist or is not a file")
+    if path.lower().endswith(".json"):
+        from asyncsim.models.recorded import load
+
+        return load(path, unknown=unknown).models()
     saved_path = sys.path[:]
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
@@ -119,6 +132,7 @@ def _find_simulation_error(exc: BaseException | None) -> SimulationError | None:
 
 
 @document_options
+@_document_model
 def run_script(
     path: str | os.PathLike[str],
     argv: Sequence[str] = (),
@@ -134,6 +148,7 @@ def run_script(
     network: NetworkModel | None = None,
     schedule: Schedule | None = None,
     trace: bool = False,
+    model: ModelArg = None,
 ) -> ScriptRun:
     """Run an unmodified Python script with every asyncio loop it creates virtual.
 
@@ -154,13 +169,14 @@ def run_script(
     trace : bool
         Trace every loop of the script into one :class:`asyncsim.Trace` (``ScriptRun.trace``).
 
-    A model file (:func:`load_model`) gives ``network`` and ``cpu``.
+    A model file (:func:`load_model`) gives ``network`` and ``cpu``; so does ``model=``.
     """
     path = os.fspath(path)
     if not isinstance(path, str) or not os.path.isfile(path):
         raise FileNotFoundError(f"script path {path!r} does not exist or is not a file")
     if isinstance(argv, str) or not all(isinstance(a, str) for a in argv):
         raise TypeError(f"argv must be a sequence of strings, got {argv!r}")
+    network, cpu = resolve_model(model, network, cpu)
     options = SimulationOptions(
         until=until,
         max_steps=max_steps,

@@ -25,7 +25,7 @@ LAYERS = [
     ("scope", ("asyncsim.scope",)),
     ("models", ("asyncsim.models",)),
     ("views", ("asyncsim.report",)),
-    ("running", ("asyncsim.runner", "asyncsim.script")),
+    ("running", ("asyncsim.runner", "asyncsim.script", "asyncsim.recording")),
     ("testing and sweeps", ("asyncsim.testing", "asyncsim.sweeps")),
     ("command line", ("asyncsim.cli", "asyncsim.__main__")),
     ("package", ("asyncsim",)),

@@ -229,9 +229,11 @@ def test_every_entry_point_takes_the_simulation_options_with_the_same_types_and_
     expected = options(asyncsim.Simulation, ())
     assert [name for name, *_ in expected] == list(OPTION_NAMES)
     assert options(SimulationOptions, ()) == expected  # the record they all build
-    assert options(asyncsim.simulate, {"coro"}) == expected
-    assert options(asyncsim.run_script, {"path", "argv"}) == expected
-    assert options(asyncsim.run, {"coro"}) == [o for o in expected if o[0] != "trace"]
+    # model= is not an option of the record: the entry points turn it into network and cpu
+    model = ("model", inspect.Parameter.KEYWORD_ONLY, None, "ModelArg")
+    assert options(asyncsim.simulate, {"coro"}) == [*expected, model]
+    assert options(asyncsim.run_script, {"path", "argv"}) == [*expected, model]
+    assert options(asyncsim.run, {"coro"}) == [o for o in expected if o[0] != "trace"] + [model]
     entry_points = (asyncsim.Simulation, asyncsim.simulate, asyncsim.run, asyncsim.run_script)
     for func in (*entry_points, SimulationOptions):
         assert "{simulation options}" not in func.__doc__

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncsim.cli.args import positive_int, seconds
+from asyncsim.cli.record import RecordUsageError, add_record_parser, cmd_record
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
 from asyncsim.instruments.cpu import CpuCost, Measured
 from asyncsim.report.demo_index import DemoEntry, write_demo_index
@@ -119,8 +120,15 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FILE",
-        help="a Python file defining models at module level, e.g. `network = Network(...)` "
-        "(repeatable)",
+        help="a Python file defining models at module level, e.g. `network = Network(...)`, "
+        "or a model file recorded by `asyncsim record` (.json) (repeatable)",
+    )
+    run.add_argument(
+        "--unknown-endpoints",
+        choices=("error", "pooled"),
+        default="error",
+        help="with a recorded model: a host or port the model lacks is an error naming it "
+        "(exit code 2; default), or is answered like the recorded HTTP routes pooled",
     )
     _add_report_options(run)
     run.add_argument("script", help="path of the Python script")
@@ -171,6 +179,7 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="write into a folder asyncsim did not create"
     )
     add_sweep_parser(commands)
+    add_record_parser(commands)
     return parser
 
 
@@ -221,13 +230,13 @@ def _split_trailing(args: argparse.Namespace) -> None:
     args.args = items[i:]
 
 
-def _load_models(paths: Sequence[str | Path]) -> dict[str, object]:
+def _load_models(paths: Sequence[str | Path], *, unknown: str = "error") -> dict[str, object]:
     models: dict[str, object] = {}
     for path in paths:
         if not os.path.isfile(path):
             raise _UsageError(f"model file {str(path)!r} does not exist or is not a file")
         try:
-            loaded = load_model(path)
+            loaded = load_model(path, unknown=unknown)
         except Exception as exc:
             model = os.path.abspath(path)
             if traceback_from(exc, model) is None:
@@ -263,7 +272,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         prepare_folder(args.report, force=args.force)  # refuse before running, not after
     if args.gantt is not None and args.gantt.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise _UsageError(f"--gantt must end in .png, .svg or .pdf, got {str(args.gantt)!r}")
-    models = _load_models(args.model)
+    models = _load_models(args.model, unknown=args.unknown_endpoints)
     if args.cpu is not None:
         if "cpu" in models:
             raise _UsageError("--cpu is given both on the command line and in a model file")
@@ -288,6 +297,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.report is not None:
         index = outcome.report(str(args.report), force=args.force)
         print(f"asyncsim: report written to {index}", file=sys.stderr)
+    network = models.get("network")
+    unknown = getattr(network, "unknown", None)
+    if unknown and getattr(network, "unknown_policy", "error") != "error":
+        print(
+            f"asyncsim: answered like the recorded HTTP routes pooled: {', '.join(unknown)}",
+            file=sys.stderr,
+        )
+    elif unknown:  # a recorded model lacks what the program called: bad input, even if caught
+        raise _UsageError(
+            f"the program called {', '.join(unknown)}, which the recorded model does not "
+            "have; record the program again so that it calls them, or pass "
+            "--unknown-endpoints pooled to answer them like the recorded HTTP routes"
+        )
     return outcome.exit_code
 
 
@@ -380,10 +402,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``asyncsim`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report, "sweep": cmd_sweep}
+    handlers = {
+        "run": _cmd_run,
+        "demo": _cmd_demo,
+        "report": _cmd_report,
+        "sweep": cmd_sweep,
+        "record": cmd_record,
+    }
     try:
         return handlers[args.command](args)
-    except (_UsageError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+    except (
+        _UsageError,
+        RecordUsageError,
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        FileExistsError,
+    ) as exc:
         print(f"asyncsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

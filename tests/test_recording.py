@@ -1,0 +1,255 @@
+"""Recording real runs: the real loop, CPU per step, `asyncsim record`, the done-means test.
+
+The real-time tests never depend on tight gaps: the server's injected delays are
+100 ms and more, and each tolerance below says which measured noise it covers
+(``benchmarks/recording.py`` measures accuracy over repeated runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from asyncsim.cli.main import main as cli
+from asyncsim.instruments.stepcpu import StepCpuRecorder
+from asyncsim.instruments.tracer import Tracer
+from asyncsim.models.recorded import model_from_file, read_model_file
+from asyncsim.models.recorded._stats import exchange_stats, percentile
+from asyncsim.recording import RecordingEventLoop, compare, record_script, replay_script
+
+PROGRAMS = Path(__file__).parent / "recording_programs"
+
+
+def burn(seconds: float) -> None:
+    """Spin until this thread has used ``seconds`` more CPU time."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+# -- the real loop ---------------------------------------------------------------------------
+
+
+def test_the_recording_loop_runs_programs_as_asyncio_does_and_counts_its_runs():
+    async def main():
+        results = await asyncio.gather(*(asyncio.sleep(0.01, result=n) for n in range(3)))
+        return results, asyncio.get_running_loop()
+
+    with asyncio.Runner(loop_factory=RecordingEventLoop) as runner:
+        results, loop = runner.run(main())
+    assert results == [0, 1, 2]
+    assert len(loop.runs) >= 1 and all(end >= start for start, end in loop.runs)
+
+
+def test_the_cpu_time_of_each_step_is_recorded_for_a_coroutine_of_known_cost():
+    samples: dict[str, list[float]] = {}
+
+    async def crunch():
+        for _ in range(3):
+            burn(0.020)
+            await asyncio.sleep(0)
+
+    loop = RecordingEventLoop()
+    loop.add_instrument(StepCpuRecorder(samples))
+    try:
+        loop.run_until_complete(crunch())
+    finally:
+        loop.close()
+    steps = samples[
+        "test_the_cpu_time_of_each_step_is_recorded_for_a_coroutine_of_known_cost.<locals>.crunch"
+    ]
+    assert len(steps) == 4  # three steps that burn, and the one that returns
+    # CPU time is this thread's, not the machine's: a busy machine does not add to it.
+    # The spin loop overshoots by one turn (microseconds) plus the hooks' own work; the
+    # 2 ms tolerance is 20 times the largest overshoot measured under a load of 8.
+    for spent in steps[:3]:
+        assert 0.020 <= spent < 0.022
+    assert steps[3] < 0.002
+
+
+def test_a_tracer_records_the_timeline_of_a_real_run(tmp_path):
+    script = tmp_path / "two_sleeps.py"
+    script.write_text(
+        "import asyncio\n"
+        "async def main():\n"
+        "    await asyncio.sleep(0.1)\n"
+        "    await asyncio.gather(asyncio.sleep(0.1), asyncio.sleep(0.1))\n"
+        "asyncio.run(main())\n"
+    )
+    recording = record_script(script, trace=True)
+    trace = recording.trace
+    assert recording.exit_code == 0 and trace is not None
+    assert [t.coroutine for t in trace.tasks][:1] == ["main"]
+    # two sleeps of 0.1 s one after the other: at least 0.2 s of real time
+    assert trace.elapsed >= 0.2 and recording.makespan >= 0.2
+    assert recording.model is not None and recording.model.endpoints == []
+
+
+# -- the done-means test: a real aiohttp.web server -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shop_server():
+    proc = subprocess.Popen(
+        [sys.executable, str(PROGRAMS / "shop_server.py"), "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    timer = threading.Timer(60, proc.kill)  # a server that never says it listens
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        timer.cancel()
+        assert line.startswith("serving on "), line
+        yield line.split()[-1]
+    finally:
+        timer.cancel()
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_a_recorded_aiohttp_client_replays_with_its_recorded_latencies_and_makespan(
+    shop_server, capsys
+):
+    comparison = compare(PROGRAMS / "shop_client.py", [shop_server], seeds=10)
+    recorded, simulated = comparison.recorded, comparison.simulated
+    assert recorded.exit_code == simulated.exit_code == 0
+    model = recorded.model
+    assert model is not None
+    (endpoint,) = model.endpoints
+    assert endpoint.name == f"127.0.0.1:{shop_server}" and endpoint.protocol == "http"
+    routes = {(r.method, r.route): r for r in endpoint.routes}
+    assert set(routes) == {("GET", "/items/{id}"), ("GET", "/search"), ("POST", "/orders")}
+    items, search, orders = (
+        routes["GET", "/items/{id}"],
+        routes["GET", "/search"],
+        routes["POST", "/orders"],
+    )
+    assert (items.count, search.count, orders.count) == (24, 2, 8)
+    # The server's injected delays are lower bounds of the recorded time to first byte
+    # (0.100..0.200 s for items, 0.300 s for searches, 0.200 s for orders) ...
+    assert min(items.ttfb) >= 0.100 and min(search.ttfb) >= 0.300 and min(orders.ttfb) >= 0.200
+    # ... and the failing route's known rate is recorded exactly: items 3 and 7 of 0..7.
+    assert orders.statuses == {201: 6, 500: 2}
+    assert search.response_bytes == [5000, 5000] and search.body == "text"
+
+    # Replayed in virtual time, each route's p50 and p99 latency matches the recorded
+    # one: the replay draws from the recorded samples, so the only differences are the
+    # resampling (p50 over 24 items) and the client's own work between bytes, which
+    # the CPU model charges per task step. Measured over 5 rounds at load 6-8
+    # (benchmarks/recording.py): p50 within 6 %, p99 within 9 %; tolerance 20 %.
+    rec_stats = exchange_stats(recorded.observations)
+    sim_stats = exchange_stats(simulated.observations)
+    for kind, stats in rec_stats.items():
+        for q in (50, 99):
+            assert sim_stats[kind].p(q) == pytest.approx(stats.p(q), rel=0.20), (kind, q)
+    # The makespan: the replay charges each step its CPU time, the real run also waited
+    # for a CPU on a shared machine; measured: the median over seeds is 3 % to 12 %
+    # below the recorded makespan at load 6-8. Tolerance: 25 % below, 10 % above.
+    median = percentile(sorted(comparison.makespans), 50)
+    assert 0.75 * recorded.makespan <= median <= 1.10 * recorded.makespan
+    # The failing route fails in the replay at its recorded rate, seed after seed.
+    model_objects = model_from_file(model)
+    failures = total = 0
+    for seed in range(10):
+        replay = replay_script(
+            PROGRAMS / "shop_client.py", [shop_server], model_objects, seed=seed, quiet=True
+        )
+        outcomes = dict(
+            exchange_stats(replay.observations)[f"{endpoint.name} POST /orders"].outcomes
+        )
+        failures += outcomes.get("500", 0)
+        total += sum(outcomes.values())
+    assert total == 80
+    # binomial(80, 0.25): standard deviation 0.048; tolerance four of them
+    assert abs(failures / total - 0.25) < 4 * 0.0484
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+def quiet_script(tmp_path: Path) -> Path:
+    script = tmp_path / "quiet.py"
+    script.write_text("import asyncio\nasyncio.run(asyncio.sleep(0.01))\n")
+    return script
+
+
+def test_asyncsim_record_writes_a_model_and_never_overwrites_a_file(tmp_path, capsys):
+    script = quiet_script(tmp_path)
+    output = tmp_path / "model.json"
+    assert cli(["record", str(script), "-o", str(output)]) == 0
+    assert read_model_file(output).program == "quiet.py"
+    assert cli(["record", str(script), "-o", str(output)]) == 2
+    assert "exists; choose another file" in capsys.readouterr().err
+    assert cli(["record", "--force", str(script), "-o", str(output)]) == 0
+
+
+def test_asyncsim_record_takes_its_options_after_the_script_arguments(tmp_path):
+    script = tmp_path / "args.py"
+    script.write_text("import sys\nassert sys.argv[1:] == ['a', 'b'], sys.argv\n")
+    output = tmp_path / "m.json"
+    assert cli(["record", str(script), "a", "b", "-o", str(output)]) == 0
+    assert output.exists()
+
+
+def test_asyncsim_record_of_a_missing_script_is_bad_input(tmp_path, capsys):
+    assert cli(["record", str(tmp_path / "none.py"), "-o", str(tmp_path / "m.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_asyncsim_run_with_a_bad_model_file_exits_with_2(tmp_path, capsys):
+    script = quiet_script(tmp_path)
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text('{"format": "asyncsim-model", "schema_')
+    assert cli(["run", "--model", str(corrupt), str(script)]) == 2
+    assert "is not valid JSON" in capsys.readouterr().err
+    other = tmp_path / "v9.json"
+    other.write_text('{"format": "asyncsim-model", "schema_version": 9}')
+    assert cli(["run", "--model", str(other), str(script)]) == 2
+    assert "schema_version 9" in capsys.readouterr().err
+
+
+def test_asyncsim_run_names_a_host_the_model_lacks_and_exits_with_2(tmp_path, capsys):
+    model = tmp_path / "empty.json"
+    assert cli(["record", str(quiet_script(tmp_path)), "-o", str(model)]) == 0
+    script = tmp_path / "caller.py"
+    script.write_text(
+        "import asyncio\n"
+        "async def main():\n"
+        "    try:\n"
+        "        await asyncio.open_connection('db.internal', 5432)\n"
+        "    except Exception:\n"
+        "        pass  # even a program that swallows the error is stopped\n"
+        "asyncio.run(main())\n"
+    )
+    assert cli(["run", "-q", "--model", str(model), str(script)]) == 2
+    assert "the program called db.internal" in capsys.readouterr().err
+
+
+def test_a_tracer_can_watch_the_recording_loop():
+    tracer = Tracer()
+
+    async def main():
+        await asyncio.sleep(0.01)
+
+    loop = RecordingEventLoop()
+    loop.add_instrument(tracer)
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    trace = tracer.build()
+    assert [t.coroutine for t in trace.tasks] == [
+        "test_a_tracer_can_watch_the_recording_loop.<locals>.main"
+    ]
+    assert trace.steps[0].blocked == "sleep"
