@@ -303,3 +303,83 @@ def test_exchange_statistics_group_latencies_by_route():
     assert list(stats) == ["api.test:80 GET /items/{id}"]
     assert stats["api.test:80 GET /items/{id}"].latencies == (0.4, 0.4, 0.4)
     assert stats["api.test:80 GET /items/{id}"].p(50) == 0.4
+
+
+def test_http_written_by_hand_over_streams_is_recorded_by_its_request_line():
+    async def by_hand():
+        reader, writer = await asyncio.open_connection("api.test", 80)
+        for number in (5, 6):
+            writer.write(f"GET /items/{number}?k=v HTTP/1.1\r\nHost: api.test\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+        writer.close()
+
+    (endpoint,) = calibrate(recorded(by_hand).observations).endpoints
+    (route,) = endpoint.routes
+    assert (endpoint.protocol, route.method, route.route) == ("http", "GET", "/items/{id}")
+    assert route.ttfb == [0.4, 0.4] and route.statuses == {200: 2}
+
+
+def test_lookup_connect_and_tls_times_are_recorded_and_replayed_exactly():
+    net = Network(latency=0.05, tls_time=0.02, dns_time=0.03)
+    net.http_service("api.test", response_time=0.3)
+
+    async def two_over_tls():
+        async with aiohttp.ClientSession() as session:
+            for number in range(2):
+                async with session.get(f"https://api.test/items/{number}") as response:
+                    await response.read()
+        return asyncio.get_running_loop().time()
+
+    original = asyncsim.run(two_over_tls(), network=net)
+    (endpoint,) = calibrate(recorded(two_over_tls, network=net).observations).endpoints
+    assert (endpoint.name, endpoint.tls) == ("api.test:443", True)
+    assert (endpoint.dns, endpoint.connect, endpoint.tls_handshake) == ([0.03], [0.1], [0.12])
+    model = model_from_file(ModelFile(endpoints=[endpoint]))
+    # a lookup, a round trip to connect, one more and 0.02 s for TLS, then 2 x 0.4 s
+    assert asyncsim.run(two_over_tls(), model=model) == original == 1.05
+
+
+def test_a_request_the_client_gave_up_on_is_recorded_and_replayed_as_no_answer():
+    net = Network(latency=0.05)
+    net.http_service("slow.test", response_time=5.0)
+
+    async def impatient():
+        timeout = aiohttp.ClientTimeout(total=0.5)
+        outcomes = []
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            for _ in range(2):
+                try:
+                    async with session.get("http://slow.test/report") as response:
+                        outcomes.append(response.status)
+                except TimeoutError:
+                    outcomes.append("timeout")
+        return outcomes, asyncio.get_running_loop().time()
+
+    original = asyncsim.run(impatient(), network=net)
+    assert original == (["timeout", "timeout"], 1.0)
+    (endpoint,) = calibrate(recorded(impatient, network=net).observations).endpoints
+    (route,) = endpoint.routes
+    assert route.faults == {"no answer": 2} and route.ttfb == []
+    assert route.fault_waits == {"no answer": [0.4, 0.4]}  # 0.5 s less the 0.1 s to connect
+    assert asyncsim.run(impatient(), model=model_from_file(ModelFile(endpoints=[endpoint]))) == (
+        ["timeout", "timeout"],
+        1.0,
+    )
+
+
+def test_a_route_that_resets_its_connections_replays_the_resets():
+    model = model_from_file(one_route(faults={"reset": 4}, fault_waits={"reset": [0.05]}))
+
+    async def attempt():
+        async with aiohttp.ClientSession() as session:
+            try:
+                async with session.get("http://api.test/items/1") as response:
+                    return response.status
+            except aiohttp.ClientError as exc:
+                return type(exc).__name__, asyncio.get_running_loop().time()
+
+    # connect 0.01 s, the server resets the connection 0.05 s after the request; aiohttp
+    # tries an idempotent request once more on a new connection, reset the same way
+    assert asyncsim.run(attempt(), model=model) == ("ClientOSError", 0.12)  # 2 x (0.01 + 0.05)

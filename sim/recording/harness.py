@@ -44,7 +44,7 @@ from asyncsim.runner import format_exception_for_script
 from asyncsim.script import run_script
 from asyncsim.trace.records import Trace
 
-__all__ = ["Comparison", "Recording", "compare", "record_script", "replay_script"]
+__all__ = ["Comparison", "Recording", "compare", "pool", "record_script", "replay_script"]
 
 
 @dataclass
@@ -241,6 +241,12 @@ class Comparison:
     #: The virtual makespan of each replay, seed by seed (``seeds[i]`` gave ``makespans[i]``).
     makespans: list[float] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
+    #: What each replay showed, seed by seed (``replays[0]`` is ``simulated.observations``).
+    replays: list[Observations] = field(default_factory=list)
+
+    def pooled(self) -> Observations:
+        """Every replay's connections and requests in one :class:`Observations`."""
+        return pool(self.replays or [self.simulated.observations])
 
     def notes(self) -> list[str]:
         """What the model does not reproduce: the model file's notes and what was not recorded."""
@@ -269,6 +275,7 @@ class Comparison:
             title=os.path.basename(self.recorded.path),
             recorded_wall=self.recorded.wall,
             simulated_wall=self.simulated.wall,
+            pooled=self.pooled() if len(self.replays) > 1 else None,
             notes=self.notes(),
             max_rows=max_rows,
             force=force,
@@ -298,7 +305,20 @@ def compare(
     model = model_from_file(recording.model)
     simulated = replay_script(path, argv, model, seed=0, trace=trace, routes=routes)
     makespans = [simulated.makespan]
+    replays = [simulated.observations]
     for seed in range(1, seeds):
         replay = replay_script(path, argv, model, seed=seed, routes=routes, quiet=True)
         makespans.append(replay.makespan)
-    return Comparison(recording, simulated, makespans, list(range(seeds)))
+        replays.append(replay.observations)
+    return Comparison(recording, simulated, makespans, list(range(seeds)), replays)
+
+
+def pool(observations: Sequence[Observations]) -> Observations:
+    """The connections and requests of several runs together (for percentiles over seeds)."""
+    pooled = Observations()
+    for observed in observations:
+        pooled.connections.extend(observed.connections)
+        pooled.requests.extend(observed.requests)
+    if observations:
+        pooled.makespan = observations[0].makespan
+    return pooled

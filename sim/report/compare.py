@@ -104,13 +104,16 @@ def compare_report(
     title: str = "",
     recorded_wall: float | None = None,
     simulated_wall: float | None = None,
+    pooled: Observations | None = None,
     notes: Sequence[str] = (),
     max_rows: int = 60,
     force: bool = False,
 ) -> Path:
     """Write the comparison page of a recorded run and its replay; returns index.html's path.
 
-    ``makespans`` are the virtual makespans (seconds) of replays over several seeds;
+    ``makespans`` are the virtual makespans (seconds) of replays over several seeds, and
+    ``pooled`` what those replays showed together: the simulated latency percentiles are
+    taken over it when given (over ``simulated`` alone otherwise);
     past ``max_rows`` tasks a timeline groups its rows by coroutine.
     Refuses (``FileExistsError``) to write into a non-empty folder asyncsim did not
     create, unless ``force``.
@@ -137,16 +140,17 @@ def compare_report(
         )
     if simulated_wall is not None:
         summary.append(("replay's wall time (s)", f"{simulated_wall:.3f}"))
+    sample = pooled if pooled is not None else simulated
+    over = f"; simulated: {len(makespans)} replays pooled" if pooled is not None else ""
     parts = [
         page_head(f"{name} · recorded vs simulated · asyncsim"),
         f"<h1>{escape(name)}: recorded vs simulated</h1>",
         table([], summary),
-        "<h2>Exchanges on the wire (latency in ms, first request byte to whole answer)</h2>",
-        table(
-            _HEADERS, kind_rows(exchange_stats(recorded), exchange_stats(simulated)), range(1, 9)
-        ),
+        "<h2>Exchanges on the wire (latency in ms, first request byte to whole answer"
+        f"{escape(over)})</h2>",
+        table(_HEADERS, kind_rows(exchange_stats(recorded), exchange_stats(sample)), range(1, 9)),
     ]
-    client_rec, client_sim = request_stats(recorded), request_stats(simulated)
+    client_rec, client_sim = request_stats(recorded), request_stats(sample)
     if client_rec or client_sim:
         parts.append(
             "<h2>Requests as the HTTP client saw them (ms, call to response head, "
