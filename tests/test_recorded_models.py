@@ -383,3 +383,20 @@ def test_a_route_that_resets_its_connections_replays_the_resets():
     # connect 0.01 s, the server resets the connection 0.05 s after the request; aiohttp
     # tries an idempotent request once more on a new connection, reset the same way
     assert asyncsim.run(attempt(), model=model) == ("ClientOSError", 0.12)  # 2 x (0.01 + 0.05)
+
+
+def test_model_takes_the_path_of_a_model_file(tmp_path):
+    path = tmp_path / "model.json"
+    one_route().write(path)
+    assert asyncsim.run(three_items(), model=str(path)) == 0.01 + 3 * 0.25
+    script = tmp_path / "app.py"
+    script.write_text(
+        "import asyncio, aiohttp\n"
+        "async def main():\n"
+        "    async with aiohttp.ClientSession() as session:\n"
+        "        async with session.get('http://api.test/items/3') as response:\n"
+        "            print(response.status, asyncio.get_running_loop().time())\n"
+        "asyncio.run(main())\n"
+    )
+    outcome = asyncsim.run_script(script, model=path)
+    assert (outcome.exit_code, outcome.elapsed) == (0, 0.26)

@@ -11,9 +11,10 @@ what-if is an assignment::
     route.ttfb = Constant(0.05)            # a faster server for this route
     model.network.scale("127.0.0.1", 2.0)  # everything of that host twice as slow
 
-An answer draws exactly five numbers from its endpoint's random stream (fault,
-status, time to first byte, transfer time, size), whatever comes out, so changing
-one quantity keeps the other draws aligned (common random numbers).
+An answer draws five numbers from its endpoint's random stream (fault, status, time
+to first byte, transfer time, size), whatever their values (a sixth, the fault's
+wait, when a fault comes out), so changing one quantity keeps the other draws
+aligned (common random numbers).
 """
 
 from __future__ import annotations
