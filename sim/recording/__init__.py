@@ -1,6 +1,13 @@
 """Recording a program on real time: ``asyncsim record`` and the comparison with its replay."""
 
-from asyncsim.recording.harness import Comparison, Recording, compare, record_script, replay_script
+from asyncsim.recording.harness import (
+    Comparison,
+    Recording,
+    compare,
+    pool,
+    record_script,
+    replay_script,
+)
 from asyncsim.recording.loop import RealClock, RecordingEventLoop
 
 __all__ = [
@@ -9,6 +16,7 @@ __all__ = [
     "Recording",
     "RecordingEventLoop",
     "compare",
+    "pool",
     "record_script",
     "replay_script",
 ]
