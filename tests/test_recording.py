@@ -8,6 +8,7 @@ The real-time tests never depend on tight gaps: the server's injected delays are
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import threading
@@ -201,6 +202,72 @@ def test_asyncsim_record_takes_its_options_after_the_script_arguments(tmp_path):
     output = tmp_path / "m.json"
     assert cli(["record", str(script), "a", "b", "-o", str(output)]) == 0
     assert output.exists()
+
+
+FOREVER = (
+    "import asyncio\n"
+    "async def main():\n"
+    "    print('started', flush=True)\n"
+    "    while True:\n"
+    "        await asyncio.sleep(0.05)\n"
+    "asyncio.run(main())\n"
+)
+
+
+def test_a_program_that_never_ends_is_recorded_for_its_duration_and_replayed_as_long(
+    tmp_path, capsys
+):
+    script = tmp_path / "forever.py"
+    script.write_text(FOREVER)
+    output = tmp_path / "m.json"
+    args = ["record", str(script), "--duration", "0.5", "-o", str(output), "--report"]
+    assert cli([*args, str(tmp_path / "report"), "--seeds", "2"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted (stopped after 0.5 s), exit code 130" in err
+    model = read_model_file(output)
+    assert model.recorded["interrupted"] == "stopped after 0.5 s"
+    assert model.recorded["exit_code"] == 130
+    # The timer starts with the script, the loop a little later: the makespan is at
+    # most 0.5 s plus the time asyncio.run takes to cancel and close (generous: 5 s on
+    # a loaded machine); the main coroutine's steps are recorded until the end.
+    assert 0.2 <= model.recorded["makespan"] <= 5.0
+    assert len(model.cpu["main"]) >= 3
+    # The replay would run forever in virtual time: it stops at the recorded makespan.
+    assert "replayed in virtual time:" in err and "(+0.0%, seed 0)" in err
+    assert (tmp_path / "report" / "index.html").exists()
+
+
+def test_record_script_refuses_a_bad_duration(tmp_path):
+    script = quiet_script(tmp_path)
+    with pytest.raises(ValueError, match=r"duration must be a finite number of seconds >= 0"):
+        record_script(script, duration=-1)
+    with pytest.raises(TypeError, match="duration must be"):
+        record_script(script, duration="1")  # type: ignore[arg-type]
+    assert cli(["record", str(script), "--duration", "0", "-o", str(tmp_path / "m.json")]) == 2
+
+
+def test_ctrl_c_stops_a_recording_and_the_model_of_what_ran_is_written(tmp_path):
+    script = tmp_path / "forever.py"
+    script.write_text(FOREVER)
+    output = tmp_path / "m.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "asyncsim", "record", "-q", str(script), "-o", str(output)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    timer = threading.Timer(60, proc.kill)  # a recording that never starts
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "started\n"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 130
+    finally:
+        timer.cancel()
+        proc.kill()
+    model = read_model_file(output)
+    assert model.recorded["interrupted"] == "Ctrl-C"
+    assert model.cpu["main"]
 
 
 def test_asyncsim_record_of_a_missing_script_is_bad_input(tmp_path, capsys):

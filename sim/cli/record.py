@@ -13,12 +13,18 @@ everything after it to the script instead). An existing file is never overwritte
 ``--force``. With ``--report DIR`` the model is replayed right away (``--seeds N``
 times) and ``DIR/index.html`` compares the recorded run with its replay.
 
-Exit codes: the script's own; 2 for bad input (no script, a file in the way).
+A program that does not end by itself is stopped by Ctrl-C or ``--duration SECONDS``
+(a SIGINT after that much real time): ``asyncio.run`` cancels its main task as usual,
+and what it did until then is modeled (exit code 130).
+
+Exit codes: the script's own; 130 when stopped; 2 for bad input (no script, a file in
+the way).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -30,7 +36,15 @@ from asyncsim.report.folder import prepare_folder
 
 __all__ = ["add_record_parser", "cmd_record", "split_record_args"]
 
-_TRAILING = {"-o": 1, "--output": 1, "--report": 1, "--seeds": 1, "--route": 1, "--force": 0}
+_TRAILING = {
+    "-o": 1,
+    "--output": 1,
+    "--report": 1,
+    "--seeds": 1,
+    "--route": 1,
+    "--duration": 1,
+    "--force": 0,
+}
 
 
 class RecordUsageError(Exception):
@@ -83,10 +97,30 @@ def add_record_parser(commands: Any) -> None:
         "digits, UUIDs, hex ids and long tokens become placeholders anyway",
     )
     record.add_argument(
+        "--duration",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop the script after SECONDS of real time, as Ctrl-C would (exit code 130), "
+        "and model what it did until then: for programs that do not end by themselves "
+        "(Ctrl-C does the same at any time)",
+    )
+    record.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the summary on stderr"
     )
     record.add_argument("script", help="path of the Python script")
     record.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
+
+
+def _seconds(text: str) -> float:
+    """A ``--duration``: a positive finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 < value < math.inf):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def split_record_args(args: argparse.Namespace) -> None:
@@ -146,6 +180,11 @@ def _set(args: argparse.Namespace, flag: str, value: str) -> None:
         args.report = Path(value)
     elif flag == "--route":
         args.route.append(value)
+    elif flag == "--duration":
+        try:
+            args.duration = _seconds(value)
+        except argparse.ArgumentTypeError as exc:
+            raise RecordUsageError(f"--duration: {exc}") from None
     elif flag == "--seeds":
         try:
             args.seeds = positive_int(value)
@@ -175,7 +214,12 @@ def cmd_record(args: argparse.Namespace) -> int:
         prepare_folder(args.report, force=args.force)  # refuse before running, not after
     routes = RouteTemplates(args.route)
     recording = record_script(
-        args.script, args.args, routes=routes, trace=args.report is not None, version=__version__
+        args.script,
+        args.args,
+        routes=routes,
+        trace=args.report is not None,
+        version=__version__,
+        duration=args.duration,
     )
     assert recording.model is not None
     recording.model.write(output)
@@ -204,11 +248,14 @@ def _summary(recording: Any, output: Path) -> str:
     exchanges = model.recorded.get("exchanges", 0)
     endpoints = ", ".join(e.name for e in model.endpoints) or "none"
     missing = sum(item["count"] for item in model.not_recorded)
+    interrupted = model.recorded.get("interrupted")
+    ended = f"interrupted ({interrupted}), " if interrupted else ""
     return (
         f"asyncsim: recorded {model.program}: {recording.makespan:.4g} s of real time with its "
         f"event loops running ({recording.wall:.3f} s in all), "
         f"{model.recorded.get('connections', 0)} connections, {exchanges} exchanges, "
         f"endpoints: {endpoints}; {len(model.cpu)} coroutines' step times; "
-        f"{missing} things not recorded (listed in the file); exit code {recording.exit_code}"
+        f"{missing} things not recorded (listed in the file); "
+        f"{ended}exit code {recording.exit_code}"
         f"\nasyncsim: model written to {output}"
     )

@@ -22,11 +22,13 @@ import io
 import os
 import runpy
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from asyncsim._validate import check_number
 from asyncsim.instruments.stepcpu import StepCpuRecorder
 from asyncsim.instruments.tracer import Tracer
 from asyncsim.models.recorded import (
@@ -40,6 +42,7 @@ from asyncsim.models.recorded import (
     traced_sessions,
 )
 from asyncsim.recording.loop import RealClock, RecordingEventLoop
+from asyncsim.recording.stop import INTERRUPTED_EXIT_CODE, Stopper
 from asyncsim.runner import format_exception_for_script
 from asyncsim.script import run_script
 from asyncsim.trace.records import Trace
@@ -124,8 +127,13 @@ def record_script(
     routes: RouteTemplates | None = None,
     trace: bool = False,
     version: str = "",
+    duration: float | None = None,
 ) -> Recording:
     """Run a script for real, observed, and calibrate a model file from what it did.
+
+    A Ctrl-C (or the end of ``duration``) stops the script as it would stop
+    ``python path``; what it did until then is recorded, with exit code 130 and
+    ``recorded["interrupted"]`` in the model.
 
     Parameters
     ----------
@@ -139,8 +147,18 @@ def record_script(
         Also record the real run's timeline (``Recording.trace``), for the comparison page.
     version : str
         The asyncsim version, noted in the model.
+    duration : float, optional
+        Stop the script after this many seconds of real time (counted from its start,
+        imports included) by a SIGINT to the main thread, as Ctrl-C would: for
+        programs that do not end by themselves. Only from the main thread.
     """
     path = _check_script(path, argv)
+    stopper = None
+    if duration is not None:
+        duration = check_number("duration", duration, minimum=0.0, what="a number of seconds")
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("record_script(duration=...) must be called from the main thread")
+        stopper = Stopper(duration)
     script = os.path.abspath(path)
     clock = RealClock()
     probe = Probe(origin=clock.origin, routes=routes)
@@ -165,10 +183,20 @@ def record_script(
 
     saved_policy = asyncio.events._event_loop_policy  # type: ignore[attr-defined]
     wall_start = time.perf_counter()
+    interrupted = False
     try:
         asyncio.set_event_loop_policy(_RecordingPolicy(new_loop))
         with traced_sessions(probe):
-            exit_code, error = _run_as_main(script, path, argv)
+            try:
+                try:
+                    if stopper is not None:
+                        stopper.start()
+                    exit_code, error = _run_as_main(script, path, argv)
+                finally:
+                    if stopper is not None:
+                        stopper.finish()
+            except KeyboardInterrupt:  # Ctrl-C or the duration: record what ran until then
+                exit_code, error, interrupted = INTERRUPTED_EXIT_CODE, None, True
     finally:
         asyncio.set_event_loop_policy(saved_policy)
         for loop in loops:
@@ -184,6 +212,12 @@ def record_script(
         end = max((end for loop in loops for _, end in loop.runs), default=clock.now)
         built = tracer.build(end=end, error=error)
     model = calibrate(observations, program=os.path.basename(path), wall=wall, version=version)
+    if interrupted:
+        model.recorded["interrupted"] = (
+            f"stopped after {stopper.seconds:g} s"
+            if stopper is not None and stopper.fired
+            else "Ctrl-C"
+        )
     return Recording(path, observations, makespan, wall, exit_code, built, model, "real")
 
 
@@ -196,11 +230,13 @@ def replay_script(
     trace: bool = False,
     routes: RouteTemplates | None = None,
     quiet: bool = False,
+    until: float | None = None,
 ) -> Recording:
     """Run a script on virtual time against ``model``, observed as a recording is.
 
     The same probe that records a real run measures the replay, so the two are
-    compared on the same terms (:func:`compare`). ``quiet`` hides what the script prints.
+    compared on the same terms (:func:`compare`). ``quiet`` hides what the script prints;
+    ``until`` (virtual seconds) stops it there, as ``run_script(until=...)`` does.
     """
     path = _check_script(path, argv)
     probe = Probe(origin=0.0, routes=routes)
@@ -213,7 +249,7 @@ def replay_script(
     )
     try:
         with traced_sessions(probe), silence[0], silence[1]:
-            outcome = run_script(path, argv, seed=seed, trace=trace, **model.models())
+            outcome = run_script(path, argv, seed=seed, trace=trace, until=until, **model.models())
     finally:
         network.probe = None
     observations = probe.observations
@@ -295,7 +331,9 @@ def compare(
     """Record ``path`` for real (unless ``recording`` is given) and replay its model.
 
     The replay with seed 0 is observed in full (and traced); seeds 0 to ``seeds - 1``
-    give the distribution of the simulated makespan.
+    give the distribution of the simulated makespan. A recording that was interrupted
+    (Ctrl-C, ``duration``) is replayed for as long as it ran: until its makespan in
+    virtual seconds, as a program that does not end by itself would run forever.
     """
     if recording is None:
         recording = record_script(path, argv, routes=routes, trace=trace, version=version)
@@ -303,11 +341,12 @@ def compare(
     if seeds < 1:
         raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
     model = model_from_file(recording.model)
-    simulated = replay_script(path, argv, model, seed=0, trace=trace, routes=routes)
+    until = recording.makespan if recording.model.recorded.get("interrupted") else None
+    simulated = replay_script(path, argv, model, seed=0, trace=trace, routes=routes, until=until)
     makespans = [simulated.makespan]
     replays = [simulated.observations]
     for seed in range(1, seeds):
-        replay = replay_script(path, argv, model, seed=seed, routes=routes, quiet=True)
+        replay = replay_script(path, argv, model, seed=seed, routes=routes, quiet=True, until=until)
         makespans.append(replay.makespan)
         replays.append(replay.observations)
     return Comparison(recording, simulated, makespans, list(range(seeds)), replays)
