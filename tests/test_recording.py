@@ -270,6 +270,51 @@ def test_ctrl_c_stops_a_recording_and_the_model_of_what_ran_is_written(tmp_path)
     assert model.cpu["main"]
 
 
+def test_what_a_recording_cannot_model_is_listed_with_the_reason_and_the_count(tmp_path):
+    script = tmp_path / "mixed.py"
+    script.write_text(
+        "import asyncio, sys, time\n"
+        "def parse():\n"
+        "    time.sleep(0.05)\n"
+        "async def echo(reader, writer):\n"
+        "    writer.write(await reader.read(10))\n"
+        "    writer.close()\n"
+        "async def main():\n"
+        "    loop = asyncio.get_running_loop()\n"
+        "    udp, _ = await loop.create_datagram_endpoint(\n"
+        "        asyncio.DatagramProtocol, remote_addr=('127.0.0.1', 9))\n"
+        "    udp.close()\n"
+        "    child = await asyncio.create_subprocess_exec(sys.executable, '-c', 'pass')\n"
+        "    await child.wait()\n"
+        "    await asyncio.to_thread(parse)\n"
+        "    await asyncio.to_thread(parse)\n"
+        "    server = await asyncio.start_server(echo, '127.0.0.1', 0)\n"
+        "    port = server.sockets[0].getsockname()[1]\n"
+        "    reader, writer = await asyncio.open_connection('127.0.0.1', port)\n"
+        "    writer.write(b'ping')\n"
+        "    assert await reader.read(10) == b'ping'\n"
+        "    writer.close()\n"
+        "    server.close()\n"
+        "asyncio.run(main())\n"
+    )
+    recording = record_script(script)
+    assert recording.exit_code == 0 and recording.model is not None
+    model = recording.model
+    missing = {item["what"].partition(" (")[0]: item["count"] for item in model.not_recorded}
+    assert missing == {
+        "UDP": 1,
+        "subprocesses": 1,
+        "thread jobs": 2,
+        "connections to the program's own servers": 1,
+    }
+    # The thread jobs' real durations are kept (0.05 s of sleep each, and the thread's
+    # start: generous 2 s on a loaded machine), though a replay runs them in zero time.
+    (parse,) = model.thread_jobs.values()
+    assert len(parse) == 2 and all(0.05 <= took < 2.0 for took in parse)
+    # The connection to its own server is not an endpoint: a replay runs the server.
+    assert model.endpoints == []
+
+
 def test_asyncsim_record_of_a_missing_script_is_bad_input(tmp_path, capsys):
     assert cli(["record", str(tmp_path / "none.py"), "-o", str(tmp_path / "m.json")]) == 2
     assert "does not exist" in capsys.readouterr().err
