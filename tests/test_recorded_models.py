@@ -298,6 +298,45 @@ def test_the_recorded_cpu_time_of_each_step_is_replayed_with_the_cpu_model():
     assert asyncsim.simulate(crunch(), model=model_from_file(file, cpu=False)).elapsed == 0
 
 
+def parse(text: str) -> int:
+    if not text:
+        raise ValueError("nothing to parse")
+    return len(text)
+
+
+def test_each_thread_job_of_a_recorded_function_takes_its_recorded_duration():
+    file = one_route()
+    file.thread_jobs = {"parse": [0.25]}
+    model = model_from_file(file)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        size = await loop.run_in_executor(None, parse, "abc")
+        sizes = await asyncio.gather(asyncio.to_thread(parse, "ab"), asyncio.to_thread(parse, "a"))
+        with pytest.raises(ValueError, match="nothing to parse"):
+            await asyncio.to_thread(parse, "")
+        took = loop.time()
+        await asyncio.to_thread(len, "other functions take no time")
+        return size, sizes, took, loop.time()
+
+    # one job, two at once, one that raises: 3 x 0.25 s; a function not recorded: 0 s
+    assert asyncsim.run(main(), model=model) == (3, [2, 1], 0.75, 0.75)
+    model.network.jobs["parse"] = 0.5  # a what-if: a slower parser
+    assert asyncsim.run(main(), model=model) == (3, [2, 1], 1.5, 1.5)
+
+
+def test_a_thread_job_cancelled_by_a_timeout_ends_at_the_timeout():
+    file = one_route()
+    file.thread_jobs = {"parse": [10.0]}
+
+    async def main():
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.to_thread(parse, "abc"), 2.0)
+        return asyncio.get_running_loop().time()
+
+    assert asyncsim.run(main(), model=model_from_file(file)) == 2.0
+
+
 def test_exchange_statistics_group_latencies_by_route():
     stats = exchange_stats(recorded().observations)
     assert list(stats) == ["api.test:80 GET /items/{id}"]

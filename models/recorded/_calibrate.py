@@ -34,6 +34,12 @@ ALWAYS_NOTED = (
     "CPU time outside task steps (transport callbacks, the selector) is not charged",
 )
 
+JOBS_NOTED = (
+    "thread jobs (run_in_executor, to_thread) take a draw of their function's recorded "
+    "real duration, from their submission (thread_jobs): the time a job waited for a "
+    "free worker is not recorded, and a replay does not limit the workers"
+)
+
 
 def _add(counter: dict[str, int], key: str) -> None:
     counter[key] = counter.get(key, 0) + 1
@@ -147,15 +153,6 @@ def calibrate(
     not_recorded = [
         {"what": what, "count": count} for what, count in sorted(observations.not_recorded.items())
     ]
-    if observations.jobs:
-        not_recorded.append(
-            {
-                "what": "thread jobs (run_in_executor, to_thread): their real durations are "
-                "kept under thread_jobs, but a replay runs them in zero virtual time "
-                "(the CPU cost model does not charge thread jobs yet)",
-                "count": sum(len(v) for v in observations.jobs.values()),
-            }
-        )
     if own:
         not_recorded.append(
             {
@@ -188,5 +185,5 @@ def calibrate(
         step_wall={k: list(v) for k, v in sorted(observations.step_wall.items())},
         thread_jobs={k: list(v) for k, v in sorted(observations.jobs.items())},
         not_recorded=not_recorded,
-        notes=list(ALWAYS_NOTED),
+        notes=list(ALWAYS_NOTED) + ([JOBS_NOTED] if observations.jobs else []),
     )

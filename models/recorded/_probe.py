@@ -75,8 +75,14 @@ def _port(port: Any) -> int:
 
 
 def _qualname(func: Any) -> str:
+    """The name a thread job is recorded under: the function inside the wrappers."""
     while hasattr(func, "func"):  # functools.partial
-        func = func.func
+        inner = func.func
+        args = getattr(func, "args", ())
+        if isinstance(getattr(inner, "__self__", None), contextvars.Context) and args:
+            func = args[0]  # asyncio.to_thread: partial(context.run, func, ...)
+        else:
+            func = inner
     return str(getattr(func, "__qualname__", None) or type(func).__name__)
 
 
