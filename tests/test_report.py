@@ -45,9 +45,10 @@ def test_the_report_folder_holds_the_page_the_chrome_trace_the_graph_and_the_tra
         MARKER,
     }
     page = index.read_text()
-    assert "data:image/png;base64," in page
-    assert "http://" not in page and "https://" not in page and "<script" not in page
-    assert "<td>sleep</td><td>delay() at " in page  # the critical path table
+    # Self-contained: the timeline's data and script are inline, nothing is fetched.
+    assert 'id="timeline-data"' in page and "<canvas>" in page
+    assert "http://" not in page and "https://" not in page and "<script src" not in page
+    assert "<td>sleep</td><td>Task-2 delay()</td><td>delay() at " in page  # the critical path
     assert json.loads((folder / "graph.json").read_text())["links"]
     assert asyncsim.Trace.from_json((folder / "asyncsim-trace.json").read_text()) == run.trace
 

@@ -22,8 +22,8 @@ def _us(ticks: int) -> float:
 
 def wait_name(trace: Trace, step: StepRow) -> str:
     """What ``step``'s task waited on after it, in words (``"sleep 1 s"``, ``"await t"``)."""
-    if step.blocked == "sleep" and step.until is not None:
-        return f"sleep {(step.until - step.end) / TICKS_PER_SECOND:.9g} s"
+    if step.blocked == "sleep" and step.until_ns is not None:
+        return f"sleep {(step.until_ns - step.end_ns) / TICKS_PER_SECOND:.9g} s"
     if step.blocked == "task" and step.target is not None:
         return f"await {trace.tasks[step.target].name}"
     return step.detail or step.blocked
@@ -88,8 +88,8 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
     following: dict[int, int] = {}
     nexts: dict[int, int] = {}
     for step in reversed(trace.steps):
-        nexts[step.id] = following.get(step.task, trace.end)
-        following[step.task] = step.start
+        nexts[step.id] = following.get(step.task, trace.end_ns)
+        following[step.task] = step.start_ns
     steps = trace.steps
     for step in steps:
         tid = step.task + 1
@@ -100,8 +100,8 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                 "name": trace.tasks[step.task].coroutine,
                 "pid": 1,
                 "tid": tid,
-                "ts": _us(step.start),
-                "dur": _us(step.end - step.start),
+                "ts": _us(step.start_ns),
+                "dur": _us(step.end_ns - step.start_ns),
                 "args": {
                     "step": step.id,
                     "woken by": step.wake,
@@ -111,7 +111,7 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
             }
         )
         end = nexts[step.id]
-        if step.blocked != "done" and end > step.end:
+        if step.blocked != "done" and end > step.end_ns:
             events.append(
                 {
                     "ph": "X",
@@ -119,12 +119,12 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                     "name": wait_name(trace, step),
                     "pid": 1,
                     "tid": tid,
-                    "ts": _us(step.end),
-                    "dur": _us(end - step.end),
+                    "ts": _us(step.end_ns),
+                    "dur": _us(end - step.end_ns),
                     "args": {"blocked on": step.blocked, "where": step.where},
                 }
             )
-        if step.waker is not None and step.wake in ("step", "spawn", "timer"):
+        if step.waker is not None and step.wake in ("step", "spawn", "timer", "timeout"):
             waker = steps[step.waker]
             if waker.task != step.task:
                 name = "spawn" if step.wake == "spawn" else "wake"
@@ -136,7 +136,7 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                         "id": step.id,
                         "pid": 1,
                         "tid": waker.task + 1,
-                        "ts": _us(waker.start),
+                        "ts": _us(waker.start_ns),
                     }
                 )
                 events.append(
@@ -148,7 +148,7 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                         "id": step.id,
                         "pid": 1,
                         "tid": tid,
-                        "ts": _us(step.start),
+                        "ts": _us(step.start_ns),
                     }
                 )
     for block in trace.blocks:
@@ -159,8 +159,8 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                 "name": "time.sleep (loop blocked)",
                 "pid": 1,
                 "tid": 0,
-                "ts": _us(block.start),
-                "dur": _us(block.end - block.start),
+                "ts": _us(block.start_ns),
+                "dur": _us(block.end_ns - block.start_ns),
                 "args": {"where": block.where},
             }
         )
@@ -173,11 +173,11 @@ def chrome_trace(trace: Trace) -> dict[str, Any]:
                 "name": mark.label,
                 "pid": 1,
                 "tid": 0 if mark.task is None else mark.task + 1,
-                "ts": _us(mark.time),
+                "ts": _us(mark.time_ns),
             }
         )
     for i, span in enumerate(trace.spans):
-        for ph, ts in (("b", span.start), ("e", span.end)):
+        for ph, ts in (("b", span.start_ns), ("e", span.end_ns)):
             events.append(
                 {
                     "ph": ph,
@@ -224,8 +224,8 @@ def lane_events(trace: Trace) -> list[dict[str, Any]]:
             "pid": 2,
             "tid": tids.get(item.lane, 0),
         }
-        end = item.end if item.end is not None else max(trace.end, item.start)
-        events.append({**common, "ph": "b", "ts": _us(item.start), "args": dict(item.attrs)})
+        end = item.end_ns if item.end_ns is not None else max(trace.end_ns, item.start_ns)
+        events.append({**common, "ph": "b", "ts": _us(item.start_ns), "args": dict(item.attrs)})
         events.append({**common, "ph": "e", "ts": _us(end)})
     for sample in trace.samples:
         events.append(
@@ -234,7 +234,7 @@ def lane_events(trace: Trace) -> list[dict[str, Any]]:
                 "name": sample.lane,
                 "pid": 2,
                 "tid": tids.get(sample.lane, 0),
-                "ts": _us(sample.time),
+                "ts": _us(sample.time_ns),
                 "args": {"queue": sample.queue, "busy": sample.busy},
             }
         )
