@@ -51,6 +51,12 @@ _FLAGS = [
     "--remote-allow-origins=*",
 ]
 _LISTENING = re.compile(r"DevTools listening on (ws://\S+)")
+# The Performance panel of a DevTools page (its module is loaded once the panel shows).
+_PANEL = (
+    "import('/devtools/panels/timeline/timeline.js')"
+    ".then(T => { try { return T.TimelinePanel.TimelinePanel.instance(); }"
+    " catch (e) { return null; } })"
+)
 
 
 def chromium_path() -> str | None:
@@ -200,6 +206,8 @@ class Chromium:
             lines.append(line)
             match = _LISTENING.search(line)
             if match:
+                #: The browser's DevTools HTTP endpoint, which also serves the DevTools app.
+                self.http = "http://" + match.group(1).split("/")[2]
                 # Keep draining stderr so that the browser never blocks on a full pipe.
                 threading.Thread(target=self._drain, daemon=True).start()
                 return match.group(1)
@@ -270,6 +278,25 @@ class Chromium:
         self._events[(session, "Page.loadEventFired")] = loaded
         await self._send("Page.navigate", {"url": url}, session)
         await loaded
+
+    def devtools_with_trace(self, trace_json: str, *, width: int = 1400, height: int = 800) -> Page:
+        """A tab of Chromium's own DevTools, Performance panel, with ``trace_json`` loaded
+        as a user loads a file (its "Load profile" button); returns when it is shown."""
+        page = self.new_page(width=width, height=height)
+        page.goto(f"{self.http}/devtools/trace_app.html?panel=timeline")
+        page.wait_for(_PANEL + " .then(p => !!p)", timeout=60)
+        page.evaluate(
+            _PANEL
+            + ".then(p => p.loadFromFile(new File(["
+            + json.dumps(trace_json)
+            + "], 'trace.json', {type: 'application/json'})))"
+        )
+        page.wait_for(
+            _PANEL + ".then(p => { try { return !!p.getParsedTraceForLayoutTests(); }"
+            " catch (e) { return false; } })",
+            timeout=60,
+        )
+        return page
 
     def new_page(self, *, width: int = 1280, height: int = 800, scale: float = 1.0) -> Page:
         """A new tab of ``width`` x ``height`` CSS pixels (device scale ``scale``)."""

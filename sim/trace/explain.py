@@ -14,7 +14,7 @@ to 4 significant digits and its total exact.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from asyncsim.trace.text import exact_seconds, seconds_text
 
@@ -222,16 +222,21 @@ def path_story(trace: Trace, segments: list[Segment], *, limit: int = 8) -> str:
         return f"{total} s = nothing"
     if len(groups) <= limit:
         return f"{total} s = " + " + ".join(g.text() for g in groups)
-    sums: dict[tuple[str, str, str], list[int]] = {}
+    sums: dict[tuple[str, str], list[Any]] = {}
     for g in groups:
-        entry = sums.setdefault((g.kind, g.function, g.name), [0, 0])
+        entry = sums.setdefault((g.kind, g.function), [0, 0, set()])
         entry[0] += g.total_ns
         entry[1] += g.repeats
+        entry[2].add(g.name)
     ranked = sorted(sums.items(), key=lambda item: -item[1][0])
     terms = []
-    for (kind, function, name), (ticks, count) in ranked[: limit - 1]:
+    for (kind, function), (ticks, count, names) in ranked[: limit - 1]:
         place = f" in {function}()" if function else ""
-        who = f" ({name})" if name else ""
+        who = (
+            f" ({next(iter(names))})"
+            if len(names) == 1 and "" not in names
+            else (f" ({len(names)} tasks)" if len(names) > 1 else "")
+        )
         times = f"{count} × " if count > 1 else ""
         terms.append(f"{times}{kind}{place}{who}: {seconds_text(ticks / _S)} s")
     rest = ranked[limit - 1 :]
