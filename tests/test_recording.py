@@ -147,8 +147,8 @@ def test_a_recorded_aiohttp_client_replays_with_its_recorded_latencies_and_makes
     # The client's last coroutine has a known cost: 5 steps of 10 ms of CPU, and a last
     # step that returns (tolerance: see the CPU test above).
     crunch = sorted(model.cpu["crunch"])
-    assert len(crunch) == 6 and crunch[0] < 0.002
-    assert all(0.010 <= spent < 0.012 for spent in crunch[1:])
+    assert len(crunch) == 6 and crunch[0] < 0.002, crunch
+    assert all(0.010 <= spent < 0.012 for spent in crunch[1:]), crunch
 
     # Replayed in virtual time (10 seeds, pooled), each route's p50 and p99 latency is
     # the recorded one: the replay draws from the recorded samples; what differs is the
@@ -163,9 +163,14 @@ def test_a_recorded_aiohttp_client_replays_with_its_recorded_latencies_and_makes
     # The makespan: the replay charges each step its CPU time, while the real run also
     # waited for a CPU on the shared machine. Measured: the median over seeds is 7.5 % to
     # 10.3 % below the recorded makespan at load 10, 3.7 % to 7.3 % below at load 7, never
-    # above (benchmarks/RECORDING.md). Tolerance: 25 % below, 10 % above.
+    # above (benchmarks/RECORDING.md); 14 % below at load 13. Tolerance: 10 % above;
+    # below, 25 %, or on a busier machine the time the recorded steps waited for a CPU
+    # (their real time less their CPU time, summed: measured in the same run; 0.35 s in
+    # one recording of 1.88 s) and 5 % more, whichever is larger.
     median = percentile(sorted(comparison.makespans), 50)
-    assert 0.75 * recorded.makespan <= median <= 1.10 * recorded.makespan
+    waited = sum(map(sum, model.step_wall.values())) - sum(map(sum, model.cpu.values()))
+    low = min(0.75 * recorded.makespan, 0.95 * recorded.makespan - waited)
+    assert low <= median <= 1.10 * recorded.makespan, (median, recorded.makespan, waited)
     # The failing route fails in the replays at its recorded rate (2 of 8).
     failures = total = 0
     for replay in comparison.replays:
