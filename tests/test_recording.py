@@ -242,6 +242,28 @@ def test_a_program_that_never_ends_is_recorded_for_its_duration_and_replayed_as_
     assert (tmp_path / "report" / "index.html").exists()
 
 
+def test_a_program_that_handles_sigint_itself_is_still_marked_as_stopped(tmp_path):
+    script = tmp_path / "graceful.py"
+    script.write_text(
+        "import asyncio, signal\n"
+        "async def main():\n"
+        "    stop = asyncio.Event()\n"
+        "    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)\n"
+        "    while not stop.is_set():\n"
+        "        await asyncio.sleep(0.05)\n"
+        "asyncio.run(main())\n"
+    )
+    recording = record_script(script, duration=0.3)
+    assert recording.exit_code == 0  # it ended by itself, on the signal
+    assert recording.model is not None
+    assert recording.model.recorded["interrupted"] == "stopped after 0.3 s"
+    # ... so its replay stops at the recorded makespan: in virtual time nobody signals.
+    # (The tasks cancelled there run a last step each, charged its recorded CPU time:
+    # measured 33 us; 10 ms allowed.)
+    comparison = compare(script, seeds=1, trace=False, recording=recording)
+    assert recording.makespan <= comparison.simulated.makespan <= recording.makespan + 0.01
+
+
 def test_record_script_refuses_a_bad_duration(tmp_path):
     script = quiet_script(tmp_path)
     with pytest.raises(ValueError, match=r"duration must be a finite number of seconds >= 0"):

@@ -15,7 +15,8 @@ times) and ``DIR/index.html`` compares the recorded run with its replay.
 
 A program that does not end by itself is stopped by Ctrl-C or ``--duration SECONDS``
 (a SIGINT after that much real time): ``asyncio.run`` cancels its main task as usual,
-and what it did until then is modeled (exit code 130).
+and what it did until then is modeled (exit code 130, or the script's own if it handles
+SIGINT itself).
 
 Exit codes: the script's own; 130 when stopped; 2 for bad input (no script, a file in
 the way).

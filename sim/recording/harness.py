@@ -212,6 +212,9 @@ def record_script(
         end = max((end for loop in loops for _, end in loop.runs), default=clock.now)
         built = tracer.build(end=end, error=error)
     model = calibrate(observations, program=os.path.basename(path), wall=wall, version=version)
+    # A program that handles SIGINT itself may end on its own after the duration's
+    # signal: it was stopped all the same (and its replay must stop as well).
+    interrupted = interrupted or (stopper is not None and stopper.fired)
     if interrupted:
         model.recorded["interrupted"] = (
             f"stopped after {stopper.seconds:g} s"
