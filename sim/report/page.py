@@ -20,6 +20,7 @@ import base64
 import io
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,9 @@ __all__ = ["report"]
 _MAX_TASK_ROWS = 2000
 
 
-def _html(trace: Trace, png: bytes, wall: float | None) -> str:
+def _html(
+    trace: Trace, png: bytes, wall: float | None, links: Sequence[tuple[str, str]] = ()
+) -> str:
     title = trace.title or "asyncsim run"
     elapsed = trace.elapsed
     speed = (f"{elapsed / wall:,.0f}×" if wall else "n/a") if wall is not None else "n/a"
@@ -55,6 +58,12 @@ def _html(trace: Trace, png: bytes, wall: float | None) -> str:
         f"<h1>{escape(title)}</h1>",
         table([], summary, set()),
     ]
+    if links:
+        parts.append(
+            "<p>See also: "
+            + ", ".join(f'<a href="{escape(href)}">{escape(text)}</a>' for text, href in links)
+            + "</p>"
+        )
     if trace.error is not None:
         pending = [r for r in trace.tasks if r.outcome == "pending"]
         last: dict[int, Any] = {}
@@ -203,10 +212,13 @@ def report(
     *,
     wall: float | None = None,
     force: bool = False,
+    links: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Write the report of ``trace`` into ``folder``; returns the path of index.html.
 
-    ``wall`` is the run's wall-clock time in seconds (shown with the speed-up).
+    ``wall`` is the run's wall-clock time in seconds (shown with the speed-up);
+    ``links`` are ``(text, href)`` pairs shown under the summary (e.g. the what-if
+    profile the run belongs to).
     Refuses (``FileExistsError``) to write into an existing non-empty folder that
     asyncsim did not create, unless ``force`` is true.
     """
@@ -228,5 +240,5 @@ def report(
     (path / "graph.json").write_text(graph_to_json(task_graph(trace)), encoding="utf-8")
     (path / TRACE_FILE).write_text(trace.to_json(), encoding="utf-8")
     index = path / "index.html"
-    index.write_text(_html(trace, png, wall), encoding="utf-8")
+    index.write_text(_html(trace, png, wall, links), encoding="utf-8")
     return index
