@@ -19,7 +19,7 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar, TypeVarTuple, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
 
 from asyncsim.clock import to_seconds
 from asyncsim.core.base import LoopBase
@@ -35,6 +35,11 @@ _job_thread = threading.local()
 
 class ThreadJobs(LoopBase):
     """The thread-job part of :class:`~asyncsim.core.loop.VirtualEventLoop`."""
+
+    if TYPE_CHECKING:  # (from asyncsim.core.hosting.InstrumentHost)
+        _instruments: tuple[Any, ...]
+
+        def _delay_injected(self, handle: Any, kind: str, due: int, ticks: int) -> None: ...
 
     def _init_jobs(self) -> None:
         self._jobs: set[concurrent.futures.Future[Any]] = set()
@@ -73,6 +78,8 @@ class ThreadJobs(LoopBase):
             delay += self.job_duration(func)  # a modeled duration: the result comes that late
         if delay:
             future = self._deliver_late(job, self._clock.now + delay)
+            if self._instruments:
+                self._delay_injected(None, "job", self._clock.now, delay)
         else:
             future = asyncio.wrap_future(job, loop=self)
         # Tracked after wrapping, so the result is queued before the job stops holding

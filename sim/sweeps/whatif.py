@@ -177,10 +177,10 @@ def critical_shares(run: Run, plan: DurationScaling) -> dict[str, float]:
     for segment in trace.critical_path():
         if segment.kind == "ready" or segment.task is None:
             continue
-        keys = plan.ends.get((segment.task, coroutines[segment.task], segment.end), ())
+        keys = plan.ends.get((segment.task, coroutines[segment.task], segment.end_ns), ())
         if len(keys) == 1:  # (two components ending at once for one task: neither)
             [key] = keys
-            shares[key] = shares.get(key, 0) + segment.end - segment.start
+            shares[key] = shares.get(key, 0) + segment.duration_ns
     return {key: to_seconds(ticks) for key, ticks in shares.items()}
 
 
