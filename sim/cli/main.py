@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncsim.cli.args import positive_int, seconds
+from asyncsim.cli.profile import add_profile_parser, cmd_profile
 from asyncsim.cli.record import RecordUsageError, add_record_parser, cmd_record
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
 from asyncsim.instruments.cpu import CpuCost, Measured
@@ -180,6 +181,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_sweep_parser(commands)
     add_record_parser(commands)
+    add_profile_parser(commands)
     return parser
 
 
@@ -408,6 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": _cmd_report,
         "sweep": cmd_sweep,
         "record": cmd_record,
+        "profile": cmd_profile,
     }
     try:
         return handlers[args.command](args)
