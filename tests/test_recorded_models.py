@@ -321,7 +321,8 @@ def test_each_thread_job_of_a_recorded_function_takes_its_recorded_duration():
 
     # one job, two at once, one that raises: 3 x 0.25 s; a function not recorded: 0 s
     assert asyncsim.run(main(), model=model) == (3, [2, 1], 0.75, 0.75)
-    model.network.jobs["parse"] = 0.5  # a what-if: a slower parser
+    assert model.cpu is not None
+    model.cpu["parse"] = 0.5  # a what-if: a slower parser
     assert asyncsim.run(main(), model=model) == (3, [2, 1], 1.5, 1.5)
 
 

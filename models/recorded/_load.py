@@ -24,8 +24,10 @@ class RecordedModel:
     network : RecordedNetwork
         The endpoints the program talked to (``network.endpoint(host, port)``).
     cpu : dict of str to distribution, or None
-        Seconds of CPU per task step of each coroutine (by qualname), for the CPU
-        cost model (``cpu=`` of :func:`asyncsim.run`); None when nothing was recorded.
+        Seconds of CPU per task step of each coroutine (by qualname), and seconds per
+        thread job of each function run in a thread (its recorded real duration), for
+        the CPU cost model (``cpu=`` of :func:`asyncsim.run`); None when nothing was
+        recorded.
     file : ModelFile
         The model file as read.
     path : str
@@ -60,6 +62,8 @@ def model_from_file(
     network = RecordedNetwork.from_model_file(model, unknown=unknown, source=source)
     samples = model.step_wall if cpu == "wall" else model.cpu
     costs = {name: Empirical(values) for name, values in samples.items() if values}
+    # The CPU cost model's mapping also times thread jobs by function (their real durations)
+    costs.update({name: Empirical(values) for name, values in model.thread_jobs.items() if values})
     return RecordedModel(
         network=network, cpu=costs if cpu and costs else None, file=model, path=path
     )
@@ -81,7 +85,8 @@ def load(
     cpu : bool or {"cpu", "wall"}
         Charge each task step its recorded CPU time (``True`` or ``"cpu"``: the
         program's own cost), its recorded real time (``"wall"``: on a busy machine
-        also the time the system gave other processes), or nothing (``False``).
+        also the time the system gave other processes), or nothing (``False``). Thread
+        jobs take their recorded real durations, unless ``False``.
 
     Returns
     -------

@@ -30,7 +30,6 @@ from asyncsim.models.network import Host, Network
 from asyncsim.models.network._names import ANY_ADDRESSES
 from asyncsim.models.network._topology import LOCALHOST, _Listener
 
-from ._jobs import charge_jobs
 from ._replay import RecordedEndpoint, RecordedRoute, ReplayHttpProtocol, ReplayStreamProtocol
 from ._replay import _Service as Service
 from ._schema import EndpointData, ModelFile, RouteData, StreamData
@@ -201,9 +200,6 @@ class RecordedNetwork(Network):
         self.unknown: list[str] = []
         #: A probe measuring the replay (see :class:`asyncsim.models.recorded.Probe`).
         self.probe: Any = None
-        #: Virtual seconds each thread job of a function takes (by qualname): a number
-        #: or a distribution; the recorded durations by default. Edit it for what-ifs.
-        self.jobs: dict[str, Any] = {}
 
     @classmethod
     def from_model_file(
@@ -222,7 +218,6 @@ class RecordedNetwork(Network):
         for (host_name, _port), items in groups.items():
             data = items[0] if len(items) == 1 else _merge_samples(items)
             network._add_endpoint(host_name, _endpoint(data, network._pooled))
-        network.jobs = {name: Empirical(v) for name, v in model.thread_jobs.items() if v}
         return network
 
     # -- building ------------------------------------------------------------------------
@@ -287,8 +282,6 @@ class RecordedNetwork(Network):
         super().attached(loop)
         if self.probe is not None:
             self.probe.attach(loop)
-        if self.jobs:  # after the probe: it sees the job's function, not the probe's wrapper
-            charge_jobs(loop, self.jobs, self.stream)
 
     def _lookup(self, host: Any, port: Any) -> tuple[RecordedEndpoint | None, str]:
         """The endpoint behind ``(host, port)``; None for the program's own servers."""

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from asyncsim.instruments.cpu import job_function_name
 from asyncsim.instruments.lanes import recorder as lane_recorder
 
 from ._observe import ClientRequest, Connection, Observations, error_kind
@@ -72,18 +73,6 @@ def _port(port: Any) -> int:
         return int(port)
     except (TypeError, ValueError):
         return 0
-
-
-def _qualname(func: Any) -> str:
-    """The name a thread job is recorded under: the function inside the wrappers."""
-    while hasattr(func, "func"):  # functools.partial
-        inner = func.func
-        args = getattr(func, "args", ())
-        if isinstance(getattr(inner, "__self__", None), contextvars.Context) and args:
-            func = args[0]  # asyncio.to_thread: partial(context.run, func, ...)
-        else:
-            func = inner
-    return str(getattr(func, "__qualname__", None) or type(func).__name__)
 
 
 class Probe:
@@ -290,7 +279,7 @@ class Probe:
         jobs = self.observations.jobs
 
         def run_in_executor(executor: Any, func: Callable[..., Any], *args: Any) -> Any:
-            name = _qualname(func)
+            name = job_function_name(func)  # the name a replay charges the job by
             if name.rpartition(".")[2] in _RESOLVER_JOBS:
                 return original(executor, func, *args)
 
@@ -301,6 +290,8 @@ class Probe:
                 finally:
                     jobs.setdefault(name, []).append(time.perf_counter() - started)
 
+            # named as the job's function: a replay's CPU model times jobs by that name
+            timed.__qualname__ = timed.__name__ = name
             return original(executor, timed, *args)
 
         return run_in_executor
