@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import asyncsim  # noqa: E402
 from asyncsim.report.chrome import chrome_trace  # noqa: E402
-from tests.chromium import Chromium  # noqa: E402
+from tests.chromium import _PANEL, Chromium  # noqa: E402
 
 DOCS = ROOT / "docs"
 ROW, AXIS, GUTTER = 22, 24, 230  # the timeline's geometry (sim/report/timeline.js)
@@ -132,9 +132,10 @@ def main() -> None:
         time.sleep(1)
         devtools.click(15, 39)  # hide the sidebar
         time.sleep(0.5)
-        for y in (212, 191, 169, 149, 129):  # open the process, then each task's track
-            devtools.click(30, y)
-            time.sleep(0.4)
+        devtools.evaluate(  # open the process's track and each task's (as a click on each would)
+            _PANEL + ".then(p => { const chart = p.flameChart.mainFlameChart;"
+            " chart.timelineData().groups.forEach((g, i) => chart.expandGroup(i, true)); })"
+        )
         time.sleep(1)
         devtools.screenshot(DOCS / "devtools_trace.png")
         print("docs/devtools_trace.png written")
