@@ -32,6 +32,12 @@ from asyncsim.report.chrome import chrome_trace  # noqa: E402
 from tests.chromium import _PANEL, Chromium  # noqa: E402
 
 DOCS = ROOT / "docs"
+#: Click DevTools' "Hide sidebar" button, found by its label through the shadow roots;
+#: true when there was one to click.
+HIDE_SIDEBAR = """(() => { const find = (root) => { for (const el of root.querySelectorAll('*')) {
+    if (el.tagName === 'BUTTON' && el.getAttribute('aria-label') === 'Hide sidebar') return el;
+    const inner = el.shadowRoot && find(el.shadowRoot); if (inner) return inner; } return null; };
+  const b = find(document); if (b) { b.click(); return true; } return false; })()"""
 ROW, AXIS, GUTTER = 22, 24, 230  # the timeline's geometry (sim/report/timeline.js)
 
 
@@ -130,7 +136,8 @@ def main() -> None:
             " m.setTimelineVisibleWindow(m.state().micro.entireTraceBounds); })"
         )
         time.sleep(1)
-        devtools.click(15, 39)  # hide the sidebar
+        devtools.evaluate(HIDE_SIDEBAR)  # by its label: it opens on its own, or not
+        devtools.wait_for("!" + HIDE_SIDEBAR.replace("b.click(); ", ""))
         time.sleep(0.5)
         devtools.evaluate(  # open the process's track and each task's (as a click on each would)
             _PANEL + ".then(p => { const chart = p.flameChart.mainFlameChart;"
