@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEMO_CPU", "DEMO_RUN", "DemoRun", "call_demo_run", "demo_cpu", "demo_run_function"]
+__all__ = [
+    "DEMO_CPU",
+    "DEMO_RUN",
+    "DemoRun",
+    "call_demo_run",
+    "demo_cpu",
+    "demo_run_function",
+    "titled",
+]
 
 #: A line in an example program giving the CPU model ``asyncsim demo`` replays it with.
 DEMO_CPU = "# asyncsim: --cpu "
