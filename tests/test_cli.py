@@ -165,6 +165,10 @@ def test_demo_replays_every_example_and_reports_each_ones_times(tmp_path):
     assert "--- seed_pair.py: 11 s virtual" in done.stdout
     assert "0 failed." in done.stdout
     assert "4.0\n7.0\n" in done.stdout
+    # The what-if example's folder holds its profile's page, linked from the index.
+    assert "reported: The causal profile of 5 seeds" in done.stdout
+    assert (tmp_path / "reports" / "whatif_fetch" / "profile.png").is_file()
+    assert 'href="whatif_fetch/index.html"' in (tmp_path / "reports" / "index.html").read_text()
 
 
 def test_the_summary_states_no_speed_up_when_no_virtual_time_passed(tmp_path):

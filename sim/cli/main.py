@@ -27,6 +27,7 @@ from asyncsim.report.loader import load_trace
 from asyncsim.report.page import report
 from asyncsim.runner import Run, format_exception_for_script, traceback_from
 from asyncsim.script import load_model, run_script
+from asyncsim.sweeps.profile import Profile
 from asyncsim.sweeps.results import SweepResult
 from asyncsim.trace.text import numbers_line
 
@@ -408,9 +409,22 @@ def _report_demo_run(
             tasks=None,
             timeline=False,
         )
+    if isinstance(outcome, Profile):
+        index = outcome.report(folder, force=force)
+        records = outcome.result.records
+        return index, replace(
+            entry,
+            reported=f"{demo.about} ({len(records):,} runs, {len(outcome.components)} components)",
+            elapsed=None,
+            wall=outcome.wall,
+            steps=sum(r.steps for r in records),
+            tasks=None,
+            timeline=False,
+        )
     if not isinstance(outcome, Run) or outcome.trace is None:
         raise ValueError(
-            f"{script.name}: {function}() must return a traced asyncsim.Run or a SweepResult, "
+            f"{script.name}: {function}() must return a traced asyncsim.Run, a SweepResult "
+            f"or a what-if Profile, "
             f"got {type(outcome).__name__}"
         )
     trace = titled(outcome.trace, f"{script.name}: {demo.about}")
