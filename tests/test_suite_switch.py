@@ -93,6 +93,14 @@ def test_durations_lists_each_tests_virtual_seconds(pytester):
     )
 
 
+def test_debug_logging_outside_the_loop_leaves_virtual_times_exact(pytester):
+    # asyncio logs "Using selector" (and IsolatedAsyncioTestCase's debug loop more) outside
+    # any loop; each log record reads time.time_ns(), which must not move the test's clock.
+    pytester.makepyfile(EVERY_KIND)
+    result = pytester.runpytest("-p", "asyncio", "--asyncsim-mode=all", "--log-level=DEBUG")
+    result.assert_outcomes(passed=5)
+
+
 def test_each_test_starts_at_virtual_zero_and_random_is_seeded_per_test(pytester):
     pytester.makepyfile(
         """
