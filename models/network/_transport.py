@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import socket
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._socket import SocketInfo, VirtualSocket
+
 if TYPE_CHECKING:
+    import socket
+
     from ._network import Network
     from ._topology import _Pipe
 
@@ -25,26 +28,6 @@ __all__ = ["SocketInfo", "VirtualServer", "VirtualTransport"]
 
 # What travels on a connection: bytes, an end of file, or a reset.
 _DATA, _EOF, _RESET = "data", "eof", "reset"
-
-
-class SocketInfo:
-    """Stands in for a listening socket in ``Server.sockets`` (names only, no file)."""
-
-    family = socket.AF_INET
-    type = socket.SOCK_STREAM
-    proto = socket.IPPROTO_TCP
-
-    def __init__(self, sockname: tuple[str, int]) -> None:
-        self._sockname = sockname
-
-    def getsockname(self) -> tuple[str, int]:
-        return self._sockname
-
-    def fileno(self) -> int:
-        return -1
-
-    def __repr__(self) -> str:
-        return f"<virtual socket {self._sockname[0]}:{self._sockname[1]}>"
 
 
 def reset_error() -> ConnectionResetError:
@@ -70,7 +53,7 @@ class VirtualTransport(asyncio.Transport):
             {
                 "peername": peername,
                 "sockname": sockname,
-                "socket": None,
+                "socket": None,  # (a VirtualSocket, set below)
                 "sslcontext": sslcontext,
                 "ssl_object": None,
                 "peercert": {} if sslcontext is not None else None,
@@ -79,6 +62,7 @@ class VirtualTransport(asyncio.Transport):
                 "server_hostname": server_hostname,
             }
         )
+        self._extra["socket"] = VirtualSocket(self, sockname)
         self._network = network
         self._loop = loop
         self._pipe = pipe
