@@ -49,20 +49,19 @@ class VirtualTransport(asyncio.Transport):
         server_hostname: str | None = None,
         sock: socket.socket | None = None,
     ) -> None:
-        super().__init__(
-            {
-                "peername": peername,
-                "sockname": sockname,
-                "socket": None,  # (a VirtualSocket, set below)
-                "sslcontext": sslcontext,
-                "ssl_object": None,
-                "peercert": {} if sslcontext is not None else None,
-                "cipher": ("TLS_VIRTUAL", "TLSv1.3", 256) if sslcontext is not None else None,
-                "compression": None,
-                "server_hostname": server_hostname,
-            }
-        )
-        self._extra["socket"] = VirtualSocket(self, sockname)
+        extra: dict[str, Any] = {
+            "peername": peername,
+            "sockname": sockname,
+            "socket": None,  # (a VirtualSocket, set below)
+            "sslcontext": sslcontext,
+            "ssl_object": None,
+            "peercert": {} if sslcontext is not None else None,
+            "cipher": ("TLS_VIRTUAL", "TLSv1.3", 256) if sslcontext is not None else None,
+            "compression": None,
+            "server_hostname": server_hostname,
+        }
+        super().__init__(extra)
+        extra["socket"] = VirtualSocket(self, sockname)  # (the dict the transport keeps)
         self._network = network
         self._loop = loop
         self._pipe = pipe

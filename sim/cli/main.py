@@ -274,7 +274,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         patch_time=args.patch_time,
         start=args.start,
         allow_real_io=args.allow_real_io,
-        **models,  # type: ignore[arg-type]
+        **models,
         trace=traced,
     )
     if not args.quiet:
@@ -388,10 +388,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["run"]:  # one rule: asyncsim's options, then the script and its own
         run_parser = parser.parse_args(["run", "x"]).run_parser
         try:
-            target = split_run_argv(argv[1:], run_parser)
+            split = split_run_argv(argv[1:], run_parser)
         except argparse.ArgumentTypeError as exc:
             run_parser.error(str(exc))
-        argv = ["run", *target.options]
+        target = split
+        argv = ["run", *split.options]
     args = parser.parse_args(argv)
     if target is not None:
         args.script, args.module, args.args = target.script, target.module, target.args
