@@ -41,7 +41,7 @@ from ._names import ANY_ADDRESSES
 from ._socket import AcceptQueue, SocketInfo
 from ._topology import LOCALHOST, Host, _Listener, _Pipe
 from ._transport import VirtualServer, VirtualTransport
-from ._values import draw, sleep_until
+from ._values import draw, scaled, sleep_until
 
 __all__ = ["Network"]
 
@@ -201,7 +201,8 @@ class Network(Accepting):
         if answer is None:
             await sleep_until(loop, now + to_ticks(self.connect_timeout))
             raise TimeoutError(errno.ETIMEDOUT, "TLS handshake timed out (a partition?)")
-        await sleep_until(loop, answer + draw("tls_time", self.tls_time, self.rng))
+        tls = draw("tls_time", self.tls_time, self.rng)
+        await sleep_until(loop, answer + scaled("network:tls", "TLS handshakes", tls))
 
     async def create_connection(
         self,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncsim.cli.args import positive_int, seconds
+from asyncsim.cli.profile import add_profile_parser, cmd_profile
 from asyncsim.cli.run_args import USAGE_HINT, looks_like_ours, split_run_argv
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
 from asyncsim.instruments.cpu import CpuCost, Measured
@@ -186,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="write into a folder asyncsim did not create"
     )
     add_sweep_parser(commands)
+    add_profile_parser(commands)
     return parser
 
 
@@ -403,7 +405,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "silence this note)",
                 file=sys.stderr,
             )
-    handlers = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report, "sweep": cmd_sweep}
+    handlers = {
+        "run": _cmd_run,
+        "demo": _cmd_demo,
+        "report": _cmd_report,
+        "sweep": cmd_sweep,
+        "profile": cmd_profile,
+    }
     try:
         return handlers[args.command](args)
     except (

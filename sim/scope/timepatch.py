@@ -16,6 +16,7 @@ every other thread and after the scope ends, so they never freeze a real-time wa
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from asyncio import _get_running_loop
@@ -24,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from asyncsim.clock import TICKS_PER_SECOND, Clock, to_ticks
+from asyncsim.core import durations
 
 __all__ = ["DEFAULT_EPOCH", "loop_started", "loop_stopped", "patched_time"]
 
@@ -147,7 +149,11 @@ def _sleep(seconds: float) -> None:
         _real_sleep(seconds)  # raises the same TypeError as the real one
     if seconds < 0 or math.isnan(seconds):
         raise ValueError("sleep length must be non-negative")
-    s.clock.block(to_ticks(seconds))
+    ticks = to_ticks(seconds)
+    plan = durations.current()
+    if plan is not None:  # a what-if profile run may scale this call site
+        ticks = plan.block(sys._getframe(1), ticks)
+    s.clock.block(ticks)
 
 
 _FAKE: dict[str, Callable[..., Any]] = {
