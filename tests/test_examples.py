@@ -3,7 +3,8 @@
 import pytest
 
 import asyncsim
-from asyncsim.cli.main import demo_models, example_scripts
+from asyncsim.cli.demo import example_scripts
+from asyncsim.cli.demo_runs import demo_models
 from asyncsim.script import load_model
 
 from .conftest import EXAMPLES

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Any
 
-__all__ = ["positive_int", "positive_seconds", "seconds"]
+from asyncsim.instruments.cpu import CpuCost, Measured
+
+__all__ = ["UsageError", "cpu_spec", "positive_int", "positive_seconds", "seconds"]
 
 
 def positive_int(text: str) -> int:
@@ -43,3 +46,31 @@ def positive_seconds(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
     return value
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed without a traceback, exit code 2."""
+
+
+def cpu_spec(text: str) -> Any:
+    """``--cpu``: SECONDS, ``measured``, ``measured:SCALE`` or ``QUALNAME=SECONDS,...``."""
+    spec = text.strip()
+    try:
+        if spec.lower() == "measured":
+            return Measured()
+        if spec.lower().startswith("measured:"):
+            return Measured(float(spec.split(":", 1)[1]))
+        if "=" in spec:
+            mapping: dict[str, float] = {}
+            for item in spec.split(","):
+                name, _, amount = item.partition("=")
+                if not name.strip():
+                    raise ValueError(f"missing coroutine name in {item!r}")
+                mapping[name.strip()] = seconds(amount)
+            return CpuCost(mapping).spec
+        return seconds(spec)
+    except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected SECONDS, 'measured', 'measured:SCALE' or 'QUALNAME=SECONDS,...' "
+            f"(e.g. 'crunch=0.5,*=0.001'), got {text!r}: {exc}"
+        ) from None

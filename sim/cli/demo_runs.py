@@ -7,7 +7,8 @@ and say so in a comment line, as ``# asyncsim: --model FILE`` names a model file
   --cpu`` takes it (``crunch=2.0``): the CPU example shows the lateness it is about;
 * ``# asyncsim: --demo-run FUNCTION``: report what the module-level ``FUNCTION()``
   returns instead of the script's own run: a traced :class:`asyncsim.Run` (a bug hunt's
-  replay of its failing schedule) or a :class:`asyncsim.SweepResult` (a sweep's report).
+  replay of its failing schedule), a :class:`asyncsim.SweepResult` (a sweep's report) or a
+  :class:`asyncsim.Profile` (a what-if profile's page).
   The script's own run searched for that run or swept; its own chart would be empty.
 """
 
@@ -22,14 +23,18 @@ from typing import Any
 
 __all__ = [
     "DEMO_CPU",
+    "DEMO_MODEL",
     "DEMO_RUN",
     "DemoRun",
     "call_demo_run",
     "demo_cpu",
+    "demo_models",
     "demo_run_function",
     "titled",
 ]
 
+#: A line in an example program naming the model files ``asyncsim demo`` replays it with.
+DEMO_MODEL = "# asyncsim: --model "
 #: A line in an example program giving the CPU model ``asyncsim demo`` replays it with.
 DEMO_CPU = "# asyncsim: --cpu "
 #: A line in an example program naming the function whose outcome ``asyncsim demo`` reports.
@@ -41,6 +46,15 @@ def _directive(script: Path, prefix: str) -> str | None:
         if line.startswith(prefix):
             return line[len(prefix) :].strip()
     return None
+
+
+def demo_models(script: Path) -> list[Path]:
+    """Model files named by ``# asyncsim: --model FILE`` lines (relative to the script)."""
+    found = []
+    for line in script.read_text(encoding="utf-8").splitlines():
+        if line.startswith(DEMO_MODEL):
+            found.append(script.parent / line[len(DEMO_MODEL) :].strip())
+    return found
 
 
 def demo_cpu(script: Path) -> str | None:
@@ -57,7 +71,7 @@ def demo_run_function(script: Path) -> str | None:
 class DemoRun:
     """The outcome ``FUNCTION()`` returned, and what the demo index says about it."""
 
-    #: A traced ``Run`` or a ``SweepResult``.
+    #: A traced ``Run``, a ``SweepResult`` or a what-if ``Profile``.
     outcome: Any
     #: The first line of the function's docstring (what the report shows), or its name.
     about: str

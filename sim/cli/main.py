@@ -8,62 +8,25 @@ step limit, real I/O); 130 on Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import ast
+import functools
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from asyncsim.cli.args import positive_int, seconds
-from asyncsim.cli.demo_runs import call_demo_run, demo_cpu, demo_run_function, titled
+from asyncsim.cli.args import UsageError, cpu_spec, positive_int, seconds
+from asyncsim.cli.demo import cmd_demo
+from asyncsim.cli.model_files import load_models
 from asyncsim.cli.profile import add_profile_parser, cmd_profile
 from asyncsim.cli.record import RecordUsageError, add_record_parser, cmd_record
+from asyncsim.cli.run_args import USAGE_HINT, looks_like_ours, split_run_argv
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
-from asyncsim.instruments.cpu import CpuCost, Measured
-from asyncsim.report.demo_index import DemoEntry, write_demo_index
-from asyncsim.report.folder import MARKER, prepare_folder
+from asyncsim.report.folder import prepare_folder
 from asyncsim.report.loader import load_trace
 from asyncsim.report.page import report
-from asyncsim.runner import Run, format_exception_for_script, traceback_from
-from asyncsim.script import load_model, run_script
-from asyncsim.sweeps.results import SweepResult
-from asyncsim.trace.text import numbers_line
-
-# Options of `asyncsim run` that are also recognised directly after the script path
-# (up to the first other argument or a `--`; everything after goes to the script).
-_TRAILING_FLAGS = {"--model": 1, "--report": 1, "--gantt": 1, "--force": 0}
+from asyncsim.script import run_module, run_script
 
 __all__ = ["main"]
-
-
-class _UsageError(Exception):
-    """Bad command-line input: printed without a traceback, exit code 2."""
-
-
-def _cpu(text: str) -> Any:
-    """``--cpu``: SECONDS, ``measured``, ``measured:SCALE`` or ``QUALNAME=SECONDS,...``."""
-    spec = text.strip()
-    try:
-        if spec.lower() == "measured":
-            return Measured()
-        if spec.lower().startswith("measured:"):
-            return Measured(float(spec.split(":", 1)[1]))
-        if "=" in spec:
-            mapping: dict[str, float] = {}
-            for item in spec.split(","):
-                name, _, amount = item.partition("=")
-                if not name.strip():
-                    raise ValueError(f"missing coroutine name in {item!r}")
-                mapping[name.strip()] = seconds(amount)
-            return CpuCost(mapping).spec
-        return seconds(spec)
-    except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
-        raise argparse.ArgumentTypeError(
-            f"expected SECONDS, 'measured', 'measured:SCALE' or 'QUALNAME=SECONDS,...' "
-            f"(e.g. 'crunch=0.5,*=0.001'), got {text!r}: {exc}"
-        ) from None
 
 
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
@@ -95,11 +58,23 @@ def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--cpu",
-        type=_cpu,
+        type=cpu_spec,
         metavar="COST",
         help="CPU cost model: virtual seconds per task step (e.g. 0.001), 'measured', "
         "'measured:SCALE' (real CPU time x SCALE) or 'QUALNAME=SECONDS,...' per coroutine "
         "('*' for the rest); off by default",
+    )
+
+
+def version_line() -> str:
+    """``asyncsim --version``: the version, the active loop core and the Python running it."""
+    import platform
+
+    from asyncsim import __version__
+
+    return (
+        f"asyncsim {__version__} (pure-Python core) on {platform.python_implementation()} "
+        f"{platform.python_version()}"
     )
 
 
@@ -108,14 +83,23 @@ def _parser() -> argparse.ArgumentParser:
         prog="asyncsim",
         description="Run asyncio programs on a virtual clock: instantly, deterministically.",
     )
+    parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
         "run",
-        help="run an unmodified asyncio script on virtual time",
-        description="Run SCRIPT as `python SCRIPT ARGS...` would, with every asyncio event "
-        "loop it creates running on one virtual clock. --model, --report, --gantt and --force "
-        "may also directly follow SCRIPT (before its ARGS; a `--` ends them).",
+        usage="%(prog)s [options] SCRIPT [ARGS...]\n       %(prog)s [options] -m MODULE [ARGS...]",
+        help="run an unmodified asyncio script (or -m module) on virtual time",
+        description="Run SCRIPT as `python SCRIPT ARGS...` would (or MODULE as `python -m "
+        "MODULE ARGS...`), with every asyncio event loop it creates running on one virtual "
+        "clock. asyncsim's options go before SCRIPT (or -m MODULE); everything after it is "
+        "the script's own. A `--` may end asyncsim's options.",
+    )
+    run.add_argument(
+        "-m",
+        dest="module",
+        metavar="MODULE",
+        help="run a module as `python -m MODULE` would (what follows is its arguments)",
     )
     run.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the one-line summary on stderr"
@@ -137,13 +121,9 @@ def _parser() -> argparse.ArgumentParser:
         "(exit code 2; default), or is answered like the recorded HTTP routes pooled",
     )
     _add_report_options(run)
-    run.add_argument("script", help="path of the Python script")
-    run.add_argument(
-        "args",
-        nargs=argparse.REMAINDER,
-        help="arguments passed to the script (--model/--report/--gantt/--force directly after "
-        "the script are asyncsim's; a -- ends them)",
-    )
+    run.add_argument("script", nargs="?", help="path of the Python script")
+    run.add_argument("args", nargs="*", metavar="ARGS", help="the script's own arguments")
+    parser.set_defaults(run_parser=run)
 
     demo = commands.add_parser(
         "demo",
@@ -204,88 +184,37 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _split_trailing(args: argparse.Namespace) -> None:
-    """Move asyncsim's own options written right after the script path into ``args``.
-
-    ``asyncsim run app.py --model net.py --report out a b`` runs ``app.py a b``: the
-    options in :data:`_TRAILING_FLAGS` are recognised only directly after the script
-    (as ``python app.py`` would pass anything later on), and a ``--`` ends them.
-    """
-    items = list(args.args)
-    i = 0
-    while i < len(items):
-        item = items[i]
-        if item == "--":
-            i += 1
-            break
-        flag, eq, value = item.partition("=")
-        if flag not in _TRAILING_FLAGS:
-            break
-        if _TRAILING_FLAGS[flag] == 0:
-            setattr(args, flag[2:], True)
-        else:
-            if not eq:
-                if i + 1 >= len(items):
-                    raise _UsageError(f"{flag} needs a value")
-                i += 1
-                value = items[i]
-            if flag == "--model":
-                args.model.append(value)
-            else:
-                setattr(args, flag[2:], Path(value))
-        i += 1
-    args.args = items[i:]
-
-
-def _load_models(paths: Sequence[str | Path], *, unknown: str = "error") -> dict[str, object]:
-    models: dict[str, object] = {}
-    for path in paths:
-        if not os.path.isfile(path):
-            raise _UsageError(f"model file {str(path)!r} does not exist or is not a file")
-        try:
-            loaded = load_model(path, unknown=unknown)
-        except Exception as exc:
-            model = os.path.abspath(path)
-            if traceback_from(exc, model) is None:
-                raise  # not raised by the model file's code: load_model's own message
-            where = format_exception_for_script(exc, model).rstrip()
-            raise _UsageError(f"model file {str(path)!r} failed:\n{where}") from None
-        for name, value in loaded.items():
-            if name in models:
-                raise _UsageError(f"two model files define {name!r}; keep one")
-            models[name] = value
-    return models
-
-
-#: A line in an example program naming the model files ``asyncsim demo`` replays it with.
-DEMO_DIRECTIVE = "# asyncsim: --model "
-
-
-def demo_models(script: Path) -> list[Path]:
-    """Model files named by ``# asyncsim: --model FILE`` lines (relative to the script)."""
-    found = []
-    for line in script.read_text(encoding="utf-8").splitlines():
-        if line.startswith(DEMO_DIRECTIVE):
-            found.append(script.parent / line[len(DEMO_DIRECTIVE) :].strip())
-    return found
+def _check_target(args: argparse.Namespace) -> None:
+    """A helpful usage error for a missing script (or module); a note for stray options."""
+    if args.module is None and args.script is None:
+        raise UsageError(f"give the script to run: {USAGE_HINT}")
+    if args.script is not None and not os.path.isfile(args.script):
+        hint = ""
+        if not args.script.endswith(".py") and all(
+            part.isidentifier() for part in args.script.split(".")
+        ):
+            hint = f"; to run the module {args.script!r}, use: asyncsim run -m {args.script}"
+        raise UsageError(f"can't open script {args.script!r}: no such file{hint}")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    if not os.path.isfile(args.script):
-        raise _UsageError(f"script {args.script!r} does not exist or is not a file")
-    _split_trailing(args)
+    _check_target(args)
     traced = args.report is not None or args.gantt is not None
     if args.report is not None:
         prepare_folder(args.report, force=args.force)  # refuse before running, not after
     if args.gantt is not None and args.gantt.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise _UsageError(f"--gantt must end in .png, .svg or .pdf, got {str(args.gantt)!r}")
-    models = _load_models(args.model, unknown=args.unknown_endpoints)
+        raise UsageError(f"--gantt must end in .png, .svg or .pdf, got {str(args.gantt)!r}")
+    models = load_models(args.model, unknown=args.unknown_endpoints)
     if args.cpu is not None:
         if "cpu" in models:
-            raise _UsageError("--cpu is given both on the command line and in a model file")
+            raise UsageError("--cpu is given both on the command line and in a model file")
         models["cpu"] = args.cpu
-    outcome = run_script(
-        args.script,
+    target = (
+        functools.partial(run_module, args.module)
+        if args.module is not None
+        else functools.partial(run_script, args.script)
+    )
+    outcome = target(
         args.args,
         until=args.until,
         max_steps=args.max_steps,
@@ -293,7 +222,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         patch_time=args.patch_time,
         start=args.start,
         allow_real_io=args.allow_real_io,
-        **models,  # type: ignore[arg-type]
+        **models,
         trace=traced,
     )
     if not args.quiet:
@@ -312,157 +241,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     elif unknown:  # a recorded model lacks what the program called: bad input, even if caught
-        raise _UsageError(
+        raise UsageError(
             f"the program called {', '.join(unknown)}, which the recorded model does not "
             "have; record the program again so that it calls them, or pass "
             "--unknown-endpoints pooled to answer them like the recorded HTTP routes"
         )
     return outcome.exit_code
-
-
-def find_examples(folder: Path | None = None) -> Path:
-    """The examples folder: ``folder``, else the project's, else ``./examples``."""
-    candidates = (
-        [folder]
-        if folder is not None
-        else [Path(__file__).resolve().parents[2] / "examples", Path.cwd() / "examples"]
-    )
-    for candidate in candidates:
-        if candidate is not None and candidate.is_dir():
-            return candidate
-    where = folder if folder is not None else " or ".join(str(c) for c in candidates)
-    raise _UsageError(f"no examples folder found at {where}")
-
-
-def example_scripts(folder: Path) -> list[Path]:
-    """The runnable example programs in ``folder`` (helper modules are skipped)."""
-    scripts = []
-    for path in sorted(folder.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        if 'if __name__ == "__main__":' in path.read_text(encoding="utf-8"):
-            scripts.append(path)
-    return scripts
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    folder = find_examples(args.examples)
-    scripts = example_scripts(folder)
-    if not scripts:
-        raise _UsageError(f"no example programs in {folder}")
-    root = _prepare_demo_root(args.output, force=args.force)
-    for script in scripts:  # check every folder before running anything
-        prepare_folder(root / script.stem, force=args.force)
-    failures = 0
-    total_virtual = total_wall = 0.0
-    entries = []
-    for index, script in enumerate(scripts, 1):
-        model_files = demo_models(script)
-        models = _load_models(model_files)
-        cpu = demo_cpu(script)
-        if cpu is not None:
-            models["cpu"] = _cpu(cpu)
-        given = [f"--model {p.name}" for p in model_files] + ([f"--cpu {cpu}"] if cpu else [])
-        with_models = f" ({' '.join(given)})" if given else ""
-        print(f"=== [{index}/{len(scripts)}] {script.name}{with_models} ===", flush=True)
-        outcome = run_script(script, [], trace=True, **models)  # type: ignore[arg-type]
-        sys.stdout.flush()
-        total_virtual += outcome.elapsed
-        total_wall += outcome.wall
-        status = "ok" if outcome.exit_code == 0 else f"FAILED (exit code {outcome.exit_code})"
-        line = f"{numbers_line(outcome.elapsed, outcome.wall, outcome.steps)}: {status}"
-        entry = DemoEntry(
-            script.stem,
-            line,
-            outcome.exit_code == 0,
-            about=_about(script),
-            options=" ".join(given),
-            reported="the script's run",
-            elapsed=outcome.elapsed,
-            wall=outcome.wall,
-            steps=outcome.steps,
-            tasks=len(outcome.trace.tasks) if outcome.trace is not None else None,
-        )
-        function = demo_run_function(script) if outcome.exit_code == 0 else None
-        if function is None:
-            report_index = outcome.report(str(root / script.stem), force=args.force)
-        else:
-            report_index, entry = _report_demo_run(script, function, root, entry, args.force)
-        shown = "" if function is None else f"\n    reported: {entry.reported}: {entry.numbers()}"
-        print(f"--- {script.name}: {line}{shown}\n    report: {report_index}\n", flush=True)
-        entries.append(entry)
-        failures += outcome.exit_code != 0
-    index_page = write_demo_index(root, entries)
-    print(
-        f"{len(scripts)} programs replayed: {total_virtual:.6g} s of virtual time in "
-        f"{total_wall:.3f} s of wall time; {failures} failed.\nReports: {index_page}"
-    )
-    return 1 if failures else 0
-
-
-def _about(script: Path) -> str:
-    """The first line of the script's docstring: what the program shows."""
-    try:
-        doc = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8")))
-    except SyntaxError:
-        return ""
-    first = doc.strip().splitlines()[0] if doc and doc.strip() else ""
-    return first.replace("``", "")
-
-
-def _report_demo_run(
-    script: Path, function: str, root: Path, entry: DemoEntry, force: bool
-) -> tuple[Path, DemoEntry]:
-    """Report what ``function()`` of ``script`` returns (``# asyncsim: --demo-run``)."""
-    folder = root / script.stem
-    demo = call_demo_run(script, function)
-    outcome = demo.outcome
-    if isinstance(outcome, SweepResult):
-        index = outcome.report(folder, overwrite=True)
-        runs = f"{len(outcome):,} runs over {len(outcome.points())} points"
-        wall = outcome.wall if outcome.wall is not None else entry.wall
-        return index, replace(
-            entry,
-            reported=f"{demo.about} ({runs})",
-            elapsed=None,
-            wall=wall,
-            steps=sum(r.steps for r in outcome.records),
-            tasks=None,
-            timeline=False,
-        )
-    if not isinstance(outcome, Run) or outcome.trace is None:
-        raise ValueError(
-            f"{script.name}: {function}() must return a traced asyncsim.Run or a SweepResult, "
-            f"got {type(outcome).__name__}"
-        )
-    trace = titled(outcome.trace, f"{script.name}: {demo.about}")
-    index = report(trace, folder, wall=outcome.wall, force=force)
-    raised = f" (raised {type(outcome.exception).__name__})" if outcome.exception else ""
-    return index, replace(
-        entry,
-        reported=demo.about + raised,
-        elapsed=outcome.elapsed,
-        wall=outcome.wall,
-        steps=outcome.steps,
-        tasks=len(trace.tasks),
-    )
-
-
-def _prepare_demo_root(root: Path, *, force: bool) -> Path:
-    """The demo's output folder: never overwrite an index.html asyncsim did not write."""
-    if root.exists() and not root.is_dir():
-        raise _UsageError(f"output {str(root)!r} exists and is not a folder")
-    ours = (root / MARKER).exists()
-    if (root / "index.html").exists() and not ours and not force:
-        raise FileExistsError(
-            f"{str(root / 'index.html')!r} was not written by asyncsim; choose another "
-            "folder with -o DIR, or pass --force to overwrite it"
-        )
-    root.mkdir(parents=True, exist_ok=True)
-    (root / MARKER).write_text(
-        "asyncsim demo writes index.html and one folder per example here.\n", encoding="utf-8"
-    )
-    return root
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -475,10 +259,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``asyncsim`` command; returns the exit code."""
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    target = None
+    if argv[:1] == ["run"]:  # one rule: asyncsim's options, then the script and its own
+        run_parser = parser.parse_args(["run", "x"]).run_parser
+        try:
+            split = split_run_argv(argv[1:], run_parser)
+        except argparse.ArgumentTypeError as exc:
+            run_parser.error(str(exc))
+        target = split
+        argv = ["run", *split.options]
     args = parser.parse_args(argv)
+    if target is not None:
+        args.script, args.module, args.args = target.script, target.module, target.args
+        for arg in looks_like_ours(target, args.run_parser):
+            print(
+                f"asyncsim run: note: {arg!r} after the script is the script's own argument; "
+                "asyncsim's options go before the script (add `--` before the script to "
+                "silence this note)",
+                file=sys.stderr,
+            )
     handlers = {
         "run": _cmd_run,
-        "demo": _cmd_demo,
+        "demo": cmd_demo,
         "report": _cmd_report,
         "sweep": cmd_sweep,
         "record": cmd_record,
@@ -487,12 +290,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except (
-        _UsageError,
+        UsageError,
         RecordUsageError,
         ValueError,
         TypeError,
         FileNotFoundError,
         FileExistsError,
+        ModuleNotFoundError,
     ) as exc:
         print(f"asyncsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
