@@ -113,10 +113,17 @@ def _closed_if_refused(coro: Coroutine[Any, Any, Any]) -> Iterator[None]:
 
 
 def _cancel_leftovers(loop: VirtualEventLoop) -> None:
-    """Cancel every task still pending and let them finish, as asyncio.run does."""
-    leftovers = asyncio.all_tasks(loop)
-    if not leftovers:
+    """Cancel every task still pending and let them finish, as asyncio.run does.
+
+    asyncio.run cancels them in the order of a set; here it is creation order (or the
+    schedule's pick at the choice point ``"cancel_leftovers"``).
+    """
+    pending = loop.tasks_in_order()
+    if not pending:
         return
+    leftovers = []
+    while pending:
+        leftovers.append(pending.pop(loop._choose("cancel_leftovers", len(pending))))
     for task in leftovers:
         task.cancel()
     loop._max_steps = loop.steps + _CLEANUP_STEP_BUDGET
