@@ -18,7 +18,7 @@ from asyncsim.cli.args import positive_int, seconds
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
 from asyncsim.instruments.cpu import CpuCost, Measured
 from asyncsim.report.demo_index import DemoEntry, write_demo_index
-from asyncsim.report.folder import MARKER, prepare_folder
+from asyncsim.report.folder import check_new_file, prepare_folder
 from asyncsim.report.loader import load_trace
 from asyncsim.report.page import report
 from asyncsim.runner import format_exception_for_script, traceback_from
@@ -261,8 +261,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     traced = args.report is not None or args.gantt is not None
     if args.report is not None:
         prepare_folder(args.report, force=args.force)  # refuse before running, not after
-    if args.gantt is not None and args.gantt.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise _UsageError(f"--gantt must end in .png, .svg or .pdf, got {str(args.gantt)!r}")
+    if args.gantt is not None:
+        if args.gantt.suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise _UsageError(f"--gantt must end in .png, .svg or .pdf, got {str(args.gantt)!r}")
+        check_new_file(args.gantt, force=args.force)  # refuse before running, not after
     models = _load_models(args.model)
     if args.cpu is not None:
         if "cpu" in models:
@@ -283,7 +285,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(outcome.summary(), file=sys.stderr)
     if args.gantt is not None:
-        outcome.gantt(str(args.gantt))
+        outcome.gantt(str(args.gantt), force=args.force)
         print(f"asyncsim: timeline written to {args.gantt}", file=sys.stderr)
     if args.report is not None:
         index = outcome.report(str(args.report), force=args.force)
@@ -353,20 +355,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _prepare_demo_root(root: Path, *, force: bool) -> Path:
-    """The demo's output folder: never overwrite an index.html asyncsim did not write."""
+    """The demo's output folder: new, empty or written by asyncsim (its marker), unless
+    ``--force``; a folder that is not asyncsim's is never marked as asyncsim's."""
     if root.exists() and not root.is_dir():
         raise _UsageError(f"output {str(root)!r} exists and is not a folder")
-    ours = (root / MARKER).exists()
-    if (root / "index.html").exists() and not ours and not force:
+    try:
+        return prepare_folder(root, force=force)
+    except FileExistsError:
         raise FileExistsError(
-            f"{str(root / 'index.html')!r} was not written by asyncsim; choose another "
-            "folder with -o DIR, or pass --force to overwrite it"
-        )
-    root.mkdir(parents=True, exist_ok=True)
-    (root / MARKER).write_text(
-        "asyncsim demo writes index.html and one folder per example here.\n", encoding="utf-8"
-    )
-    return root
+            f"output folder {str(root)!r} is not empty and was not written by asyncsim; "
+            "choose another folder with -o DIR, or pass --force to write into it"
+        ) from None
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from asyncsim.report._format import escape, page_head
+from asyncsim.report._format import escape, href, page_head
 
 __all__ = ["DemoEntry", "write_demo_index"]
 
@@ -24,10 +24,10 @@ class DemoEntry:
 def write_demo_index(root: str | os.PathLike[str], entries: Sequence[DemoEntry]) -> Path:
     """Write ``root/index.html`` linking each entry's report folder; returns its path."""
     items = "".join(
-        f'<li><a href="{escape(e.name)}/index.html">{escape(e.name)}</a> '
+        f'<li><a href="{href(e.name + "/index.html")}">{escape(e.name)}</a> '
         f'<span class="{"" if e.ok else "err"}">{escape(e.summary)}</span><br>'
-        f'<a href="{escape(e.name)}/index.html"><img alt="timeline of {escape(e.name)}" '
-        f'src="{escape(e.name)}/timeline.png" style="max-width:560px"></a></li>'
+        f'<a href="{href(e.name + "/index.html")}"><img alt="timeline of {escape(e.name)}" '
+        f'src="{href(e.name + "/timeline.png")}" style="max-width:560px"></a></li>'
         for e in entries
     )
     page = (

@@ -111,6 +111,8 @@ class SimulationOptions:
         if self.schedule is not None and not isinstance(self.schedule, Schedule):
             refuse("schedule", "an asyncsim.Schedule (see Schedule.from_string)", self.schedule)
         check_bool("trace", self.trace)
+        check_bool("patch_time", self.patch_time)
+        check_bool("allow_real_io", self.allow_real_io)
         seed = self.seed
         if isinstance(seed, bool) or not isinstance(seed, (int, str, bytes, type(None))):
             refuse("seed", "an int, str, bytes or None", seed)

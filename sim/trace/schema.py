@@ -9,7 +9,8 @@ A trace is one JSON object::
 with one ``{"columns", "rows"}`` table per entry of ``Trace.TABLES``; keys are sorted,
 so the same trace always gives the same bytes. Version 2 added the lanes
 (``lanes``, ``intervals``, ``samples``); version 1 traces still load, with no lanes.
-Loading checks the schema name, the version and every table's columns, and turns
+Loading checks the schema name, the version, every table's columns, every value's
+type and every reference between rows (:mod:`asyncsim.trace.checks`), and turns
 anything malformed into a ``ValueError`` that says so.
 """
 
@@ -18,10 +19,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from asyncsim.trace.checks import check_trace
+
 if TYPE_CHECKING:
     from asyncsim.trace.records import Trace
 
-__all__ = ["SCHEMA_VERSION", "from_dict", "from_json", "to_dict", "to_json"]
+__all__ = ["SCHEMA_VERSION", "from_dict", "from_json", "parse_json", "to_dict", "to_json"]
 
 #: Version of the JSON layout written by :func:`to_dict` (2 added the lanes;
 #: version 1 traces still load, with no lanes).
@@ -89,9 +92,9 @@ def from_dict(cls: type[Trace], data: Any) -> Trace:
                 )
             else:
                 tables[name] = tuple(row_type(*row) for row in table["rows"])
-        return cls(
-            start=int(data["start"]),
-            end=int(data["end"]),
+        trace = cls(
+            start=data["start"],
+            end=data["end"],
             mains=tuple(data["mains"]),
             error=data["error"],
             title=data.get("title", ""),
@@ -99,12 +102,23 @@ def from_dict(cls: type[Trace], data: Any) -> Trace:
         )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"malformed asyncsim trace: {exc!r}") from None
+    check_trace(trace)
+    return trace
 
 
 def from_json(cls: type[Trace], text: str | bytes) -> Trace:
     """Rebuild a ``cls`` from :func:`to_json` text (``ValueError`` if it is not one)."""
+    return from_dict(cls, parse_json(text, "text"))
+
+
+def parse_json(text: str | bytes, what: str) -> Any:
+    """``json.loads(text)``, failing with a ``ValueError`` that names ``what`` (also for
+    JSON nested too deeply for the parser)."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"text is not JSON: {exc}") from None
-    return from_dict(cls, data)
+        raise ValueError(f"{what} is not JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError(
+            f"{what} is not an asyncsim trace: its JSON is nested too deeply"
+        ) from None
