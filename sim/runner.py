@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
@@ -162,6 +163,7 @@ def simulate(
     *,
     until: float | None = None,
     max_steps: int | None = None,
+    livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS,
     seed: int | str | bytes | None = None,
     patch_time: bool = True,
     start: float = 0.0,
@@ -200,6 +202,7 @@ def simulate(
         options = SimulationOptions(
             until=until,
             max_steps=max_steps,
+            livelock_steps=livelock_steps,
             seed=seed,
             patch_time=patch_time,
             start=start,
@@ -251,6 +254,7 @@ def run(
     *,
     until: float | None = None,
     max_steps: int | None = None,
+    livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS,
     seed: int | str | bytes | None = None,
     patch_time: bool = True,
     start: float = 0.0,
@@ -286,6 +290,7 @@ def run(
         options = SimulationOptions(
             until=until,
             max_steps=max_steps,
+            livelock_steps=livelock_steps,
             seed=seed,
             patch_time=patch_time,
             start=start,

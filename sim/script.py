@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
@@ -125,6 +126,7 @@ def run_script(
     *,
     until: float | None = None,
     max_steps: int | None = None,
+    livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS,
     seed: int | str | bytes | None = None,
     patch_time: bool = True,
     start: float = 0.0,
@@ -164,6 +166,7 @@ def run_script(
     options = SimulationOptions(
         until=until,
         max_steps=max_steps,
+        livelock_steps=livelock_steps,
         seed=seed,
         patch_time=patch_time,
         start=start,

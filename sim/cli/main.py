@@ -16,6 +16,7 @@ from typing import Any
 
 from asyncsim.cli.args import positive_int, seconds
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
+from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.instruments.cpu import CpuCost, Measured
 from asyncsim.report.demo_index import DemoEntry, write_demo_index
 from asyncsim.report.folder import check_new_file, prepare_folder
@@ -59,6 +60,13 @@ def _cpu(text: str) -> Any:
         ) from None
 
 
+def _livelock_steps(text: str) -> int | None:
+    """``--livelock-steps N``: a positive integer, or 0 for no livelock detection."""
+    if text.strip() == "0":
+        return None
+    return positive_int(text)
+
+
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--until", type=seconds, metavar="SECONDS", help="stop at this virtual time (exit code 3)"
@@ -68,6 +76,15 @@ def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         metavar="N",
         help="stop after N callbacks per loop (exit code 3)",
+    )
+    parser.add_argument(
+        "--livelock-steps",
+        type=_livelock_steps,
+        default=DEFAULT_LIVELOCK_STEPS,
+        metavar="N",
+        help="stop with a livelock report (exit code 3) after N callbacks at one virtual "
+        f"instant with no task started or finished (default {DEFAULT_LIVELOCK_STEPS:,}; "
+        "0: never)",
     )
     parser.add_argument("--seed", type=int, help="seed the random module and the models")
     parser.add_argument(
@@ -275,6 +292,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.args,
         until=args.until,
         max_steps=args.max_steps,
+        livelock_steps=args.livelock_steps,
         seed=args.seed,
         patch_time=args.patch_time,
         start=args.start,

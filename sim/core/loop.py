@@ -42,6 +42,7 @@ from asyncsim.core.callbacks import CallbackScheduling
 from asyncsim.core.dispatch import run_ready
 from asyncsim.core.gc_threshold import relaxed_gc
 from asyncsim.core.jobs import ThreadJobs
+from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS, LIVELOCK_OFF, LivelockWatch
 from asyncsim.core.network import NetworkRouting
 from asyncsim.core.ordering import OrderedCreation
 from asyncsim.core.schedule import Schedule, ScheduleState
@@ -70,7 +71,9 @@ def _validate_limits(until: float | None, max_steps: int | None, start: float) -
         check_int("max_steps", max_steps, minimum=1)
 
 
-class VirtualEventLoop(CallbackScheduling, OrderedCreation, NetworkRouting, ThreadJobs):
+class VirtualEventLoop(
+    CallbackScheduling, OrderedCreation, LivelockWatch, NetworkRouting, ThreadJobs
+):
     """An asyncio event loop whose clock is virtual.
 
     Parameters
@@ -83,6 +86,10 @@ class VirtualEventLoop(CallbackScheduling, OrderedCreation, NetworkRouting, Thre
         Virtual time (seconds) at which to stop with :class:`asyncsim.SimulationTimeout`.
     max_steps : int, optional
         Number of callbacks after which to stop with :class:`asyncsim.StepLimitExceeded`.
+    livelock_steps : int or None
+        Stop with :class:`asyncsim.Livelock` when, at one virtual instant, no task was
+        created and every task is back where it was this many callbacks ago (default
+        1,000,000; None: never; see :mod:`asyncsim.core.livelock`).
     allow_real_io : bool
         Allow real sockets, pipes and subprocesses. Their file descriptors are
         polled without blocking while virtual timers are pending, and blocked on
@@ -110,6 +117,7 @@ class VirtualEventLoop(CallbackScheduling, OrderedCreation, NetworkRouting, Thre
         clock: Clock | None = None,
         until: float | None = None,
         max_steps: int | None = None,
+        livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS,
         allow_real_io: bool = False,
         selector: selectors.BaseSelector | None = None,
         schedule: Schedule | ScheduleState | None = None,
@@ -133,6 +141,7 @@ class VirtualEventLoop(CallbackScheduling, OrderedCreation, NetworkRouting, Thre
         self._until = None if until is None else to_ticks(until)
         self._max_steps = max_steps
         self._steps = 0
+        self._init_livelock(livelock_steps)
         #: The first SimulationError this loop raised; later limits are lifted so
         #: cleanup (cancelling leftover tasks) can run.
         self.error: SimulationError | None = None
@@ -337,6 +346,10 @@ class VirtualEventLoop(CallbackScheduling, OrderedCreation, NetworkRouting, Thre
             raise self._fail(
                 SimulationTimeout.at(self._clock.seconds(), self.pending_tasks(), until=until)
             )
+        if self._steps >= self._livelock_at:
+            livelock = self._livelock()
+            if livelock is not None:
+                raise self._fail(livelock)
 
     def _fail(self, error: SimulationError) -> SimulationError:
         if self.error is None:
@@ -344,6 +357,7 @@ class VirtualEventLoop(CallbackScheduling, OrderedCreation, NetworkRouting, Thre
         # Lift the limits so that cleanup (cancelling leftover tasks) can run.
         self._until = None
         self._max_steps = None
+        self._livelock_at = LIVELOCK_OFF
         return error
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from asyncsim._validate import check_str
 from asyncsim.clock import Clock, to_seconds, to_ticks
+from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
@@ -57,6 +58,7 @@ class Simulation:
         *,
         until: float | None = None,
         max_steps: int | None = None,
+        livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS,
         seed: int | str | bytes | None = None,
         patch_time: bool = True,
         start: float = 0.0,
@@ -70,6 +72,7 @@ class Simulation:
         options = SimulationOptions(
             until=until,
             max_steps=max_steps,
+            livelock_steps=livelock_steps,
             seed=seed,
             patch_time=patch_time,
             start=start,
@@ -94,6 +97,7 @@ class Simulation:
         self.options = options
         self.until = options.until
         self.max_steps = options.max_steps
+        self.livelock_steps = options.livelock_steps
         self.seed = options.seed
         self.patch_time = bool(options.patch_time)
         self.start = float(options.start)
@@ -156,6 +160,7 @@ class Simulation:
             clock=self.clock,
             until=self.until,
             max_steps=self.max_steps,
+            livelock_steps=self.livelock_steps,
             allow_real_io=self.allow_real_io,
             schedule=self.schedule_state,
         )
