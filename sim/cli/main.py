@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncsim.cli.args import positive_int, seconds
+from asyncsim.cli.errors import UserFileError, user_traceback
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
 from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.instruments.cpu import CpuCost, Measured
@@ -22,7 +23,6 @@ from asyncsim.report.demo_index import DemoEntry, write_demo_index
 from asyncsim.report.folder import check_new_file, prepare_folder
 from asyncsim.report.loader import load_trace
 from asyncsim.report.page import report
-from asyncsim.runner import format_exception_for_script, traceback_from
 from asyncsim.script import load_model, run_script
 
 # Options of `asyncsim run` that are also recognised directly after the script path
@@ -246,11 +246,10 @@ def _load_models(paths: Sequence[str | Path]) -> dict[str, object]:
         try:
             loaded = load_model(path)
         except Exception as exc:
-            model = os.path.abspath(path)
-            if traceback_from(exc, model) is None:
+            where = user_traceback(exc, path)
+            if where is None:
                 raise  # not raised by the model file's code: load_model's own message
-            where = format_exception_for_script(exc, model).rstrip()
-            raise _UsageError(f"model file {str(path)!r} failed:\n{where}") from None
+            raise UserFileError(f"model file {str(path)!r} failed:\n{where.rstrip()}") from None
         for name, value in loaded.items():
             if name in models:
                 raise _UsageError(f"two model files define {name!r}; keep one")
@@ -400,7 +399,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report, "sweep": cmd_sweep}
     try:
         return handlers[args.command](args)
-    except (_UsageError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+    except (
+        _UsageError,
+        UserFileError,
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        FileExistsError,
+    ) as exc:
         print(f"asyncsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncsim.cli.args import positive_int, positive_seconds
+from asyncsim.cli.errors import UserFileError, user_traceback
 from asyncsim.report.folder import MARKER
 from asyncsim.sweeps.appfunc import ScriptFunction
 from asyncsim.sweeps.runner import sweep
@@ -151,7 +152,15 @@ def _check_out_folder(out: Path, *, resume: bool, overwrite: bool) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run ``asyncsim sweep``; returns the exit code."""
     fn = ScriptFunction(args.script, args.func)
-    fn.load()  # a missing function or a script that fails to import: say so now
+    try:
+        fn.load()  # a missing function or a script that fails to import: say so now
+    except Exception as exc:
+        where = user_traceback(exc, args.script)
+        if where is None:
+            raise  # (ScriptFunction's own message: no such function, not a file)
+        raise UserFileError(
+            f"script {os.fspath(args.script)!r} failed:\n{where.rstrip()}"
+        ) from None
     params: dict[str, list[Any]] = {}
     for name, values in args.param:
         if name in params:
