@@ -19,6 +19,7 @@ from asyncsim.clock import Clock, to_seconds, to_ticks
 from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.network import NetworkModel
+from asyncsim.core.ordering import install_ordered_asyncio
 from asyncsim.core.schedule import Schedule
 from asyncsim.instruments.cpu import CpuCost, CpuModel, cpu_cost
 from asyncsim.instruments.tracer import Tracer
@@ -93,6 +94,7 @@ class Simulation:
         return simulation
 
     def _set_up(self, options: SimulationOptions) -> None:
+        install_ordered_asyncio()  # before the program runs (and binds asyncio's names)
         #: The options this simulation was made with.
         self.options = options
         self.until = options.until
