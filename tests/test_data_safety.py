@@ -139,7 +139,7 @@ def _set_step_column(column, value):
         (_set_step_column("task", 999), "steps[0].task must be the id of one of the trace's"),
         (_set_step_column("task", -5), "steps[0].task must be the id of one of the trace's"),
         (_set_step_column("waker", 10**6), "steps[0].waker must be the id of one of"),
-        (_set_step_column("start", "x"), "steps[0].start must be an integer, got 'x'"),
+        (_set_step_column("start_ns", "x"), "steps[0].start_ns must be an integer, got 'x'"),
     ],
 )
 def test_a_corrupt_trace_is_a_clear_error_with_exit_code_2(tmp_path, capsys, edit, message):

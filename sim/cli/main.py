@@ -16,6 +16,7 @@ from typing import Any
 
 from asyncsim.cli.args import positive_int, seconds
 from asyncsim.cli.errors import UserFileError, user_traceback
+from asyncsim.cli.profile import add_profile_parser, cmd_profile
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
 from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.instruments.cpu import CpuCost, Measured
@@ -188,6 +189,7 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="write into a folder asyncsim did not create"
     )
     add_sweep_parser(commands)
+    add_profile_parser(commands)
     return parser
 
 
@@ -396,7 +398,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``asyncsim`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report, "sweep": cmd_sweep}
+    handlers = {
+        "run": _cmd_run,
+        "demo": _cmd_demo,
+        "report": _cmd_report,
+        "sweep": cmd_sweep,
+        "profile": cmd_profile,
+    }
     try:
         return handlers[args.command](args)
     except (

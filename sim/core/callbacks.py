@@ -184,12 +184,16 @@ class CallbackScheduling(InstrumentHost):
             timer._repr = None
             timer._source_traceback = None
             timer._when = when
+        late = 0
         if self._schedule_state is not None and ticks != NEVER:
-            ticks += self._schedule_state.timer_lateness()  # late, never early
+            late = self._schedule_state.timer_lateness()  # late, never early
+            ticks += late
         self._timers.push(ticks, timer)
         timer._scheduled = True
         if self._instruments:
             self._timer_scheduled(timer, ticks)
+            if late:  # (so ticks is an int: NEVER timers get no lateness)
+                self._delay_injected(timer, "timer", int(ticks) - late, late)
         return timer
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:

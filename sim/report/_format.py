@@ -13,7 +13,7 @@ import os
 import urllib.parse
 from collections.abc import Collection, Sequence
 
-from asyncsim.clock import TICKS_PER_SECOND
+from asyncsim.trace.text import exact_seconds
 
 __all__ = [
     "REPORT_CSS",
@@ -61,8 +61,8 @@ def href(path: str) -> str:
 
 
 def seconds_text(ticks: int | None) -> str:
-    """``ticks`` as virtual seconds, 9 significant digits ("" for None)."""
-    return "" if ticks is None else f"{ticks / TICKS_PER_SECOND:.9g}"
+    """``ticks`` as exact virtual seconds ("" for None): a point in time in a table."""
+    return "" if ticks is None else exact_seconds(ticks)
 
 
 def page_head(title: str) -> str:

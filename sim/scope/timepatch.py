@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from asyncsim.clock import TICKS_PER_SECOND, Clock, deadline_ticks, to_ticks
+from asyncsim.core import durations
 
 __all__ = ["DEFAULT_EPOCH", "patched_time"]
 
@@ -100,7 +101,11 @@ def _sleep(seconds: float) -> None:
         return
     if not isinstance(seconds, (int, float)):
         _real_sleep(seconds)  # raises the same TypeError as the real one
-    s[0].block(_sleep_ticks(seconds))
+    ticks = _sleep_ticks(seconds)
+    plan = durations.current()
+    if plan is not None:  # a what-if profile run may scale this call site
+        ticks = plan.block(sys._getframe(1), ticks)
+    s[0].block(ticks)
 
 
 #: time.sleep's limit: the duration must fit a signed 64-bit count of nanoseconds.

@@ -53,8 +53,8 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "coroutine": _STR,
         "site": _STR,
         "loop": _INT,
-        "created": _INT,
-        "finished": _OPT_INT,
+        "created_ns": _INT,
+        "finished_ns": _OPT_INT,
         "outcome": _STR,
         "detail": _STR,
         "runs": _STR,
@@ -62,30 +62,34 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "steps": {
         "id": _INT,
         "loop": _INT,
-        "ready": _INT,
-        "start": _INT,
-        "end": _INT,
+        "ready_ns": _INT,
+        "start_ns": _INT,
+        "end_ns": _INT,
         "wake": _STR,
-        "due": _OPT_INT,
+        "due_ns": _OPT_INT,
         "blocked": _STR,
-        "until": _OPT_INT,
+        "until_ns": _OPT_INT,
         "detail": _STR,
         "where": _STR,
+        "inner": _STR,
     },
-    "marks": {"time": _INT, "label": _STR},
-    "spans": {"label": _STR, "start": _INT, "end": _INT},
-    "blocks": {"loop": _INT, "start": _INT, "end": _INT, "where": _STR},
+    "marks": {"time_ns": _INT, "label": _STR},
+    "spans": {"label": _STR, "start_ns": _INT, "end_ns": _INT},
+    "blocks": {"loop": _INT, "start_ns": _INT, "end_ns": _INT, "where": _STR},
+    "delays": {"kind": _STR, "start_ns": _INT, "late_ns": _INT, "where": _STR},
+    "exceptions": {"depth": _INT, "link": _STR, "text": _STR, "where": _STR, "inner": _STR},
     "lanes": {"name": _STR, "kind": _STR, "capacity": _OPT_INT},
-    "intervals": {"lane": _STR, "start": _INT, "end": _OPT_INT, "label": _STR},
-    "samples": {"lane": _STR, "time": _INT, "queue": _INT, "busy": _INT},
+    "intervals": {"lane": _STR, "start_ns": _INT, "end_ns": _OPT_INT, "label": _STR},
+    "samples": {"lane": _STR, "time_ns": _INT, "queue": _INT, "busy": _INT},
 }
 
 
 def check_trace(trace: Trace) -> None:
     """Raise ``ValueError`` unless every row of ``trace`` is well typed and every
     reference in it resolves (see the module docstring)."""
-    _kind("start", trace.start, _INT)
-    _kind("end", trace.end, _INT)
+    _kind("start_ns", trace.start_ns, _INT)
+    _kind("end_ns", trace.end_ns, _INT)
+    _kind("callbacks", trace.callbacks, _INT)
     if trace.error is not None:
         _kind("error", trace.error, _STR)
     _kind("title", trace.title, _STR)
@@ -106,7 +110,7 @@ def check_trace(trace: Trace) -> None:
         _ref(f"steps[{i}].target", step.target, ntasks, "tasks")
     for i, main in enumerate(trace.mains):
         _ref(f"mains[{i}]", main, ntasks, "tasks", optional=False)
-    for table in ("marks", "spans", "blocks", "intervals"):
+    for table in ("marks", "spans", "blocks", "intervals", "delays", "exceptions"):
         for i, row in enumerate(getattr(trace, table)):
             _ref(f"{table}[{i}].task", row.task, ntasks, "tasks")
     lanes = {lane.name for lane in trace.lanes}
