@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ from . import workloads
 
 __all__ = ["CASES", "Timing", "interleaved", "machine_info", "peak_rss_kb"]
 
-_perf_counter = time.perf_counter  # the real one, whatever a simulation patches
+_perf_counter = time.perf_counter  # the real ones, whatever a simulation patches
+_process_time = time.process_time
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Workload keys (for the command line and the RSS subprocesses) -> Case factory.
@@ -34,20 +35,26 @@ CASES: dict[str, Callable[..., workloads.Case]] = {
 
 @dataclass
 class Timing:
-    """Wall seconds per implementation, one entry per round."""
+    """Wall and CPU seconds per implementation, one entry per round.
+
+    CPU time (``time.process_time``) is what the process itself spent: steadier than
+    wall time on a machine shared with other jobs, so ratios of it are reported too.
+    """
 
     walls: dict[str, list[float]]
+    cpus: dict[str, list[float]] = field(default_factory=dict)
 
     def median(self, impl: str) -> float:
         return statistics.median(self.walls[impl])
 
-    def ratios(self, impl: str, other: str) -> list[float]:
+    def ratios(self, impl: str, other: str, *, cpu: bool = False) -> list[float]:
         """Per-round ratios ``impl / other`` (same round, so same machine load)."""
-        return [a / b for a, b in zip(self.walls[impl], self.walls[other], strict=True)]
+        times = self.cpus if cpu else self.walls
+        return [a / b for a, b in zip(times[impl], times[other], strict=True)]
 
-    def ratio(self, impl: str, other: str) -> float:
-        """Median of the per-round ratios."""
-        return statistics.median(self.ratios(impl, other))
+    def ratio(self, impl: str, other: str, *, cpu: bool = False) -> float:
+        """Median of the per-round ratios (of CPU time with ``cpu=True``)."""
+        return statistics.median(self.ratios(impl, other, cpu=cpu))
 
 
 def interleaved(
@@ -60,17 +67,19 @@ def interleaved(
     """
     names = impls if impls is not None else list(case.runners)
     walls: dict[str, list[float]] = {name: [] for name in names}
+    cpus: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             gc.collect()
-            start = _perf_counter()
+            start, cpu_start = _perf_counter(), _process_time()
             observed = case.runners[name]()
+            cpus[name].append(_process_time() - cpu_start)
             walls[name].append(_perf_counter() - start)
             if check:
                 case.check(name, observed)
             del observed
-    return Timing(walls)
+    return Timing(walls, cpus)
 
 
 def peak_rss_kb(key: str, size: int, impl: str) -> int:

@@ -30,7 +30,7 @@ from typing import Any
 import simpy
 
 import asyncsim
-from asyncsim.clock import to_ticks
+from asyncsim.clock import deadline_ticks
 
 __all__ = ["SEED", "Case", "w1_seed", "w2_timers", "w3_pingpong", "w3_queues", "w4_gather"]
 
@@ -198,7 +198,7 @@ def w2_timers(n: int, k: int = K, *, others: bool = True) -> Case:
     for i in range(n):
         t, f = 0, 0.0
         for d in delays[i * k : (i + 1) * k]:
-            t += to_ticks(d)
+            t += deadline_ticks(d)  # (what asyncio.sleep(d) lasts: never less than d)
             f += d
         ticks[i], folds[i] = t, f
     exact_ticks = [t / 1_000_000_000 for t in ticks]
@@ -395,7 +395,7 @@ def w4_gather(n: int = 10_000, limit: int = 100) -> Case:
     """W4: ``n`` requests through ``Semaphore(limit)``, lognormvariate(-0.2, 0.3) s each."""
     rng = random.Random(SEED)
     durations = [rng.lognormvariate(-0.2, 0.3) for _ in range(n)]
-    ticks = list_schedule_makespan([to_ticks(d) for d in durations], limit) / 1_000_000_000
+    ticks = list_schedule_makespan([deadline_ticks(d) for d in durations], limit) / 1_000_000_000
     floats = list_schedule_makespan(durations, limit)
 
     def equals(expect: float) -> Callable[[float], None]:

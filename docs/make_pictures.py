@@ -89,7 +89,11 @@ def draw(schedule: asyncsim.Schedule, path: Path, title: str) -> asyncsim.Run:
 def draw_seed_pair(path: Path) -> None:
     """The README's picture: examples/seed_pair.py replayed as `asyncsim run` does."""
     run = asyncsim.run_script(ROOT / "examples" / "seed_pair.py", trace=True)
-    run.gantt(str(path), title="examples/seed_pair.py: 4 s overlapped, then 4 s + 3 s in sequence")
+    run.gantt(
+        str(path),
+        force=True,
+        title="examples/seed_pair.py: 4 s overlapped, then 4 s + 3 s in sequence",
+    )
     print(f"{path.relative_to(ROOT)}: {run.elapsed:.9g} virtual s")
 
 
@@ -98,7 +102,7 @@ def draw_gather(path: Path) -> None:
     examples = ROOT / "examples"
     models = asyncsim.load_model(examples / "net_example_com.py")
     run = asyncsim.run_script(examples / "gather.py", trace=True, **models)
-    run.gantt(str(path), title="examples/gather.py: ten aiohttp requests at once")
+    run.gantt(str(path), force=True, title="examples/gather.py: ten aiohttp requests at once")
     print(f"{path.relative_to(ROOT)}: {run.elapsed:.9g} virtual s")
 
 

@@ -53,6 +53,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import inspect
+import math
 import weakref
 from collections.abc import Awaitable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, cast
@@ -167,7 +168,13 @@ class Environment(simpy.Environment):
         priority: simpy.events.EventPriority = simpy.events.NORMAL,
         delay: float = 0,
     ) -> None:
-        """Schedule ``event`` ``delay`` virtual seconds from now and give it a loop slot."""
+        """Schedule ``event`` ``delay`` virtual seconds from now and give it a loop slot.
+
+        An infinite ``delay`` is never due: the event is queued but never processed.
+        """
+        if delay == math.inf:
+            heapq.heappush(self._queue, (math.inf, priority, next(self._eid), event))
+            return
         delay_ticks = to_ticks(delay)
         if delay_ticks < 0:
             raise ValueError(f"delay must be >= 0 virtual seconds, got {delay!r}")
@@ -180,7 +187,11 @@ class Environment(simpy.Environment):
 
     def _slot(self) -> None:
         """Process SimPy's next event: one loop slot per scheduled event."""
-        if not self._queue or to_ticks(self._queue[0][0]) > self._clock.now:
+        if (
+            not self._queue
+            or self._queue[0][0] == math.inf
+            or (to_ticks(self._queue[0][0]) > self._clock.now)
+        ):
             return  # nothing due (defensive: every slot has its own event)
         try:
             self.step()

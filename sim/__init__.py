@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Clock": "asyncsim.clock",
     "Deadlock": "asyncsim.errors",
+    "Livelock": "asyncsim.errors",
     "PendingTask": "asyncsim.errors",
     "RealIOError": "asyncsim.errors",
     "SimulationError": "asyncsim.errors",
@@ -67,6 +68,7 @@ __all__ = [
     "Clock",
     "CpuCost",
     "Deadlock",
+    "Livelock",
     "Measured",
     "PendingTask",
     "Profile",

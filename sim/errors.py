@@ -6,6 +6,7 @@ All of them derive from :class:`SimulationError`::
     ├── Deadlock            nothing can ever happen again, the main coroutine is not done
     ├── SimulationTimeout   the ``until=`` virtual time was reached
     ├── StepLimitExceeded   ``max_steps=`` callbacks ran (a program that never lets time pass)
+    ├── Livelock            many callbacks at one virtual instant, going round in circles
     └── RealIOError         the program tried to touch a real socket, pipe or process
 
 Each message names the virtual time and, where tasks are involved, lists every
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "Deadlock",
+    "Livelock",
     "PendingTask",
     "RealIOError",
     "SimulationError",
@@ -98,6 +100,38 @@ class StepLimitExceeded(SimulationError):
         return cls(
             f"max_steps={limit} exceeded at t={time!r}s (a program that never lets "
             f"virtual time pass?); {_listing(tasks)}",
+            time=time,
+            tasks=tasks,
+        )
+
+
+#: The spinning tasks and callbacks a livelock report lists at most.
+_SHOWN = 20
+
+
+class Livelock(SimulationError):
+    """Many callbacks ran at one virtual instant with no progress: the clock did not move,
+    no task was created and every task was back where it was (``while True: await
+    asyncio.sleep(0)``, an ``Event`` ping-pong, a callback rescheduling itself with no
+    delay; see :mod:`asyncsim.core.livelock`). ``tasks`` are the tasks that were
+    spinning (ready to run when it was detected)."""
+
+    @classmethod
+    def at(
+        cls, steps: int, time: float, tasks: tuple[PendingTask, ...], callbacks: tuple[str, ...]
+    ) -> Livelock:
+        spinning = [f"  - {t.name} ({t.coroutine}) at {t.where}" for t in tasks]
+        spinning += [f"  - callback {c}" for c in callbacks]
+        if len(spinning) > _SHOWN:
+            spinning[_SHOWN:] = [f"  - ... and {len(spinning) - _SHOWN} more"]
+        return cls(
+            f"livelock at t={time!r}s: {steps:,} callbacks ran without virtual time "
+            "passing, without a new task and without any task moving on from where it was, "
+            "so the program would spin forever; spinning:\n"
+            + "\n".join(spinning or ["  - (nothing ready)"])
+            + f"\n(legitimate work at one instant? raise the bound: livelock_steps="
+            f"{steps * 10}, or --livelock-steps {steps * 10}; livelock_steps=None or "
+            "--livelock-steps 0 turns the check off)",
             time=time,
             tasks=tasks,
         )

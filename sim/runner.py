@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
@@ -171,10 +172,17 @@ def _closed_if_refused(coro: Coroutine[Any, Any, Any]) -> Iterator[None]:
 
 
 def _cancel_leftovers(loop: VirtualEventLoop) -> None:
-    """Cancel every task still pending and let them finish, as asyncio.run does."""
-    leftovers = asyncio.all_tasks(loop)
-    if not leftovers:
+    """Cancel every task still pending and let them finish, as asyncio.run does.
+
+    asyncio.run cancels them in the order of a set; here it is creation order (or the
+    schedule's pick at the choice point ``"cancel_leftovers"``).
+    """
+    pending = loop.tasks_in_order()
+    if not pending:
         return
+    leftovers = []
+    while pending:
+        leftovers.append(pending.pop(loop._choose("cancel_leftovers", len(pending))))
     for task in leftovers:
         task.cancel()
     loop._max_steps = loop.steps + _CLEANUP_STEP_BUDGET
@@ -214,6 +222,7 @@ def simulate(
     *,
     until: float | None = None,
     max_steps: int | None = None,
+    livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS,
     seed: int | str | bytes | None = None,
     patch_time: bool = True,
     start: float = 0.0,
@@ -254,6 +263,7 @@ def simulate(
         options = SimulationOptions(
             until=until,
             max_steps=max_steps,
+            livelock_steps=livelock_steps,
             seed=seed,
             patch_time=patch_time,
             start=start,
@@ -306,6 +316,7 @@ def run(
     *,
     until: float | None = None,
     max_steps: int | None = None,
+    livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS,
     seed: int | str | bytes | None = None,
     patch_time: bool = True,
     start: float = 0.0,
@@ -343,6 +354,7 @@ def run(
         options = SimulationOptions(
             until=until,
             max_steps=max_steps,
+            livelock_steps=livelock_steps,
             seed=seed,
             patch_time=patch_time,
             start=start,

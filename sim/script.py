@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
@@ -137,6 +138,7 @@ def run_script(
     *,
     until: float | None = None,
     max_steps: int | None = None,
+    livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS,
     seed: int | str | bytes | None = None,
     patch_time: bool = True,
     start: float = 0.0,
@@ -176,6 +178,7 @@ def run_script(
     options = SimulationOptions(
         until=until,
         max_steps=max_steps,
+        livelock_steps=livelock_steps,
         seed=seed,
         patch_time=patch_time,
         start=start,
@@ -205,6 +208,7 @@ def run_module(
     *,
     until: float | None = None,
     max_steps: int | None = None,
+    livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS,
     seed: int | str | bytes | None = None,
     patch_time: bool = True,
     start: float = 0.0,
@@ -260,6 +264,7 @@ def run_module(
         cpu=cpu,
         network=network,
         schedule=schedule,
+        livelock_steps=livelock_steps,
         trace=trace,
     )
     origin = spec.origin if spec.origin not in (None, "built-in", "frozen") else None

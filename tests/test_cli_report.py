@@ -60,7 +60,10 @@ def test_demo_writes_a_report_per_example_and_an_index_linking_them(tmp_path, ca
     out = tmp_path / "reports"
     out.mkdir()
     (out / "README.md").write_text("the user's file")
-    assert main(["demo", "-o", str(out)]) == 0
+    assert main(["demo", "-o", str(out)]) == 2  # not asyncsim's folder: refused, untouched
+    assert "is not empty and was not written by asyncsim" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["README.md"]
+    assert main(["demo", "-o", str(out), "--force"]) == 0
     printed = capsys.readouterr().out
     names = [p.stem for p in example_scripts(EXAMPLES)]
     for name in names:
@@ -70,7 +73,9 @@ def test_demo_writes_a_report_per_example_and_an_index_linking_them(tmp_path, ca
     assert "4.0\n7.0\n--- seed_pair.py: 11 s virtual" in printed
     assert printed.rstrip().endswith(f"Reports: {out / 'index.html'}")
     assert (out / "README.md").read_text() == "the user's file"
-    assert (out / MARKER).exists()
+    # --force writes into it, but never marks the user's folder as asyncsim's: a later
+    # `asyncsim report -o` there still refuses to overwrite without --force.
+    assert not (out / MARKER).exists()
     index = (out / "index.html").read_text()
     # the bug hunts report the failing schedule's replay, with the injected lateness
     lost = load_trace(out / "bug_lost_update")
@@ -120,3 +125,11 @@ async def _program():
     import asyncio
 
     await asyncio.gather(asyncio.sleep(1), asyncio.sleep(2))
+
+
+def test_the_clones_reports_folder_is_asyncsims_so_the_readme_demo_may_write_there():
+    # A fresh clone holds reports/README.md; without the marker asyncsim demo (the README's
+    # first command) would refuse the folder as the user's.
+    reports = EXAMPLES.parent / "reports"
+    assert (reports / "README.md").is_file()
+    assert (reports / MARKER).is_file()

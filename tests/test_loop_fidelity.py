@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import selectors
 import signal
 import socket
 import sys
@@ -27,18 +28,57 @@ import asyncsim.core.instrument
 Events = list[Any]
 
 
+class _SteppingClock:
+    """A clock for stock asyncio that never stalls: each reading is 1 ns after the last,
+    and waiting ``t`` seconds moves it ``t`` (see :func:`punctual_asyncio_loop`)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def time(self) -> float:
+        self.now += 1e-9
+        return self.now
+
+
+class _NoWaitSelector(selectors.SelectSelector):
+    """Polls real file descriptors (the loop's self-pipe) without blocking; a wait of
+    ``timeout`` seconds advances the stepping clock instead."""
+
+    def __init__(self, clock: _SteppingClock) -> None:
+        super().__init__()
+        self._clock = clock
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        if timeout is not None and timeout > 0:
+            self._clock.now += timeout
+        return super().select(0)
+
+
+def punctual_asyncio_loop() -> asyncio.AbstractEventLoop:
+    """Stock asyncio's selector loop, all of its own scheduling logic, on a clock that
+    moves as a real one would without load: every reading later than the last (so
+    deadlines computed one after the other differ, as under real time) and no stalls
+    (so a 10 ms gap between deadlines is never eaten by a busy machine)."""
+    clock = _SteppingClock()
+    loop = asyncio.SelectorEventLoop(_NoWaitSelector(clock))
+    loop.time = clock.time  # type: ignore[method-assign]
+    return loop
+
+
 def on_both_loops(
-    program: Callable[[asyncio.AbstractEventLoop, Events], None], *, real: bool = True
+    program: Callable[[asyncio.AbstractEventLoop, Events], None],
+    *,
+    real: bool = True,
+    real_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
 ) -> Events:
     """Run ``program(loop, events)`` on real asyncio and on the virtual loop.
 
     Returns the events of the virtual run after asserting both runs agree
-    (``real=False``: only the virtual run, for a program real asyncio gets wrong).
+    (``real=False``: only the virtual run, for a program real asyncio gets wrong;
+    ``real_loop``: how to make the stock asyncio loop).
     """
     runs = []
-    factories = (
-        (asyncio.new_event_loop, asyncsim.new_event_loop) if real else (asyncsim.new_event_loop,)
-    )
+    factories = (real_loop, asyncsim.new_event_loop) if real else (asyncsim.new_event_loop,)
     for factory in factories:
         loop = factory()
         events: Events = []
@@ -251,7 +291,10 @@ def test_equal_delays_fire_in_the_order_they_were_scheduled_like_asyncio() -> No
 
         loop.run_until_complete(main())
 
-    assert on_both_loops(program) == ["early", "timer", "task0", "task1", "task2", "task3", "late"]
+    # Stock asyncio on a clock that never stalls: under real time, a 10 ms stall of a busy
+    # machine between the timer and the tasks' first steps would reorder "early".
+    events = on_both_loops(program, real_loop=punctual_asyncio_loop)
+    assert events == ["early", "timer", "task0", "task1", "task2", "task3", "late"]
 
 
 def test_call_at_in_the_past_runs_at_once_after_the_already_ready_callbacks() -> None:
@@ -295,7 +338,9 @@ def test_callback_exceptions_reach_the_exception_handler_like_asyncio() -> None:
         events.append(type(task.exception()).__name__)
         del task  # the "never retrieved" report is not part of this comparison
 
-    events = on_both_loops(program)
+    # Stock asyncio on a clock that never stalls: under real time, a 30 ms stall of a busy
+    # machine before the task's first step puts its 10 ms sleep after the 40 ms stop.
+    events = on_both_loops(program, real_loop=punctual_asyncio_loop)
     assert [e[1] if isinstance(e, tuple) else e for e in events] == [
         "ValueError",
         "KeyError",

@@ -8,6 +8,7 @@ import random
 import pytest
 
 import asyncsim
+from asyncsim.clock import deadline_ticks
 from asyncsim.core import timers as _timerq
 from asyncsim.core.timers import TimerQueue
 
@@ -101,7 +102,7 @@ def test_many_sleeping_tasks_each_finish_at_the_exact_sum_of_their_delays():
         return await asyncio.gather(*(worker(ds) for ds in delays))
 
     ends = asyncsim.run(main())
-    assert ends == [sum(round(d * 1e9) for d in ds) / 1e9 for ds in delays]
+    assert ends == [sum(deadline_ticks(d) for d in ds) / 1e9 for ds in delays]
 
 
 def test_until_stops_at_its_exact_time_with_thousands_of_far_timers_pending():

@@ -92,10 +92,10 @@ def test_load_model_returns_the_module_level_network(files):
     assert [h.name for h in models["network"].hosts] == ["localhost", "example.com"]
 
 
-def test_the_demo_replays_the_aiohttp_examples_with_their_model(capsys):
+def test_the_demo_replays_the_aiohttp_examples_with_their_model(capsys, tmp_path):
     assert demo_models(EXAMPLES / "gather.py") == [EXAMPLES / "net_example_com.py"]
     assert demo_models(EXAMPLES / "seed_pair.py") == []
-    assert main(["demo"]) == 0
+    assert main(["demo", "-o", str(tmp_path / "reports")]) == 0
     out = capsys.readouterr().out
     assert re.search(r"=== \[1/\d+\] as_completed.py \(--model net_example_com.py\) ===", out)
     assert "--- gather.py: 0.82 s virtual" in out

@@ -178,6 +178,7 @@ def test_the_public_api_is_exactly_what_we_document():
             "Clock",
             "CpuCost",
             "Deadlock",
+            "Livelock",
             "Measured",
             "PendingTask",
             "Profile",

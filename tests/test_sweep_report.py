@@ -125,7 +125,12 @@ def test_the_cli_sweeps_a_scripts_main_and_writes_results_summary_and_report(app
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert captured.out.splitlines()[0].split()[:4] == ["delay", "runs", "errors", "value"]
-    assert sorted(p.name for p in out.iterdir()) == ["index.html", "results.jsonl", "summary.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".asyncsim-report",  # (the marker: asyncsim wrote this folder, --resume may rewrite it)
+        "index.html",
+        "results.jsonl",
+        "summary.txt",
+    ]
     loaded = asyncsim.load_sweep(out / "results.jsonl")
     assert [(r.point, r.seed, r.elapsed) for r in loaded] == [
         ({"delay": 0.5}, 0, 0.5),

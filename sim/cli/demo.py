@@ -23,7 +23,7 @@ from asyncsim.cli.demo_runs import (
 )
 from asyncsim.cli.model_files import load_models
 from asyncsim.report.demo_index import DemoEntry, write_demo_index
-from asyncsim.report.folder import MARKER, prepare_folder
+from asyncsim.report.folder import prepare_folder
 from asyncsim.report.page import report
 from asyncsim.runner import Run
 from asyncsim.script import run_script
@@ -183,17 +183,14 @@ def _report_demo_run(
 
 
 def _prepare_demo_root(root: Path, *, force: bool) -> Path:
-    """The demo's output folder: never overwrite an index.html asyncsim did not write."""
+    """The demo's output folder: new, empty or written by asyncsim (its marker), unless
+    ``--force``; a folder that is not asyncsim's is never marked as asyncsim's."""
     if root.exists() and not root.is_dir():
         raise UsageError(f"output {str(root)!r} exists and is not a folder")
-    ours = (root / MARKER).exists()
-    if (root / "index.html").exists() and not ours and not force:
+    try:
+        return prepare_folder(root, force=force)
+    except FileExistsError:
         raise FileExistsError(
-            f"{str(root / 'index.html')!r} was not written by asyncsim; choose another "
-            "folder with -o DIR, or pass --force to overwrite it"
-        )
-    root.mkdir(parents=True, exist_ok=True)
-    (root / MARKER).write_text(
-        "asyncsim demo writes index.html and one folder per example here.\n", encoding="utf-8"
-    )
-    return root
+            f"output folder {str(root)!r} is not empty and was not written by asyncsim; "
+            "choose another folder with -o DIR, or pass --force to write into it"
+        ) from None

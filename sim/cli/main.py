@@ -16,17 +16,26 @@ from pathlib import Path
 
 from asyncsim.cli.args import UsageError, cpu_spec, positive_int, seconds
 from asyncsim.cli.demo import cmd_demo
+from asyncsim.cli.errors import UserFileError
 from asyncsim.cli.model_files import load_models
 from asyncsim.cli.profile import add_profile_parser, cmd_profile
 from asyncsim.cli.record import RecordUsageError, add_record_parser, cmd_record
 from asyncsim.cli.run_args import USAGE_HINT, looks_like_ours, split_run_argv
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
-from asyncsim.report.folder import prepare_folder
+from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
+from asyncsim.report.folder import check_new_file, prepare_folder
 from asyncsim.report.loader import load_trace
 from asyncsim.report.page import report
 from asyncsim.script import run_module, run_script
 
 __all__ = ["main"]
+
+
+def _livelock_steps(text: str) -> int | None:
+    """``--livelock-steps N``: a positive integer, or 0 for no livelock detection."""
+    if text.strip() == "0":
+        return None
+    return positive_int(text)
 
 
 def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +47,15 @@ def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         metavar="N",
         help="stop after N callbacks per loop (exit code 3)",
+    )
+    parser.add_argument(
+        "--livelock-steps",
+        type=_livelock_steps,
+        default=DEFAULT_LIVELOCK_STEPS,
+        metavar="N",
+        help="stop with a livelock report (exit code 3) after N callbacks at one virtual "
+        f"instant with no task started or finished (default {DEFAULT_LIVELOCK_STEPS:,}; "
+        "0: never)",
     )
     parser.add_argument("--seed", type=int, help="seed the random module and the models")
     parser.add_argument(
@@ -202,8 +220,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     traced = args.report is not None or args.gantt is not None
     if args.report is not None:
         prepare_folder(args.report, force=args.force)  # refuse before running, not after
-    if args.gantt is not None and args.gantt.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise UsageError(f"--gantt must end in .png, .svg or .pdf, got {str(args.gantt)!r}")
+    if args.gantt is not None:
+        if args.gantt.suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise UsageError(f"--gantt must end in .png, .svg or .pdf, got {str(args.gantt)!r}")
+        check_new_file(args.gantt, force=args.force)  # refuse before running, not after
     models = load_models(args.model, unknown=args.unknown_endpoints)
     if args.cpu is not None:
         if "cpu" in models:
@@ -218,6 +238,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.args,
         until=args.until,
         max_steps=args.max_steps,
+        livelock_steps=args.livelock_steps,
         seed=args.seed,
         patch_time=args.patch_time,
         start=args.start,
@@ -228,7 +249,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(outcome.summary(), file=sys.stderr)
     if args.gantt is not None:
-        outcome.gantt(str(args.gantt))
+        outcome.gantt(str(args.gantt), force=args.force)
         print(f"asyncsim: timeline written to {args.gantt}", file=sys.stderr)
     if args.report is not None:
         index = outcome.report(str(args.report), force=args.force)
@@ -292,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (
         UsageError,
         RecordUsageError,
+        UserFileError,
         ValueError,
         TypeError,
         FileNotFoundError,

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from asyncsim.cli.args import positive_int, positive_seconds
+from asyncsim.cli.errors import UserFileError, user_traceback
+from asyncsim.report.folder import MARKER
 from asyncsim.sweeps.appfunc import ScriptFunction
 from asyncsim.sweeps.runner import sweep
 
@@ -121,10 +123,44 @@ def add_sweep_parser(commands: Any) -> None:
     )
 
 
+def _check_out_folder(out: Path, *, resume: bool, overwrite: bool) -> None:
+    """``-o FOLDER`` must be new, empty, or a sweep folder asyncsim wrote (its marker, or
+    only a ``results.jsonl``); continuing or replacing one needs ``--resume``/``--overwrite``.
+    A folder holding anything else is refused even then: nothing there is overwritten."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"-o {os.fspath(out)!r} exists and is not a folder")
+    if not out.is_dir():
+        return
+    entries = sorted(p.name for p in out.iterdir())
+    if not entries:
+        return
+    foreign = [name for name in entries if name not in (MARKER, "results.jsonl")]
+    if MARKER not in entries and foreign:
+        raise FileExistsError(
+            f"-o {os.fspath(out)!r} holds files asyncsim did not write ("
+            + ", ".join(foreign[:5])
+            + (", ..." if len(foreign) > 5 else "")
+            + "); choose a new or empty folder for the sweep"
+        )
+    if not (resume or overwrite):
+        raise ValueError(
+            f"-o {os.fspath(out)!r} is not empty: pass --resume to continue the sweep "
+            f"saved there, or --overwrite to replace its results and report"
+        )
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run ``asyncsim sweep``; returns the exit code."""
     fn = ScriptFunction(args.script, args.func)
-    fn.load()  # a missing function or a script that fails to import: say so now
+    try:
+        fn.load()  # a missing function or a script that fails to import: say so now
+    except Exception as exc:
+        where = user_traceback(exc, args.script)
+        if where is None:
+            raise  # (ScriptFunction's own message: no such function, not a file)
+        raise UserFileError(
+            f"script {os.fspath(args.script)!r} failed:\n{where.rstrip()}"
+        ) from None
     params: dict[str, list[Any]] = {}
     for name, values in args.param:
         if name in params:
@@ -136,14 +172,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ValueError(f"--timelines must be >= 0, got {args.timelines}")
     results = None
     if args.out is not None:
-        if args.out.exists() and not args.out.is_dir():
-            raise ValueError(f"-o {os.fspath(args.out)!r} exists and is not a folder")
+        _check_out_folder(args.out, resume=args.resume, overwrite=args.overwrite)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / MARKER).write_text(
+            "This folder was written by asyncsim sweep, which may overwrite it.\n",
+            encoding="utf-8",
+        )
         results = args.out / "results.jsonl"
-        if args.out.is_dir() and any(args.out.iterdir()) and not (args.resume or args.overwrite):
-            raise ValueError(
-                f"-o {os.fspath(args.out)!r} is not empty: pass --resume to continue the sweep "
-                f"saved there, or --overwrite to replace its results and report"
-            )
     executor: Executor | str = args.executor
     client = None
     if args.dask:

@@ -15,6 +15,7 @@ import collections
 import concurrent.futures
 import selectors
 import socket
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,9 @@ class LoopBase(asyncio.SelectorEventLoop):
     _default_executor: concurrent.futures.ThreadPoolExecutor | None
     _executor_shutdown_called: bool
     _signal_handlers: dict[int, asyncio.Handle]
+    _task_factory: Any
+    _asyncgens: weakref.WeakSet[Any]
+    _asyncgens_shutdown_called: bool
 
     # Set by VirtualEventLoop.__init__ and read by several parts.
     _clock: Clock
@@ -54,6 +58,7 @@ class LoopBase(asyncio.SelectorEventLoop):
         def _write_to_self(self) -> None: ...
         def _process_events(self, event_list: list[Any]) -> None: ...
         def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None: ...
+        def _asyncgen_firstiter_hook(self, agen: Any) -> None: ...
         def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> Any: ...
         def _add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> Any: ...
         def _remove_reader(self, fd: Any) -> bool: ...

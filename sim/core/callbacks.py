@@ -17,7 +17,7 @@ from collections.abc import Callable
 from contextvars import Context
 from typing import Any, TypeVarTuple, Unpack
 
-from asyncsim.clock import INFINITE_TICKS, to_seconds, to_ticks
+from asyncsim.clock import MAX_TICKS, NEVER, deadline_ticks
 from asyncsim.core.handles import TimerHandle
 from asyncsim.core.hosting import InstrumentHost
 from asyncsim.core.timers import TimerQueue
@@ -31,6 +31,8 @@ _new = object.__new__
 _copy_context = contextvars.copy_context
 _set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled  # type: ignore[attr-defined]
 _asyncio_call_soon = asyncio.BaseEventLoop.call_soon
+#: Below this many ticks, round(delay * 1e9) is the nearest tick (see asyncsim.clock).
+_EXACT = 2**53
 
 
 class CallbackScheduling(InstrumentHost):
@@ -81,13 +83,15 @@ class CallbackScheduling(InstrumentHost):
         if "time" in self.__dict__:  # loop.time patched by a test (core.loop.time_is_patched)
             return self.call_at(self.time() + delay, callback, *args, context=context)
         if self._debug or self._closed or self._schedule_state is not None:
-            return self._schedule(self._clock.now + to_ticks(delay), callback, args, context)
+            return self._schedule(self._deadline_after(delay), callback, args, context)
         try:
-            ticks = round(delay * 1_000_000_000)  # to_ticks(delay), inlined
-        except (OverflowError, ValueError):  # inf or nan: to_ticks knows
-            ticks = INFINITE_TICKS + 1
-        if not -INFINITE_TICKS <= ticks <= INFINITE_TICKS:
-            return self._schedule(self._clock.now + to_ticks(delay), callback, args, context)
+            ticks = round(delay * 1e9)  # deadline_ticks(delay), inlined (1e9: a float, so
+        except (OverflowError, ValueError):  # a str delay fails here, as in asyncio)
+            return self._schedule(self._deadline_after(delay), callback, args, context)
+        if ticks >= _EXACT:  # (past 2**53 ns the exact conversion is needed)
+            return self._schedule(self._deadline_after(delay), callback, args, context)
+        if ticks / 1_000_000_000 < delay:
+            ticks += 1  # never early: e.g. sleep(1 / 30) lasts 33,333,334 ns
         ticks += self._clock.now
         # TimerHandle(ticks / 1e9, callback, args, self, context) without __init__.
         timer = _new(TimerHandle)
@@ -125,23 +129,47 @@ class CallbackScheduling(InstrumentHost):
     ) -> asyncio.TimerHandle:
         if when is None:
             raise TypeError("when cannot be None")
-        ticks = to_ticks(when)
-        if math.isnan(when):
-            ticks = self._clock.now
-        return self._schedule(ticks, callback, args, context)
+        seconds = when + 0.0  # (a str raises TypeError here, as asyncio's arithmetic does)
+        if math.isnan(seconds) or seconds == -math.inf:
+            ticks: int | float = self._clock.now  # due at once, as asyncio fires them
+        else:
+            ticks = deadline_ticks(seconds)
+        return self._schedule(ticks, callback, args, context, when=seconds)
+
+    def _deadline_after(self, delay: float) -> int | float:
+        """The deadline (ticks) ``delay`` virtual seconds from now: never early.
+
+        ``NEVER`` for ``+inf`` and for deadlines no float clock can read (asyncio's
+        ``loop.time() + delay`` overflows to ``inf`` there); now for NaN and ``-inf``
+        (asyncio fires those at once). An int too large for a float raises
+        ``OverflowError``, as ``loop.time() + delay`` does.
+        """
+        seconds = delay + 0.0  # as loop.time() + delay: TypeError for a str
+        if math.isnan(seconds) or seconds == -math.inf:
+            return self._clock.now
+        ticks = deadline_ticks(seconds)
+        if ticks == NEVER:
+            return NEVER
+        ticks += self._clock.now
+        return ticks if ticks <= MAX_TICKS else NEVER
 
     def _schedule(
         self,
-        ticks: int,
+        ticks: int | float,
         callback: Callable[..., object],
         args: tuple[Any, ...],
         context: Context | None,
+        *,
+        when: float | None = None,
     ) -> asyncio.TimerHandle:
+        """Queue a timer at ``ticks`` (an int, or ``NEVER``); ``when`` is its ``when()``
+        in seconds (default: ``ticks`` read as seconds)."""
         self._check_closed()
         if self._debug:
             self._check_thread()
             self._check_callback(callback, "call_at")
-        when = to_seconds(ticks) if ticks < INFINITE_TICKS else math.inf
+        if when is None or not math.isnan(when):
+            when = ticks / 1_000_000_000 if ticks != NEVER else math.inf
         if self._debug:
             timer = TimerHandle(when, callback, args, self, context)
             if timer._source_traceback:
@@ -159,15 +187,15 @@ class CallbackScheduling(InstrumentHost):
             timer._source_traceback = None
             timer._when = when
         late = 0
-        if self._schedule_state is not None and ticks < INFINITE_TICKS:
+        if self._schedule_state is not None and ticks != NEVER:
             late = self._schedule_state.timer_lateness()  # late, never early
             ticks += late
         self._timers.push(ticks, timer)
         timer._scheduled = True
         if self._instruments:
             self._timer_scheduled(timer, ticks)
-            if late:
-                self._delay_injected(timer, "timer", ticks - late, late)
+            if late:  # (so ticks is an int: NEVER timers get no lateness)
+                self._delay_injected(timer, "timer", int(ticks) - late, late)
         return timer
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:

@@ -262,10 +262,10 @@ class DurationScaling:
             return
         if task is None:
             task = asyncio.current_task(loop)
-        order = getattr(loop, "_task_order", None)
-        if task is None or order is None or task not in order:
+        number = getattr(task, "_asyncsim_seq", None)  # (asyncsim.core.ordering: 1, 2, ...)
+        if task is None or number is None:
             return
-        index = (order[task], coroutine_name(task), clock.now + ticks)
+        index = (number - 1, coroutine_name(task), clock.now + ticks)  # (as a trace numbers it)
         self.ends.setdefault(index, set()).add(key)
 
     def factor_of(self, key: str, label: str | Callable[[], str], ticks: int) -> float:

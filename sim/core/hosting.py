@@ -152,7 +152,7 @@ class InstrumentHost(LoopBase):
                 self._guest_failed(instrument, "callback_scheduled", exc)
         return handle
 
-    def _timer_scheduled(self, timer: asyncio.TimerHandle, ticks: int) -> None:
+    def _timer_scheduled(self, timer: asyncio.TimerHandle, ticks: int | float) -> None:
         for instrument in self._instruments:
             try:
                 instrument.callback_scheduled(timer, ticks)

@@ -32,8 +32,11 @@ class Instrument:
     def task_created(self, task: asyncio.Task[Any], parent: asyncio.Task[Any] | None) -> None:
         """``task`` was created by ``loop.create_task`` while ``parent`` was running."""
 
-    def callback_scheduled(self, handle: asyncio.Handle, when: int | None) -> None:
+    def callback_scheduled(self, handle: asyncio.Handle, when: int | float | None) -> None:
         """A callback was scheduled (``when`` in ticks for timers, None for call_soon).
+
+        A timer that never fires (``sleep(math.inf)``) has ``when`` equal to
+        :data:`asyncsim.clock.NEVER` (``math.inf``).
 
         Its cause is the step running at that moment: an instrument that wants
         causal wake edges remembers the handle it saw in :meth:`before_step`

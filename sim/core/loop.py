@@ -18,6 +18,7 @@ the ready queue, run it) and the stepping API used from outside the loop:
 :mod:`asyncsim.core.timers`               the pending timers (:class:`TimerQueue`)
 :mod:`asyncsim.core.callbacks`            ``call_soon``, ``call_later``, ``call_at``
 :mod:`asyncsim.core.dispatch`             the one place callbacks run
+:mod:`asyncsim.core.ordering`             tasks and futures in creation order, choice points
 :mod:`asyncsim.core.hosting`              instruments: attaching, hooks, guests' rule
 :mod:`asyncsim.core.jobs`                 thread jobs, which hold the clock
 :mod:`asyncsim.core.realio`               the real-I/O guard
@@ -31,21 +32,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import itertools
 import math
 import selectors
-import weakref
-from contextvars import Context
 from typing import Any
 
-from asyncsim._validate import check_int, check_seconds, is_number, refuse
-from asyncsim.clock import INFINITE_TICKS, Clock, to_seconds, to_ticks
+from asyncsim._validate import check_bool, check_int, check_seconds, is_number, refuse
+from asyncsim.clock import Clock, to_seconds, to_ticks
 from asyncsim.core import durations, introspect
 from asyncsim.core.callbacks import CallbackScheduling
 from asyncsim.core.dispatch import run_ready
 from asyncsim.core.gc_threshold import relaxed_gc
 from asyncsim.core.jobs import ThreadJobs
+from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS, LIVELOCK_OFF, LivelockWatch
 from asyncsim.core.network import NetworkRouting
+from asyncsim.core.ordering import OrderedCreation
 from asyncsim.core.schedule import Schedule, ScheduleState
 from asyncsim.core.timers import COMPACT_AT
 from asyncsim.errors import (
@@ -87,7 +87,9 @@ def _validate_limits(until: float | None, max_steps: int | None, start: float) -
         check_int("max_steps", max_steps, minimum=1)
 
 
-class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
+class VirtualEventLoop(
+    CallbackScheduling, OrderedCreation, LivelockWatch, NetworkRouting, ThreadJobs
+):
     """An asyncio event loop whose clock is virtual.
 
     Parameters
@@ -100,6 +102,10 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         Virtual time (seconds) at which to stop with :class:`asyncsim.SimulationTimeout`.
     max_steps : int, optional
         Number of callbacks after which to stop with :class:`asyncsim.StepLimitExceeded`.
+    livelock_steps : int or None
+        Stop with :class:`asyncsim.Livelock` when, at one virtual instant, no task was
+        created and every task is back where it was this many callbacks ago (default
+        1,000,000; None: never; see :mod:`asyncsim.core.livelock`).
     allow_real_io : bool
         Allow real sockets, pipes and subprocesses. Their file descriptors are
         polled without blocking while virtual timers are pending, and blocked on
@@ -127,11 +133,13 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         clock: Clock | None = None,
         until: float | None = None,
         max_steps: int | None = None,
+        livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS,
         allow_real_io: bool = False,
         selector: selectors.BaseSelector | None = None,
         schedule: Schedule | ScheduleState | None = None,
     ) -> None:
         _validate_limits(until, max_steps, start)
+        check_bool("allow_real_io", allow_real_io)
         if isinstance(schedule, Schedule):
             schedule = schedule.start()
         elif schedule is not None and not isinstance(schedule, ScheduleState):
@@ -142,16 +150,14 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         self._schedule_state = schedule
         self._init_callbacks()
         self._init_instruments()
+        self._init_ordering()
         self._init_jobs()
         self._init_real_io(allow_real_io)
         self._init_network()
         self._until = None if until is None else to_ticks(until)
         self._max_steps = max_steps
         self._steps = 0
-        self._task_order: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._task_counter = itertools.count().__next__
+        self._init_livelock(livelock_steps)
         #: The first SimulationError this loop raised; later limits are lifted so
         #: cleanup (cancelling leftover tasks) can run.
         self.error: SimulationError | None = None
@@ -192,23 +198,9 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
 
     # -- tasks -----------------------------------------------------------------
 
-    def create_task(  # type: ignore[override]  # (coro: any awaitable asyncio accepts)
-        self, coro: Any, *, name: str | None = None, context: Context | None = None
-    ) -> asyncio.Task[Any]:
-        task = super().create_task(coro, name=name, context=context)
-        self._task_order[task] = self._task_counter()
-        if self._instruments:
-            parent = asyncio.current_task(self) if self.is_running() else None
-            if task.done():  # finished eagerly (3.12+): its coroutine is already dropped
-                introspect.remember_coroutine(task, coro)
-            self._task_created(task, parent)
-        return task
-
     def pending_tasks(self) -> tuple[PendingTask, ...]:
         """Every task of this loop that is not done, in creation order, described."""
-        order = self._task_order
-        tasks = sorted(asyncio.all_tasks(self), key=lambda t: (order.get(t, 1 << 60), t.get_name()))
-        return introspect.describe_pending(tasks)
+        return introspect.describe_pending(self.tasks_in_order())
 
     # -- stepping (driving the loop from outside, e.g. a stateful test) ------------
 
@@ -218,8 +210,7 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
             raise RuntimeError(f"loop.{method}() cannot be called while the loop is running")
 
     def _next_timer(self) -> int | None:
-        when = self._timers.first()
-        return None if when is None or when >= INFINITE_TICKS else when
+        return self._timers.first()
 
     def run_until_idle(self) -> None:
         """Run every ready callback, and those they make ready, without moving the clock.
@@ -291,7 +282,7 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         timers = self._timers
         clock = self._clock
         cancelled = timers.cancelled
-        if cancelled > COMPACT_AT and cancelled * 2 > len(timers.heap) + timers.far:
+        if cancelled > COMPACT_AT and cancelled * 2 > len(timers):
             timers.compact()  # more than half of the queued timers are cancelled
         if ready or self._stopping:
             if self._real_fds:
@@ -302,7 +293,7 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
             if self._jobs and self._jobs_hold_clock():
                 # Outside work in flight: the clock stands still until it is done.
                 self._poll(None)
-            elif when is not None and when < INFINITE_TICKS:
+            elif when is not None:
                 # Like asyncio, poll the selector once per iteration (here without
                 # blocking) and run what it made ready before any jump of the clock.
                 if self._real_fds:
@@ -389,6 +380,10 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
             raise self._fail(
                 SimulationTimeout.at(self._clock.seconds(), self.pending_tasks(), until=until)
             )
+        if self._steps >= self._livelock_at:
+            livelock = self._livelock()
+            if livelock is not None:
+                raise self._fail(livelock)
 
     def _fail(self, error: SimulationError) -> SimulationError:
         if self.error is None:
@@ -396,6 +391,7 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         # Lift the limits so that cleanup (cancelling leftover tasks) can run.
         self._until = None
         self._max_steps = None
+        self._livelock_at = LIVELOCK_OFF
         return error
 
 

@@ -6,21 +6,14 @@ per loop call it takes over, awaited as ``network.NAME(loop, *args, **kwargs)``.
 :class:`NetworkRouting` is the loop's side: :meth:`~NetworkRouting.attach_network`
 and the forwarders. Without a network the calls that would open real sockets are
 refused unless the loop allows real I/O (:mod:`asyncsim.core.realio`).
-
-A loop with a network hands out futures hashed by creation order
-(:class:`~asyncsim.core.futures.OrderedFuture`), so sets of futures iterate the
-same way on every run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import itertools
 import socket
 from typing import Any, Protocol, runtime_checkable
 
-from asyncsim.core.futures import OrderedFuture
 from asyncsim.core.realio import RealIOGuard
 
 __all__ = ["NetworkModel", "NetworkRouting"]
@@ -61,11 +54,6 @@ class NetworkRouting(RealIOGuard):
 
     def _init_network(self) -> None:
         self._network: NetworkModel | None = None
-        self._future_seq = itertools.count().__next__
-        if type(self).create_future is NetworkRouting.create_future:
-            # create_future() without a Python frame: asyncio.Future(loop=self) in C
-            # (not when a subclass overrides create_future).
-            self.create_future = functools.partial(_Future, loop=self)  # type: ignore[method-assign]
 
     def attach_network(self, network: NetworkModel) -> None:
         """Route this loop's network calls to ``network`` (an ``asyncsim.models.network.Network``).
@@ -78,28 +66,12 @@ class NetworkRouting(RealIOGuard):
         and ``network.attached(loop)`` is called now.
         """
         self._network = network
-        self.__dict__.pop("create_future", None)  # ordered futures from now on
         network.attached(self)
 
     @property
     def network(self) -> NetworkModel | None:
         """The network attached with :meth:`attach_network`, or None."""
         return self._network
-
-    def create_future(self) -> asyncio.Future[Any]:
-        """A Future of this loop; with a network attached, one that hashes by creation
-        order (deterministic set order).
-
-        Only loops with a virtual network get the ordered kind: the libraries that
-        wake futures by iterating a set (aiohttp's DNS throttle) run only over the
-        network, and a Python Future subclass costs every ``asyncio.sleep`` about
-        15% (the C Task's fast path takes exact Futures only).
-        """
-        if self._network is None:
-            return _Future(loop=self)
-        future = OrderedFuture(loop=self)
-        future._asyncsim_seq = self._future_seq()
-        return future
 
     async def create_connection(
         self, protocol_factory: Any, host: Any = None, port: Any = None, **kwargs: Any

@@ -2,7 +2,7 @@
 
 A :class:`Schedule` says how late each timer fires, how much extra latency each
 model latency sample gets and how late each executor job's result is delivered.
-Every value is a non-negative count of nanoseconds consumed in order (the first
+Every value is a count of nanoseconds from 0 to 2**63 - 1 consumed in order (the first
 timer the program schedules takes the first lateness, and so on); once a list
 is used up the rest are punctual. The empty schedule ``Schedule()`` is the
 punctual one: a run under it is identical to a run without a schedule.
@@ -31,6 +31,7 @@ A schedule round-trips through a short replay string::
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import re
 from collections import deque
@@ -38,7 +39,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from asyncsim._validate import check_int, refuse
+from asyncsim._validate import check_int, check_str, refuse
 from asyncsim.clock import to_seconds, to_ticks
 
 __all__ = ["Schedule", "ScheduleState"]
@@ -47,9 +48,16 @@ _VERSION = "S1"
 _FIELD = re.compile(r"^(t|l|j|c|p)=(.*)$")
 
 
+#: The largest number a schedule holds: a signed 64-bit count (292 years of nanoseconds).
+MAX_VALUE = 2**63 - 1
+
+
 def _ticks_tuple(name: str, values: Iterable[int]) -> tuple[int, ...]:
-    """``values`` as a tuple of nanoseconds, each an integer >= 0 (``name[i]`` in errors)."""
-    return tuple(check_int(f"{name}[{i}]", value, minimum=0) for i, value in enumerate(values))
+    """``values`` as a tuple of integers from 0 to :data:`MAX_VALUE` (``name[i]`` in errors)."""
+    return tuple(
+        check_int(f"{name}[{i}]", value, minimum=0, maximum=MAX_VALUE)
+        for i, value in enumerate(values)
+    )
 
 
 @dataclass(frozen=True)
@@ -216,11 +224,29 @@ class ScheduleState:
 
     def latency(self, seconds: float) -> float:
         """``seconds`` plus the next latency perturbation (virtual seconds)."""
-        return to_seconds(to_ticks(seconds) + next(self._latency, 0))
+        extra = next(self._latency, 0)
+        if not math.isfinite(seconds):
+            return seconds
+        return to_seconds(to_ticks(seconds) + extra)
 
     def job_delay(self) -> int:
         """Nanoseconds by which the next executor job's result is delivered late."""
         return next(self._job, 0)
+
+    def choose(self, kind: str, count: int) -> int:
+        """The index of the item to take next among ``count`` candidates (0 to count - 1).
+
+        The choice point for orders asyncio leaves open (see
+        :mod:`asyncsim.core.ordering`): ``kind`` names the site, e.g.
+        ``"as_completed"`` (which of the coroutines passed to
+        ``asyncio.as_completed`` becomes a task next), ``"cancel_leftovers"`` (which
+        leftover task ``asyncsim.run`` cancels next), ``"shutdown_asyncgens"``
+        (which async generator is closed next). Index 0 is program order, the
+        punctual schedule's choice, which every schedule makes for now.
+        """
+        check_str("kind", kind)
+        check_int("count", count, minimum=1)
+        return 0
 
     def pick(self, ready: deque[asyncio.Handle]) -> asyncio.Handle:
         """Remove and return the ready callback to run next (chaos or PCT).

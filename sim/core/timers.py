@@ -12,8 +12,9 @@ Invariant: every far timer is due at or after the horizon, every heap timer
 before it, so the heap's head is the earliest timer whenever the heap is not
 empty, and ``(ticks, seq)`` order is exact (``seq`` is the queue's own
 scheduling counter, so timers due at the same tick run first-scheduled first).
-Timers at infinity (``INFINITE_TICKS``) land in a bucket like any other and
-surface last.
+Deadlines are Python ints of any size (no horizon). Timers that never fire
+(deadline :data:`~asyncsim.clock.NEVER`, ``sleep(math.inf)``) are kept apart, in
+:attr:`TimerQueue.never`: they are counted and can be cancelled, but never surface.
 
 Until the heap first grows past :data:`SPLIT_AT` timers the horizon is
 unbounded and the queue is the plain heap. Past it, a split picks a bucket width
@@ -24,8 +25,8 @@ buckets far from the target size.
 
 The loop talks to the queue through a small interface (``push``, ``first``,
 ``pop_due``, ``note_cancelled``, ``compact``, ``clear``, ``len()``; the hot paths
-also read ``heap[0]``, ``far`` and ``cancelled``), so another implementation (a
-compiled heap) can replace it. Only the queue changes its state;
+also read ``heap[0]``, ``far`` and ``cancelled``; deadlines are ints or ``NEVER``),
+so another implementation (a compiled heap) can replace it. Only the queue changes its state;
 handles are asyncio ``TimerHandle`` objects, whose ``_scheduled`` flag it clears
 when it lets go of them.
 """
@@ -34,8 +35,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import deque
 from typing import Any
+
+from asyncsim.clock import NEVER
 
 __all__ = ["COMPACT_AT", "NEAR_TARGET", "SPLIT_AT", "UNBOUNDED", "TimerQueue"]
 
@@ -44,17 +48,17 @@ NEAR_TARGET = 512
 #: Heap size at which the queue first splits into near and far.
 SPLIT_AT = 4096
 #: The horizon of a plain (unsplit) queue: beyond every deadline.
-UNBOUNDED = 1 << 80
+UNBOUNDED = math.inf
 #: The loop compacts once more than this many cancelled timers make up half of the queue.
 COMPACT_AT = 100
-_INFINITE_TICKS = 1 << 62
 
 _heappush = heapq.heappush
 _heappop = heapq.heappop
 
 #: ``(ticks, seq, handle)``; the handle is an asyncio TimerHandle (typed Any: its
-#: ``_scheduled`` and ``_cancelled`` slots are private to asyncio).
-Entry = tuple[int, int, Any]
+#: ``_scheduled`` and ``_cancelled`` slots are private to asyncio). ``ticks`` is an int,
+#: or ``NEVER`` (a float) in :attr:`TimerQueue.never`.
+Entry = tuple[Any, int, Any]
 
 
 class TimerQueue:
@@ -89,6 +93,7 @@ class TimerQueue:
         "cancelled",
         "far",
         "heap",
+        "never",
     )
 
     def __init__(self) -> None:
@@ -96,11 +101,13 @@ class TimerQueue:
         self.heap: list[Entry] = []
         #: Cancelled timers still queued (dropped when they surface, or by :meth:`compact`).
         self.cancelled = 0
+        #: Timers that never fire (deadline ``NEVER``), in scheduling order.
+        self.never: list[Entry] = []
         self._seq = itertools.count().__next__
         self._reset()
 
     def _reset(self) -> None:
-        self._horizon = UNBOUNDED
+        self._horizon: int | float = UNBOUNDED
         self._far: dict[int, list[Entry]] = {}
         self._far_keys: list[int] = []
         #: Timers in the far buckets (read them only).
@@ -111,7 +118,7 @@ class TimerQueue:
         self._refills = 0
 
     def __len__(self) -> int:
-        return len(self.heap) + self.far
+        return len(self.heap) + self.far + len(self.never)
 
     @property
     def near(self) -> int:
@@ -119,19 +126,25 @@ class TimerQueue:
         return len(self.heap)
 
     @property
-    def horizon(self) -> int:
+    def horizon(self) -> int | float:
         """Ticks before which every timer is in the heap (:data:`UNBOUNDED` when unsplit)."""
         return self._horizon
 
     # -- the loop's interface ----------------------------------------------------------
 
-    def push(self, ticks: int, handle: Any) -> None:
-        """Queue ``handle`` to fire at ``ticks``, after every timer already queued for then."""
+    def push(self, ticks: int | float, handle: Any) -> None:
+        """Queue ``handle`` to fire at ``ticks``, after every timer already queued for then.
+
+        ``ticks`` is an int, or ``NEVER``: such a timer is kept (it can be cancelled)
+        but never fires.
+        """
         if ticks < self._horizon:
             heap = self.heap
             _heappush(heap, (ticks, self._seq(), handle))
             if len(heap) > self._near_limit:
                 self._split()
+        elif ticks == NEVER:
+            self.never.append((ticks, self._seq(), handle))
         else:
             self._to_far((ticks, self._seq(), handle))
 
@@ -170,7 +183,8 @@ class TimerQueue:
         self.cancelled += 1
 
     def compact(self) -> None:
-        """Drop cancelled timers from both levels (marking them no longer scheduled)."""
+        """Drop cancelled timers from both levels and from :attr:`never` (marking them
+        no longer scheduled)."""
         heap = self.heap
         live = []
         for entry in heap:
@@ -193,11 +207,19 @@ class TimerQueue:
                 del self._far[key]
         self._far_keys = sorted(self._far)
         self.far = count
+        never = []
+        for entry in self.never:
+            if entry[2]._cancelled:
+                entry[2]._scheduled = False
+            else:
+                never.append(entry)
+        self.never[:] = never
         self.cancelled = 0
 
     def clear(self) -> None:
         """Drop every timer (the loop is closing)."""
         self.heap.clear()
+        self.never.clear()
         self.cancelled = 0
         self._reset()
 
@@ -240,17 +262,17 @@ class TimerQueue:
         self._far_keys = []
         self.far = 0
         self._refills = 0
-        finite = [e[0] for e in entries if e[0] < _INFINITE_TICKS]
+        deadlines = [e[0] for e in entries]
         n = len(entries)
-        if n <= SPLIT_AT // 2 or len(finite) < 2:
+        if n <= SPLIT_AT // 2:
             # Few timers: back to a plain heap.
             heap[:] = entries
             heapq.heapify(heap)
             self._horizon = UNBOUNDED
             self._near_limit = SPLIT_AT
             return
-        lo, hi = min(finite), max(finite)
-        width = max(1, (hi - lo) * NEAR_TARGET // len(finite))
+        lo, hi = min(deadlines), max(deadlines)
+        width = max(1, (hi - lo) * NEAR_TARGET // n)
         self._far_origin = lo
         self._far_width = width
         horizon = self._horizon = lo + width

@@ -199,9 +199,9 @@ class CpuCost(Instrument):
         if isinstance(cost, float):
             return cost
         seconds = cost.sample(self._rng or random.Random(0))
-        if not (isinstance(seconds, (int, float)) and seconds >= 0):
+        if not (isinstance(seconds, (int, float)) and 0 <= seconds < math.inf):
             raise ValueError(
-                f"CPU cost distribution {cost!r} drew {seconds!r}; costs must be >= 0 s"
+                f"CPU cost distribution {cost!r} drew {seconds!r}; costs must be finite and >= 0 s"
             )
         return seconds
 

@@ -73,6 +73,7 @@ _Task = tuple({asyncio.Task, getattr(asyncio.tasks, "_PyTask", asyncio.Task)})
 _INTERNAL = frozenset(
     {
         "BaseEventLoop.shutdown_asyncgens",
+        "OrderedCreation.shutdown_asyncgens",  # (asyncsim.core.ordering)
         "BaseEventLoop.shutdown_default_executor",
         "ThreadJobs.shutdown_default_executor",  # (asyncsim.core.jobs)
     }
@@ -208,7 +209,7 @@ class Tracer(Instrument):
             self._rows.extend((self._nsteps, *row[1:]))
             self._nsteps += 1
 
-    def callback_scheduled(self, handle: asyncio.Handle, when: int | None) -> None:
+    def callback_scheduled(self, handle: asyncio.Handle, when: int | float | None) -> None:
         # Causes are recorded as (cause, ready ticks). Plain handles are keyed by
         # identity; timers by id: TimerHandle defines a slow (and colliding) value-based
         # __hash__/__eq__. An entry holds its handle, so its id cannot be reused meanwhile.
@@ -220,6 +221,8 @@ class Tracer(Instrument):
             return
         # A timer: what it schedules when it fires is caused by (the step that started
         # it, its due time). Resolved now, so that firing it costs one lookup.
+        if isinstance(when, float):  # NEVER: it never fires, so it never causes anything
+            return
         cause = self._running
         if cause is not None and cause.__class__ is tuple:
             cause = cause[0]

@@ -20,6 +20,7 @@ objects, and frames only where it must (reading one makes CPython build it).
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import reprlib
@@ -300,7 +301,8 @@ def classify_wait(fut: Any, chain: list[Any]) -> tuple[str, int | None, str]:
         if code.co_name in _WAIT_FUNCTIONS and code.co_filename.endswith("tasks.py"):
             return "wait", None, _WAIT_FUNCTIONS[code.co_name]
         if code.co_name == "sleep" and "h" in frame.f_locals:  # no _fut_waiter (3.12+?)
-            return "sleep", to_ticks(frame.f_locals["h"].when()), "asyncio.sleep"
+            when = frame.f_locals["h"].when()
+            return "sleep", None if when == math.inf else to_ticks(when), "asyncio.sleep"
     if fut is None:
         return "ready", None, ""
     kind = type(fut).__name__

@@ -9,6 +9,8 @@ and the sweep report (:mod:`asyncsim.sweeps.report`). Seconds as numbers come fr
 from __future__ import annotations
 
 import html
+import os
+import urllib.parse
 from collections.abc import Collection, Sequence
 
 from asyncsim.trace.text import exact_seconds
@@ -17,6 +19,7 @@ __all__ = [
     "REPORT_CSS",
     "SWEEP_CSS",
     "escape",
+    "href",
     "markup_table",
     "page_head",
     "seconds_text",
@@ -49,6 +52,12 @@ pre{background:#f7f7f7;padding:.5em;overflow:auto;text-align:left}
 def escape(value: object) -> str:
     """``str(value)`` with ``&``, ``<``, ``>`` and quotes escaped for HTML."""
     return html.escape(str(value), quote=True)
+
+
+def href(path: str) -> str:
+    """A relative link to ``path`` for an ``href``/``src`` attribute: every part
+    percent-encoded (so ``javascript:...`` is a file name, never a scheme) and escaped."""
+    return escape(urllib.parse.quote(path.replace(os.sep, "/"), safe="/"))
 
 
 def seconds_text(ticks: int | None) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asyncsim.clock import to_ticks
-from asyncsim.report._format import escape, page_head
+from asyncsim.report._format import escape, href, page_head
 from asyncsim.trace.text import exact_seconds, numbers_line, speedup_text, wall_text
 
 __all__ = ["DemoEntry", "write_demo_index"]
@@ -57,7 +57,7 @@ class DemoEntry:
 
 
 def _cells(entry: DemoEntry) -> str:
-    link = f"{escape(entry.name)}/index.html"
+    link = href(f"{entry.name}/index.html")
     virtual = f"{exact_seconds(to_ticks(entry.elapsed))}" if entry.elapsed is not None else "–"
     wall = f"{entry.wall:.3g}" if entry.wall is not None else "–"
     speed = (
@@ -91,10 +91,10 @@ def write_demo_index(root: str | os.PathLike[str], entries: Sequence[DemoEntry])
     rows = "".join(f"<tr>{_cells(e)}</tr>" for e in entries)
     failed = sum(not e.ok for e in entries)
     charts = "".join(
-        f'<figure id="{escape(e.name)}"><figcaption><a href="{escape(e.name)}/index.html">'
+        f'<figure id="{escape(e.name)}"><figcaption><a href="{href(e.name + "/index.html")}">'
         f"{escape(e.name)}</a>: {escape(e.reported)}</figcaption>"
-        f'<a href="{escape(e.name)}/index.html"><img loading="lazy" '
-        f'alt="timeline of {escape(e.name)}" src="{escape(e.name)}/timeline.png"></a></figure>'
+        f'<a href="{href(e.name + "/index.html")}"><img loading="lazy" '
+        f'alt="timeline of {escape(e.name)}" src="{href(e.name + "/timeline.png")}"></a></figure>'
         for e in entries
         if e.timeline
     )

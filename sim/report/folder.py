@@ -2,7 +2,8 @@
 
 A folder asyncsim creates holds a small marker file (:data:`MARKER`); asyncsim
 refuses to write into an existing non-empty folder without it unless ``force=True``,
-so nothing the user wrote is overwritten without asking.
+so nothing the user wrote is overwritten without asking. A single file (a Gantt
+chart) is never overwritten without ``force=True`` either (:func:`check_new_file`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["MARKER", "TRACE_FILE", "prepare_folder"]
+__all__ = ["MARKER", "TRACE_FILE", "check_new_file", "prepare_folder"]
 
 #: File that marks a folder as written by asyncsim (so it may be overwritten).
 MARKER = ".asyncsim-report"
@@ -40,3 +41,15 @@ def prepare_folder(folder: str | os.PathLike[str], *, force: bool = False) -> Pa
             "This folder was written by asyncsim, which may overwrite it.\n", encoding="utf-8"
         )
     return path
+
+
+def check_new_file(path: str | os.PathLike[str], *, force: bool = False) -> None:
+    """Raise ``FileExistsError`` if ``path`` exists (unless ``force``): asyncsim writes a
+    file the user names only where nothing is, or when told to overwrite it."""
+    if os.path.lexists(path) and not force:
+        raise FileExistsError(
+            f"{os.fspath(path)!r} already exists; choose a new file name, or pass "
+            "force=True (--force) to overwrite it"
+        )
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{os.fspath(path)!r} is a folder, not a file name")

@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from asyncsim._validate import check_int, refuse
+from asyncsim._validate import check_bool, check_int, refuse
 from asyncsim.clock import TICKS_PER_SECOND
 from asyncsim.clock import to_seconds as _s
+from asyncsim.report.folder import check_new_file
 from asyncsim.report.gantt_lanes import LaneRow, draw_lanes, lane_legend_handles, lane_rows
 from asyncsim.report.labels import LabelPlacer
 from asyncsim.report.timeline import STATES, row_order, task_intervals
@@ -53,6 +54,7 @@ def gantt(
     title: str | None = None,
     max_rows: int = 60,
     dpi: int = 110,
+    force: bool = False,
 ) -> Figure:
     """Draw ``trace`` as a timeline; save it to ``path`` (.png or .svg) if given.
 
@@ -70,6 +72,8 @@ def gantt(
         Past this many tasks, rows group by coroutine name.
     dpi : int
         Resolution of a PNG.
+    force : bool
+        Overwrite ``path`` if it exists (otherwise ``FileExistsError``, before drawing).
 
     Returns
     -------
@@ -79,10 +83,12 @@ def gantt(
     if not isinstance(trace, Trace):
         raise TypeError(f"trace must be an asyncsim.Trace, got {type(trace).__name__}")
     check_int("max_rows", max_rows, minimum=1)
+    check_bool("force", force)
     if path is not None:
         name = os.fspath(path)
         if os.path.splitext(name)[1].lower() not in (".png", ".svg", ".pdf"):
             refuse("path", "a file name ending in .png, .svg or .pdf", name, error=ValueError)
+        check_new_file(name, force=force)
     from matplotlib.figure import Figure
 
     intervals = task_intervals(trace)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from asyncsim.report.folder import TRACE_FILE
 from asyncsim.trace.records import Trace
+from asyncsim.trace.schema import parse_json
 
 __all__ = ["load_trace"]
 
@@ -23,14 +23,17 @@ def load_trace(source: str | os.PathLike[str]) -> Trace:
         path = path / TRACE_FILE
     if not path.is_file():
         raise FileNotFoundError(f"trace file {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"trace file {str(path)!r} is not JSON: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"trace file {str(path)!r} is not text: {exc}") from None
+    data = parse_json(text, f"trace file {str(path)!r}")
     if isinstance(data, dict) and "traceEvents" in data:
         raise ValueError(
             f"{str(path)!r} is a Chrome trace-event file (for Perfetto); pass the "
             f"{TRACE_FILE} beside it, or a file written by Trace.to_json()"
         )
-    return Trace.from_dict(data)
+    try:
+        return Trace.from_dict(data)
+    except ValueError as exc:
+        raise ValueError(f"trace file {str(path)!r}: {exc}") from None

@@ -314,7 +314,7 @@ def report(
     from asyncsim.report.gantt import gantt
 
     path = prepare_folder(folder, force=force)
-    gantt(trace, path / "timeline.png", wall=wall)
+    gantt(trace, path / "timeline.png", wall=wall, force=True)  # (its folder: checked above)
     (path / "trace.json").write_text(
         json.dumps(chrome_trace(trace), separators=(",", ":")), encoding="utf-8"
     )

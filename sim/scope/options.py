@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, TypeVar
 
 from asyncsim._validate import check_bool, check_number, refuse
+from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS, check_livelock_steps
 from asyncsim.core.loop import _validate_limits
 from asyncsim.core.network import NetworkModel
 from asyncsim.core.schedule import Schedule
@@ -32,6 +33,10 @@ until : float, optional
     Stop with :class:`asyncsim.SimulationTimeout` at this virtual time (seconds).
 max_steps : int, optional
     Stop with :class:`asyncsim.StepLimitExceeded` after this many callbacks per loop.
+livelock_steps : int or None
+    Stop with :class:`asyncsim.Livelock` when, at one virtual instant, no task was created
+    and every task is back where it was this many callbacks ago (default 1,000,000;
+    None: never; see :mod:`asyncsim.core.livelock`).
 seed : int, str or bytes, optional
     Seeds the simulation's RNG (:attr:`Simulation.rng`, the models' streams) and the
     ``random`` module (restored afterwards).
@@ -89,6 +94,7 @@ class SimulationOptions:
 
     until: float | None = None
     max_steps: int | None = None
+    livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS
     seed: int | str | bytes | None = None
     patch_time: bool = True
     start: float = 0.0
@@ -101,6 +107,7 @@ class SimulationOptions:
 
     def __post_init__(self) -> None:
         _validate_limits(self.until, self.max_steps, self.start)
+        check_livelock_steps(self.livelock_steps)
         network = self.network
         if network is not None and not isinstance(network, NetworkModel):
             refuse(
@@ -111,6 +118,8 @@ class SimulationOptions:
         if self.schedule is not None and not isinstance(self.schedule, Schedule):
             refuse("schedule", "an asyncsim.Schedule (see Schedule.from_string)", self.schedule)
         check_bool("trace", self.trace)
+        check_bool("patch_time", self.patch_time)
+        check_bool("allow_real_io", self.allow_real_io)
         seed = self.seed
         if isinstance(seed, bool) or not isinstance(seed, (int, str, bytes, type(None))):
             refuse("seed", "an int, str, bytes or None", seed)

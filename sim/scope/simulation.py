@@ -17,8 +17,10 @@ from typing import Any
 
 from asyncsim._validate import check_str
 from asyncsim.clock import Clock, to_seconds, to_ticks
+from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.network import NetworkModel
+from asyncsim.core.ordering import install_ordered_asyncio
 from asyncsim.core.schedule import Schedule
 from asyncsim.instruments.cpu import CpuCost, CpuModel, cpu_cost
 from asyncsim.instruments.tracer import Tracer
@@ -58,6 +60,7 @@ class Simulation:
         *,
         until: float | None = None,
         max_steps: int | None = None,
+        livelock_steps: int | None = DEFAULT_LIVELOCK_STEPS,
         seed: int | str | bytes | None = None,
         patch_time: bool = True,
         start: float = 0.0,
@@ -71,6 +74,7 @@ class Simulation:
         options = SimulationOptions(
             until=until,
             max_steps=max_steps,
+            livelock_steps=livelock_steps,
             seed=seed,
             patch_time=patch_time,
             start=start,
@@ -91,10 +95,12 @@ class Simulation:
         return simulation
 
     def _set_up(self, options: SimulationOptions) -> None:
+        install_ordered_asyncio()  # before the program runs (and binds asyncio's names)
         #: The options this simulation was made with.
         self.options = options
         self.until = options.until
         self.max_steps = options.max_steps
+        self.livelock_steps = options.livelock_steps
         self.seed = options.seed
         self.patch_time = bool(options.patch_time)
         self.start = float(options.start)
@@ -162,6 +168,7 @@ class Simulation:
             clock=self.clock,
             until=self.until,
             max_steps=self.max_steps,
+            livelock_steps=self.livelock_steps,
             allow_real_io=self.allow_real_io,
             schedule=self.schedule_state,
         )

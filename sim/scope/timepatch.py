@@ -5,7 +5,10 @@ Inside :func:`patched_time`, on the thread that entered it:
 * ``time.monotonic``, ``time.perf_counter`` (and ``_ns`` forms) read the virtual clock;
 * ``time.time`` / ``time.time_ns`` read ``epoch`` + the virtual clock;
 * ``time.sleep(x)`` does not sleep: it advances the virtual clock by ``x`` seconds
-  while the caller (usually the event loop) stays blocked, which the trace shows.
+  (never less: see :func:`asyncsim.clock.deadline_ticks`) while the caller (usually
+  the event loop) stays blocked, which the trace shows. It refuses what the real
+  one refuses, with the same error: NaN and negative durations (``ValueError``),
+  durations past 2**63 ns, about 292 years (``OverflowError``).
 
 Other threads (``run_in_executor`` jobs) keep the real clock and really sleep:
 threads run for real and take zero virtual time. Functions bound while patched
@@ -24,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from asyncsim.clock import TICKS_PER_SECOND, Clock, to_ticks
+from asyncsim.clock import TICKS_PER_SECOND, Clock, deadline_ticks, to_ticks
 from asyncsim.core import durations
 
 __all__ = ["DEFAULT_EPOCH", "loop_started", "loop_stopped", "patched_time"]
@@ -147,13 +150,33 @@ def _sleep(seconds: float) -> None:
         return
     if not isinstance(seconds, (int, float)):
         _real_sleep(seconds)  # raises the same TypeError as the real one
-    if seconds < 0 or math.isnan(seconds):
-        raise ValueError("sleep length must be non-negative")
-    ticks = to_ticks(seconds)
+    ticks = _sleep_ticks(seconds)
     plan = durations.current()
     if plan is not None:  # a what-if profile run may scale this call site
         ticks = plan.block(sys._getframe(1), ticks)
     s.clock.block(ticks)
+
+
+#: time.sleep's limit: the duration must fit a signed 64-bit count of nanoseconds.
+_SLEEP_LIMIT = 2**63
+_PYTIME_T = "PyTime_t" if sys.version_info >= (3, 13) else "_PyTime_t"
+
+
+def _sleep_ticks(seconds: float) -> int:
+    """The ticks ``time.sleep(seconds)`` blocks for, never fewer than ``seconds``; or the
+    error the real ``time.sleep`` raises for it (NaN, negative, too large)."""
+    if isinstance(seconds, float):
+        if math.isnan(seconds):
+            raise ValueError("Invalid value NaN (not a number)")
+        if not -_SLEEP_LIMIT <= seconds * TICKS_PER_SECOND < _SLEEP_LIMIT:
+            raise OverflowError("timestamp out of range for platform time_t")
+    elif not -_SLEEP_LIMIT <= seconds * TICKS_PER_SECOND < _SLEEP_LIMIT:
+        raise OverflowError(f"timestamp too large to convert to C {_PYTIME_T}")
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
+    ticks = deadline_ticks(seconds)
+    assert isinstance(ticks, int)  # (finite: checked above)
+    return ticks
 
 
 _FAKE: dict[str, Callable[..., Any]] = {

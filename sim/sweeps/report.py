@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from matplotlib.figure import Figure
 
 from asyncsim._validate import check_int, is_number
-from asyncsim.report._format import SWEEP_CSS, escape, markup_table
+from asyncsim.report._format import SWEEP_CSS, escape, href, markup_table
 from asyncsim.sweeps.records import SweepRecord, point_key
 from asyncsim.sweeps.stats import PERCENTILES, percentile
 
@@ -367,7 +367,7 @@ def write_sweep_report(
                         escape(_point_text(r.point)),
                         escape(r.seed),
                         f"{r.elapsed:.6g}",
-                        f"<a href='{escape(link)}'>report</a>" if link else "-",
+                        f"<a href='{href(link)}'>report</a>" if link else "-",
                     ]
                     for role, r, link in runs
                 ],

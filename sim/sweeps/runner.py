@@ -49,7 +49,7 @@ from asyncsim.sweeps.records import (
     run_key,
 )
 from asyncsim.sweeps.results import SweepResult
-from asyncsim.sweeps.worker import MetricsFn, run_chunk, run_one
+from asyncsim.sweeps.worker import MetricsFn, die_with_parent, run_chunk, run_one
 
 __all__ = ["sweep"]
 
@@ -81,7 +81,10 @@ def _pool(executor: Executor | str, workers: int | None) -> Iterator[tuple[Execu
         from concurrent.futures import ProcessPoolExecutor  # loads multiprocessing: on use
 
         count = workers or os.cpu_count() or 1
-        with ProcessPoolExecutor(max_workers=count) as pool:
+        # Workers end with this process, even when it is killed (kill -9).
+        with ProcessPoolExecutor(
+            max_workers=count, initializer=die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             yield pool, count
     else:
         assert isinstance(executor, Executor)

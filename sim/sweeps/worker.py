@@ -17,10 +17,14 @@ generator, so they cannot shift the run's draws either. Processes run in paralle
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import inspect
 import os
 import random
+import signal
+import sys
 import threading
+import time
 import traceback
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -32,7 +36,7 @@ from asyncsim.scope.timepatch import _real_perf_counter
 from asyncsim.sweeps.grid import JSON_SCALARS, fn_name
 from asyncsim.sweeps.records import Point, SweepRecord
 
-__all__ = ["MetricsFn", "run_chunk", "run_one"]
+__all__ = ["MetricsFn", "die_with_parent", "run_chunk", "run_one"]
 
 MetricsFn = Callable[[Any], Mapping[str, Any]]
 _RUN_LOCK = threading.Lock()
@@ -162,3 +166,45 @@ def run_chunk(
 ) -> list[SweepRecord]:
     """Run several (point, seed) pairs in one worker call (one pickling, one round trip)."""
     return [run_one(fn, metrics, point, seed, options)[0] for point, seed in tasks]
+
+
+#: prctl(2) option: the signal this process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker process when the sweep process ``parent`` dies.
+
+    A killed sweep (``kill -9``) cannot shut its pool down, and its workers, blocked on
+    the pool's pipes, would live on holding them open. On Linux the kernel kills the
+    worker when its parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); elsewhere a
+    daemon thread checks every half second that ``parent`` is still alive.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if not _alive(parent):  # it died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+    threading.Thread(
+        target=_watch_parent, args=(parent,), name="asyncsim-sweep-parent", daemon=True
+    ).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # (alive, another user's: the pid was reused)
+        return False
+    return True
+
+
+def _watch_parent(parent: int) -> None:
+    while _alive(parent):
+        time.sleep(0.5)
+    os._exit(1)

@@ -10,10 +10,12 @@ Registered through the ``pytest11`` entry point, so installing asyncsim is enoug
         await asyncio.sleep(30)
         assert asyncsim_loop.time() == 30.0
 
-Marker ``asyncsim(until=None, seed=None, max_steps=None, cpu=None)``: ``until``
-stops the test at that virtual time (seconds), ``seed`` seeds ``random`` and the
-models (default: ``--asyncsim-seed``, else 0), ``cpu`` is passed to
-:func:`asyncsim.simulate` when this asyncsim has a CPU cost model.
+Marker ``asyncsim(until=None, seed=None, max_steps=None, cpu=None, livelock_steps=...)``:
+``until`` stops the test at that virtual time (seconds), ``seed`` seeds ``random`` and
+the models (default: ``--asyncsim-seed``, else 0), ``cpu`` is passed to
+:func:`asyncsim.simulate` when this asyncsim has a CPU cost model. A test that spins
+without letting virtual time pass fails with :class:`asyncsim.Livelock` (after
+``livelock_steps`` callbacks, default 1,000,000; ``livelock_steps=None``: never).
 
 Fixtures: ``asyncsim_loop`` (the running :class:`asyncsim.VirtualEventLoop`) and
 ``asyncsim_trace`` (the run's :class:`asyncsim.Trace` so far: every attribute access
@@ -56,10 +58,11 @@ __all__ = ["asyncsim_loop", "asyncsim_trace"]
 pytest_plugins = ["asyncsim.testing.suite_plugin"]
 
 _MARKER_DOC = (
-    "asyncsim(until=None, seed=None, max_steps=None, cpu=None): run this async def test "
+    "asyncsim(until=None, seed=None, max_steps=None, cpu=None, livelock_steps=1000000): "
+    "run this async def test "
     "on asyncsim's virtual event loop (virtual seconds)"
 )
-_MARKER_KWARGS = ("until", "seed", "max_steps", "cpu")
+_MARKER_KWARGS = ("until", "seed", "max_steps", "cpu", "livelock_steps")
 _NO_TRACER = (
     "the asyncsim tracer (asyncsim.simulate(trace=True) returning Run.trace / Run.report) is "
     "not available in this version of asyncsim"

@@ -11,7 +11,8 @@ so the same trace always gives the same bytes. Version 2 added the lanes
 (``lanes``, ``intervals``, ``samples``); version 3 named every tick column ``*_ns``
 and added ``callbacks``, the steps' ``inner`` frames, ``delays`` and ``exceptions``.
 Versions 1 and 2 still load (without what they lack).
-Loading checks the schema name, the version and every table's columns, and turns
+Loading checks the schema name, the version, every table's columns, every value's
+type and every reference between rows (:mod:`asyncsim.trace.checks`), and turns
 anything malformed into a ``ValueError`` that says so.
 """
 
@@ -20,10 +21,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from asyncsim.trace.checks import check_trace
+
 if TYPE_CHECKING:
     from asyncsim.trace.records import Trace
 
-__all__ = ["SCHEMA_VERSION", "from_dict", "from_json", "to_dict", "to_json"]
+__all__ = ["SCHEMA_VERSION", "from_dict", "from_json", "parse_json", "to_dict", "to_json"]
 
 #: Version of the JSON layout written by :func:`to_dict` (2 added the lanes; 3 the
 #: ``*_ns`` names, callbacks, inner frames, delays and exceptions).
@@ -106,10 +109,10 @@ def from_dict(cls: type[Trace], data: Any) -> Trace:
             else:
                 tables[name] = tuple(row_type(*row) for row in table["rows"])
         times = ("start_ns", "end_ns") if version >= 3 else ("start", "end")
-        return cls(
-            start_ns=int(data[times[0]]),
-            end_ns=int(data[times[1]]),
-            callbacks=int(data.get("callbacks", 0)),
+        trace = cls(
+            start_ns=data[times[0]],
+            end_ns=data[times[1]],
+            callbacks=data.get("callbacks", 0),
             mains=tuple(data["mains"]),
             error=data["error"],
             title=data.get("title", ""),
@@ -117,12 +120,23 @@ def from_dict(cls: type[Trace], data: Any) -> Trace:
         )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"malformed asyncsim trace: {exc!r}") from None
+    check_trace(trace)
+    return trace
 
 
 def from_json(cls: type[Trace], text: str | bytes) -> Trace:
     """Rebuild a ``cls`` from :func:`to_json` text (``ValueError`` if it is not one)."""
+    return from_dict(cls, parse_json(text, "text"))
+
+
+def parse_json(text: str | bytes, what: str) -> Any:
+    """``json.loads(text)``, failing with a ``ValueError`` that names ``what`` (also for
+    JSON nested too deeply for the parser)."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"text is not JSON: {exc}") from None
-    return from_dict(cls, data)
+        raise ValueError(f"{what} is not JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError(
+            f"{what} is not an asyncsim trace: its JSON is nested too deeply"
+        ) from None
