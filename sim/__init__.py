@@ -27,6 +27,7 @@ _EXPORTS = {
     "RealIOError": "asyncsim.errors",
     "SimulationError": "asyncsim.errors",
     "SimulationTimeout": "asyncsim.errors",
+    "Stalled": "asyncsim.errors",
     "StepLimitExceeded": "asyncsim.errors",
     "VirtualEventLoop": "asyncsim.core.loop",
     "VirtualEventLoopPolicy": "asyncsim.core.loop",
@@ -73,6 +74,7 @@ __all__ = [
     "Simulation",
     "SimulationError",
     "SimulationTimeout",
+    "Stalled",
     "StepLimitExceeded",
     "SweepRecord",
     "SweepReplay",
@@ -123,6 +125,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         RealIOError,
         SimulationError,
         SimulationTimeout,
+        Stalled,
         StepLimitExceeded,
     )
     from asyncsim.instruments import lanes

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from asyncsim.cli.args import positive_int, seconds
+from asyncsim.cli.args import limit_seconds, positive_int, seconds
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
+from asyncsim.core.boundary import DEFAULT_REAL_TIME_LIMIT
 from asyncsim.instruments.cpu import CpuCost, Measured
 from asyncsim.report.demo_index import DemoEntry, write_demo_index
 from asyncsim.report.folder import MARKER, prepare_folder
@@ -85,6 +86,15 @@ def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--allow-real-io", action="store_true", help="allow real sockets, pipes and subprocesses"
+    )
+    parser.add_argument(
+        "--real-time-limit",
+        type=limit_seconds,
+        default=DEFAULT_REAL_TIME_LIMIT,
+        metavar="SECONDS",
+        help="stop (exit code 3) when outside work (a thread job, real I/O, a child process) "
+        f"keeps the loop waiting this many real seconds with nothing happening (default "
+        f"{DEFAULT_REAL_TIME_LIMIT:g}; 'none': wait forever)",
     )
     parser.add_argument(
         "--cpu",
@@ -277,6 +287,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         patch_time=args.patch_time,
         start=args.start,
         allow_real_io=args.allow_real_io,
+        real_time_limit=args.real_time_limit,
         **models,  # type: ignore[arg-type]
         trace=traced,
     )

@@ -39,6 +39,7 @@ class LoopBase(asyncio.SelectorEventLoop):
     _default_executor: concurrent.futures.ThreadPoolExecutor | None
     _executor_shutdown_called: bool
     _signal_handlers: dict[int, asyncio.Handle]
+    _thread_id: int | None
 
     # Set by VirtualEventLoop.__init__ and read by several parts.
     _clock: Clock
