@@ -126,6 +126,28 @@ def test_a_thread_job_blocked_on_a_wait_nobody_ends_is_a_deadlock_naming_it() ->
     assert "test_boundary.py" in text
 
 
+def test_a_thread_job_waiting_in_a_selector_for_a_child_is_waited_for_not_a_deadlock() -> None:
+    # (as a job running asyncio.run of its own that waits on a child process: the outside
+    # world, not the loop, will wake it)
+    import selectors
+    import subprocess
+
+    def reads_a_late_child() -> bytes:
+        code = "import os, time; time.sleep(0.3); os.write(1, b'late')"
+        with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as child:
+            assert child.stdout is not None
+            with selectors.DefaultSelector() as selector:
+                selector.register(child.stdout, selectors.EVENT_READ)
+                selector.select()
+            return child.stdout.read()
+
+    async def main() -> tuple[bytes, float]:
+        data = await asyncio.to_thread(reads_a_late_child)
+        return data, asyncio.get_running_loop().time()
+
+    assert run(main) == (b"late", 0.0)
+
+
 def test_stepping_past_a_blocked_thread_job_runs_until_idle_and_then_to_the_timer() -> None:
     loop = asyncsim.new_event_loop()
     event = threading.Event()

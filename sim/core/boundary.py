@@ -19,9 +19,10 @@ module is the one place that decides what the idle loop does when any is present
 3. **Passive**: any other real file descriptor (a listening socket, an idle
    connection, a pipe, ``add_reader``). Before each jump the loop waits up to
    :data:`GRACE` real seconds (or ``d``, if shorter) for it.
-4. **Threads that may call back** (started since the loop was made, running):
-   when nothing else is pending the loop waits for them instead of reporting a
-   deadlock.
+4. **Threads that may call back** (started since the loop was made, running) and
+   **thread jobs waiting on I/O** (in a selector or ``waitpid``, e.g. running an
+   event loop of their own): when nothing else is pending the loop waits for them
+   instead of reporting a deadlock.
 
 Every wait is bounded by the loop's ``real_time_limit``: after that many real
 seconds with no callback run and no clock move, a holding or waiting party ends
@@ -64,8 +65,9 @@ class RealTimeBoundary(ThreadJobs):
     """The idle loop's decisions when outside parties are present (see the module doc).
 
     The loop's parts provide ``_clock_holders`` (:mod:`asyncsim.core.jobs`),
-    ``_real_io_in_flight``, ``_passive_fds``, ``_real_fds``, ``_alarm_remaining``
-    (:mod:`asyncsim.core.realio`), ``_jump_clock``, ``_fail`` and ``_poll``.
+    ``_real_io_in_flight``, ``_passive_fds``, ``_passive_parties``, ``_real_fds``,
+    ``_alarm_remaining`` (:mod:`asyncsim.core.realio`), ``_jump_clock``, ``_fail`` and
+    ``_poll``.
     """
 
     # Provided by the loop's other parts (declared for the type checker).
@@ -80,6 +82,7 @@ class RealTimeBoundary(ThreadJobs):
 
         def _real_io_in_flight(self) -> list[str]: ...
         def _alarm_remaining(self) -> float: ...
+        def _passive_parties(self) -> list[str]: ...
         def _jump_clock(self, ticks: int) -> None: ...
         def _fail(self, error: SimulationError) -> SimulationError: ...
         def _poll(self, timeout: float | None) -> None: ...
@@ -135,7 +138,7 @@ class RealTimeBoundary(ThreadJobs):
         alarm = self._alarm_remaining()
         until = self._until
         if when is None:
-            callers = self._threads_that_may_call_back()
+            callers = self._threads_that_may_call_back() + self._jobs_waiting_on_io()
             threads += callers
             passive = self._passive_parties()
             if not (in_flight or callers or passive):
@@ -171,9 +174,6 @@ class RealTimeBoundary(ThreadJobs):
             self._poll(0)
         if not self._ready:
             self._jump_clock(when)
-
-    def _passive_parties(self) -> list[str]:
-        return [f"{self._passive_fds} real file descriptor(s)"] if self._passive_fds else []
 
     def _stall(self, waited: float, parties: list[str]) -> None:
         error = Stalled.at(self._clock.seconds(), waited, tuple(parties), self.pending_tasks())

@@ -248,6 +248,23 @@ class ThreadJobs(LoopBase):
             found.append(f"thread job {record.what}: {place}")
         return tuple(found)
 
+    def _jobs_waiting_on_io(self) -> list[str]:
+        """Thread jobs whose thread waits for real I/O or a child process (e.g. it runs an
+        event loop of its own), described: they do not hold the clock, but the outside
+        world may still wake them, so they are not taken for a deadlock."""
+        found: list[str] = []
+        current: dict[int, Any] | None = None
+        for job, record in list(self._jobs.items()):
+            thread = record.thread
+            if thread is None or record.abandoned or job.done():
+                continue
+            if current is None:
+                current = threads.frames()
+            frame = current.get(thread.ident or 0)
+            if frame is not None and threads.waits_on_io(frame):
+                found.append(f"thread job {record.what}: {threads.where(thread, current)}")
+        return found
+
     def _threads_that_may_call_back(self) -> list[str]:
         """Running threads started since the loop was made, not (yet) its clients, described:
         with nothing else to wait for, the loop waits for them instead of reporting a deadlock."""

@@ -40,6 +40,7 @@ by every reader/writer/signal change, so the hot path needs no syscall).
 
 from __future__ import annotations
 
+import asyncio.unix_events
 import os
 import shlex
 import signal
@@ -59,6 +60,13 @@ __all__ = ["RealIOGuard"]
 _Ts = TypeVarTuple("_Ts")
 
 _HAS_ITIMER = hasattr(signal, "setitimer") and hasattr(signal, "SIGALRM")
+#: asyncio's pidfd child watchers (3.12+) register one reader per child; the child itself
+#: is the party then, not the descriptor.
+_PIDFD_WAITS = frozenset(
+    cls._do_wait.__code__  # type: ignore[attr-defined]
+    for cls in vars(asyncio.unix_events).values()
+    if isinstance(cls, type) and "Pidfd" in cls.__name__ and "_do_wait" in vars(cls)
+)
 
 
 def _fd(sock: Any) -> str:
@@ -213,6 +221,19 @@ class RealIOGuard(LoopBase):
         registered = len(selector.get_map())
         self._passive_fds = registered - own
         self._real_fds = registered if getattr(self, "_signal_handlers", None) else registered - own
+
+    def _passive_parties(self) -> list[str]:
+        """The real file descriptors that are parties of their own, described (a child
+        watcher's pidfd is not: its child is one)."""
+        count = self._passive_fds
+        selector = getattr(self, "_selector", None)
+        if count and selector is not None and _PIDFD_WAITS:
+            for key in list(selector.get_map().values()):
+                reader = key.data[0] if isinstance(key.data, tuple) and key.data else None
+                func = getattr(getattr(reader, "_callback", None), "__func__", None)
+                if getattr(func, "__code__", None) in _PIDFD_WAITS:
+                    count -= 1
+        return [f"{count} real file descriptor(s)"] if count > 0 else []
 
     def _children_alive(self) -> bool:
         # A child whose exit is not yet known may still wake the loop (a child

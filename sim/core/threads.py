@@ -32,7 +32,7 @@ import sys
 import threading
 from types import CodeType, FrameType
 
-__all__ = ["describe_frame", "frames", "is_waiting", "where"]
+__all__ = ["describe_frame", "frames", "is_waiting", "waits_on_io", "where"]
 
 _CONDITION_WAIT = threading.Condition.wait.__code__
 _POOL_WORKER = concurrent.futures.thread._worker.__code__
@@ -68,6 +68,14 @@ def is_waiting(frame: FrameType) -> bool:
             return False  # not blocking yet, already woken, or a poll
         return bool(waiter.locked())  # notify() releases it: the thread is resuming
     return code is _POOL_WORKER or code in _SELECTS or code in _WAITPID
+
+
+def waits_on_io(frame: FrameType) -> bool:
+    """True when the thread whose innermost frame is ``frame`` waits for I/O or a child
+    process (a selector's ``select``, the child watcher's ``waitpid``): something outside
+    the loop, not the loop, will wake it."""
+    code = frame.f_code
+    return code in _SELECTS or code in _WAITPID
 
 
 def describe_frame(frame: FrameType | None) -> str:
