@@ -29,7 +29,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from contextvars import Context
-from typing import Any, TypeVar, TypeVarTuple, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
 
 from asyncsim.clock import to_seconds
 from asyncsim.core import threads
@@ -87,6 +87,11 @@ def _short(value: object) -> str:
 class ThreadJobs(LoopBase):
     """The thread part of :class:`~asyncsim.core.loop.VirtualEventLoop`."""
 
+    if TYPE_CHECKING:  # (from asyncsim.core.hosting.InstrumentHost)
+        _instruments: tuple[Any, ...]
+
+        def _delay_injected(self, handle: Any, kind: str, due: int, ticks: int) -> None: ...
+
     def _init_jobs(self) -> None:
         #: Jobs in flight -> what they are.
         self._jobs: dict[concurrent.futures.Future[Any], Job] = {}
@@ -125,6 +130,8 @@ class ThreadJobs(LoopBase):
         delay = self._schedule_state.job_delay() if self._schedule_state is not None else 0
         if delay:
             future = self._deliver_late(job, self._clock.now + delay)
+            if self._instruments:
+                self._delay_injected(None, "job", self._clock.now, delay)
         else:
             future = asyncio.wrap_future(job, loop=self)
         # Tracked after wrapping, so the result is queued before the job stops holding
