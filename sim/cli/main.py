@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncsim.cli.args import limit_seconds, positive_int, seconds
+from asyncsim.cli.profile import add_profile_parser, cmd_profile
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
 from asyncsim.core.boundary import DEFAULT_REAL_TIME_LIMIT
 from asyncsim.instruments.cpu import CpuCost, Measured
@@ -181,6 +182,7 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="write into a folder asyncsim did not create"
     )
     add_sweep_parser(commands)
+    add_profile_parser(commands)
     return parser
 
 
@@ -391,7 +393,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``asyncsim`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report, "sweep": cmd_sweep}
+    handlers = {
+        "run": _cmd_run,
+        "demo": _cmd_demo,
+        "report": _cmd_report,
+        "sweep": cmd_sweep,
+        "profile": cmd_profile,
+    }
     try:
         return handlers[args.command](args)
     except (_UsageError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:

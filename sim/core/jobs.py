@@ -2,7 +2,9 @@
 
 Thread jobs (``run_in_executor``, ``asyncio.to_thread``, or any outside work
 registered with :meth:`ThreadJobs.track_outside_work`) really run and take zero
-virtual time: while one is *running* the loop does not move its clock. A job
+virtual time (unless a model gives them a duration: :attr:`ThreadJobs.job_duration`,
+set by the CPU cost model, delays each job's result by its function's modeled
+time): while one is *running* the loop does not move its clock. A job
 whose thread is blocked in a wait (see :mod:`asyncsim.core.threads`: an
 ``Event``, a ``queue.Queue``, the future of ``asyncio.run_coroutine_threadsafe``
 ...) does not hold the clock, so the loop can reach the timer that will wake it.
@@ -101,6 +103,9 @@ class ThreadJobs(LoopBase):
         self._threads_before: weakref.WeakSet[threading.Thread] = weakref.WeakSet(
             threading.enumerate()
         )
+        #: The virtual duration (ticks) of a thread job running a function, or None: jobs
+        #: take no virtual time. The CPU cost model sets it (asyncsim.instruments.cpu).
+        self.job_duration: Callable[[Callable[..., object]], int] | None = None
 
     # -- starting jobs -------------------------------------------------------------
 
@@ -128,6 +133,8 @@ class ThreadJobs(LoopBase):
         else:
             job = executor.submit(func, *args)
         delay = self._schedule_state.job_delay() if self._schedule_state is not None else 0
+        if self.job_duration is not None:
+            delay += self.job_duration(func)  # a modeled duration: the result comes that late
         if delay:
             future = self._deliver_late(job, self._clock.now + delay)
             if self._instruments:

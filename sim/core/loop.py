@@ -28,6 +28,7 @@ the ready queue, run it) and the stepping API used from outside the loop:
 :mod:`asyncsim.core.transports`           real transports that note an outstanding reply
 :mod:`asyncsim.core.boundary`             may the idle loop move its clock now?
 :mod:`asyncsim.core.network`              routing to a network model (a Protocol)
+:mod:`asyncsim.core.durations`            the what-if profile's duration scaling (a hook)
 ========================================  =============================================
 """
 
@@ -44,7 +45,7 @@ from typing import Any
 
 from asyncsim._validate import check_int, check_number, check_seconds, is_number, refuse
 from asyncsim.clock import INFINITE_TICKS, Clock, to_seconds, to_ticks
-from asyncsim.core import introspect
+from asyncsim.core import durations, introspect
 from asyncsim.core.boundary import DEFAULT_REAL_TIME_LIMIT, RealTimeBoundary
 from asyncsim.core.callbacks import CallbackScheduling
 from asyncsim.core.dispatch import run_ready
@@ -165,6 +166,11 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, RealTimeBoundary):
         self._take_ready: Any = self._ready.popleft
         if schedule is not None and schedule.reorders:
             self._take_ready = functools.partial(schedule.pick, self._ready)
+        #: The duration scaling of a what-if profile run (:mod:`asyncsim.core.durations`),
+        #: read once, here. None outside a profile: then no hook is installed, at no cost.
+        self.durations = durations.active()
+        if self.durations is not None:
+            durations.install(self, self.durations)
 
     # -- the clock -------------------------------------------------------------
 
