@@ -336,6 +336,34 @@ def test_a_request_on_a_real_connection_is_not_outrun_by_a_virtual_timeout() -> 
         server.close()
 
 
+def test_data_a_thread_started_during_the_run_sends_unasked_is_not_outrun_by_a_timeout() -> None:
+    # (CPython's TLS tests: the server thread, mid-handshake, sends before the client asks)
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        peer, _ = server.accept()
+        with peer:
+            time.sleep(0.3)
+            peer.sendall(b"hello")
+            peer.recv(1)  # until the client closes
+
+    async def main() -> tuple[bytes, float]:
+        loop = asyncio.get_running_loop()
+        thread = threading.Thread(target=serve)
+        thread.start()
+        reader, writer = await asyncio.open_connection(*server.getsockname())
+        data = await asyncio.wait_for(reader.readexactly(5), 5)
+        writer.close()
+        await writer.wait_closed()
+        await asyncio.to_thread(thread.join, 5)
+        return data, loop.time()
+
+    try:
+        assert run(main, allow_real_io=True) == (b"hello", 0.0)
+    finally:
+        server.close()
+
+
 def test_a_real_reply_that_never_comes_times_out_at_the_virtual_deadline() -> None:
     a, b = socket.socketpair()
     a.setblocking(False)

@@ -19,7 +19,8 @@ module is the one place that decides what the idle loop does when any is present
 3. **Passive**: any other real file descriptor (a listening socket, an idle
    connection, a pipe, ``add_reader``). Before each jump the loop waits up to
    :data:`GRACE` real seconds (or ``d``, if shorter) for it.
-4. **Threads that may call back** (started since the loop was made, running) and
+4. **Threads that may call back** (started since the loop was made, running; while
+   real file descriptors are open they are in flight, as in 2) and
    **thread jobs waiting on I/O** (in a selector or ``waitpid``, e.g. running an
    event loop of their own): when nothing else is pending the loop waits for them
    instead of reporting a deadlock.
@@ -134,6 +135,10 @@ class RealTimeBoundary(ThreadJobs):
         # Threads end without waking the loop, a plain signal handler wakes no one:
         # while either is a party, look again soon.
         threads = self._running_clients()
+        if when is not None and self._passive_fds:
+            # With real I/O open, a running thread started since the loop was made (a
+            # server thread mid-handshake, say) is a real-time party too.
+            threads += self._threads_that_may_call_back()
         in_flight = self._real_io_in_flight() + threads
         alarm = self._alarm_remaining()
         until = self._until
