@@ -28,6 +28,7 @@ _EXPORTS = {
     "RealIOError": "asyncsim.errors",
     "SimulationError": "asyncsim.errors",
     "SimulationTimeout": "asyncsim.errors",
+    "Stalled": "asyncsim.errors",
     "StepLimitExceeded": "asyncsim.errors",
     "VirtualEventLoop": "asyncsim.core.loop",
     "VirtualEventLoopPolicy": "asyncsim.core.loop",
@@ -79,6 +80,7 @@ __all__ = [
     "Simulation",
     "SimulationError",
     "SimulationTimeout",
+    "Stalled",
     "StepLimitExceeded",
     "SweepRecord",
     "SweepReplay",
@@ -131,6 +133,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         RealIOError,
         SimulationError,
         SimulationTimeout,
+        Stalled,
         StepLimitExceeded,
     )
     from asyncsim.instruments import lanes

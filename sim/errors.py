@@ -7,6 +7,8 @@ All of them derive from :class:`SimulationError`::
     ├── SimulationTimeout   the ``until=`` virtual time was reached
     ├── StepLimitExceeded   ``max_steps=`` callbacks ran (a program that never lets time pass)
     ├── Livelock            many callbacks at one virtual instant, going round in circles
+    ├── Stalled             outside work (a thread, a child process, real I/O) kept the loop
+    │                       waiting longer than ``real_time_limit=`` real seconds
     └── RealIOError         the program tried to touch a real socket, pipe or process
 
 Each message names the virtual time and, where tasks are involved, lists every
@@ -24,6 +26,7 @@ __all__ = [
     "RealIOError",
     "SimulationError",
     "SimulationTimeout",
+    "Stalled",
     "StepLimitExceeded",
 ]
 
@@ -68,7 +71,20 @@ class Deadlock(SimulationError):
     but the main coroutine has not finished."""
 
     @classmethod
-    def at(cls, time: float, tasks: tuple[PendingTask, ...]) -> Deadlock:
+    def at(
+        cls, time: float, tasks: tuple[PendingTask, ...], threads: tuple[str, ...] = ()
+    ) -> Deadlock:
+        """``threads``: thread jobs in flight that are blocked in a wait, described."""
+        if threads:
+            jobs = "every thread job in flight is blocked in a wait:\n" + "\n".join(
+                f"  - {t}" for t in threads
+            )
+            return cls(
+                f"deadlock at t={time!r}s: nothing is ready, no timer is pending and "
+                f"{jobs}\nso the program can never finish; {_listing(tasks)}",
+                time=time,
+                tasks=tasks,
+            )
         return cls(
             f"deadlock at t={time!r}s: nothing is ready, no timer is pending and no "
             f"thread job is in flight, so the program can never finish; {_listing(tasks)}",
@@ -134,6 +150,43 @@ class Livelock(SimulationError):
             "--livelock-steps 0 turns the check off)",
             time=time,
             tasks=tasks,
+        )
+
+
+class Stalled(SimulationError):
+    """The loop waited ``real_time_limit`` seconds of real time on outside work (a thread
+    job, a thread that calls into the loop, a child process, real I/O) and nothing
+    happened: no callback ran and the clock could not move."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        time: float | None = None,
+        tasks: tuple[PendingTask, ...] = (),
+        parties: tuple[str, ...] = (),
+        waited: float = 0.0,
+    ) -> None:
+        super().__init__(message, time=time, tasks=tasks)
+        #: What the loop was waiting on, described (a thread job and where its thread is,
+        #: a child process, a real I/O call).
+        self.parties = parties
+        #: Real seconds the loop waited.
+        self.waited = waited
+
+    @classmethod
+    def at(
+        cls, time: float, waited: float, parties: tuple[str, ...], tasks: tuple[PendingTask, ...]
+    ) -> Stalled:
+        listing = "\n".join(f"  - {p}" for p in parties)
+        return cls(
+            f"stalled at t={time!r}s: the loop waited {waited:.1f} s of real time "
+            f"(real_time_limit) on outside work that neither finished nor let the clock "
+            f"move:\n{listing}\n{_listing(tasks)}",
+            time=time,
+            tasks=tasks,
+            parties=parties,
+            waited=waited,
         )
 
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from asyncsim.core.boundary import DEFAULT_REAL_TIME_LIMIT
 from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.network import NetworkModel
@@ -228,6 +229,7 @@ def simulate(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    real_time_limit: float | None = DEFAULT_REAL_TIME_LIMIT,
     cpu: CpuModel | None = None,
     network: NetworkModel | None = None,
     schedule: Schedule | None = None,
@@ -269,6 +271,7 @@ def simulate(
             start=start,
             epoch=epoch,
             allow_real_io=allow_real_io,
+            real_time_limit=real_time_limit,
             cpu=cpu,
             network=network,
             schedule=schedule,
@@ -322,6 +325,7 @@ def run(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    real_time_limit: float | None = DEFAULT_REAL_TIME_LIMIT,
     cpu: CpuModel | None = None,
     network: NetworkModel | None = None,
     schedule: Schedule | None = None,
@@ -360,6 +364,7 @@ def run(
             start=start,
             epoch=epoch,
             allow_real_io=allow_real_io,
+            real_time_limit=real_time_limit,
             cpu=cpu,
             network=network,
             schedule=schedule,

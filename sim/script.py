@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from asyncsim.core.boundary import DEFAULT_REAL_TIME_LIMIT
 from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.network import NetworkModel
@@ -144,6 +145,7 @@ def run_script(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    real_time_limit: float | None = DEFAULT_REAL_TIME_LIMIT,
     cpu: CpuModel | None = None,
     network: NetworkModel | None = None,
     schedule: Schedule | None = None,
@@ -184,6 +186,7 @@ def run_script(
         start=start,
         epoch=epoch,
         allow_real_io=allow_real_io,
+        real_time_limit=real_time_limit,
         cpu=cpu,
         network=network,
         schedule=schedule,
@@ -214,6 +217,7 @@ def run_module(
     start: float = 0.0,
     epoch: float = DEFAULT_EPOCH,
     allow_real_io: bool = False,
+    real_time_limit: float | None = DEFAULT_REAL_TIME_LIMIT,
     cpu: CpuModel | None = None,
     network: NetworkModel | None = None,
     schedule: Schedule | None = None,
@@ -261,6 +265,7 @@ def run_module(
         start=start,
         epoch=epoch,
         allow_real_io=allow_real_io,
+        real_time_limit=real_time_limit,
         cpu=cpu,
         network=network,
         schedule=schedule,

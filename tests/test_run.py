@@ -189,6 +189,7 @@ def test_the_public_api_is_exactly_what_we_document():
             "Simulation",
             "SimulationError",
             "SimulationTimeout",
+            "Stalled",
             "StepLimitExceeded",
             "SweepRecord",
             "SweepReplay",

@@ -41,14 +41,17 @@ class Accepting(Names):
         return extra_socket, transport.get_extra_info("peername")
 
     def _accept_queue(self, loop: asyncio.AbstractEventLoop, sock: Any) -> AcceptQueue:
+        unsupported = _unsupported(
+            f"loop.sock_accept({sock!r})",
+            "pass a bound, listening TCP socket (as anyio.create_tcp_listener does), or serve "
+            "with loop.create_server(...) or asyncio.start_server(...)",
+        )
         try:
             address = sock.getsockname()
         except (AttributeError, OSError) as exc:
-            raise _unsupported(
-                f"loop.sock_accept({sock!r})",
-                "pass a bound, listening socket (as anyio.create_tcp_listener does), or serve "
-                "with loop.create_server(...) or asyncio.start_server(...)",
-            ) from exc
+            raise unsupported from exc
+        if not isinstance(address, tuple) or len(address) < 2:  # (a Unix socket's is a path)
+            raise unsupported
         host = self._resolve(address[0], passive=True)[0]
         key = (host.name, address[1])
         listener = self._listeners.get(key)

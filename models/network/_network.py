@@ -28,6 +28,7 @@ import contextlib
 import errno
 import socket
 import ssl
+from asyncio import sslproto
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -340,8 +341,12 @@ class Network(Accepting):
             server.abort()
             return
         if real_tls is not None:
-            protocol = asyncio.sslproto.SSLProtocol(  # type: ignore[attr-defined]
-                server._loop, protocol, real_tls, None, server_side=True
+            protocol = sslproto.SSLProtocol(
+                server._loop,
+                protocol,
+                real_tls,
+                None,  # type: ignore[arg-type]  # (no waiter: typeshed wants a future)
+                server_side=True,
             )
         server.start(protocol)
 

@@ -37,6 +37,13 @@ def seconds(text: str) -> float:
     return value
 
 
+def limit_seconds(text: str) -> float | None:
+    """A finite number of real seconds >= 0, or ``none`` (no limit)."""
+    if text.strip().lower() == "none":
+        return None
+    return seconds(text)
+
+
 def positive_seconds(text: str) -> float:
     """A finite number of virtual seconds > 0."""
     try:

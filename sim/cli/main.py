@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from asyncsim.cli.args import UsageError, cpu_spec, positive_int, seconds
+from asyncsim.cli.args import UsageError, cpu_spec, limit_seconds, positive_int, seconds
 from asyncsim.cli.demo import cmd_demo
 from asyncsim.cli.errors import UserFileError
 from asyncsim.cli.model_files import load_models
@@ -22,6 +22,7 @@ from asyncsim.cli.profile import add_profile_parser, cmd_profile
 from asyncsim.cli.record import RecordUsageError, add_record_parser, cmd_record
 from asyncsim.cli.run_args import USAGE_HINT, looks_like_ours, split_run_argv
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
+from asyncsim.core.boundary import DEFAULT_REAL_TIME_LIMIT
 from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.report.folder import check_new_file, prepare_folder
 from asyncsim.report.loader import load_trace
@@ -73,6 +74,15 @@ def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--allow-real-io", action="store_true", help="allow real sockets, pipes and subprocesses"
+    )
+    parser.add_argument(
+        "--real-time-limit",
+        type=limit_seconds,
+        default=DEFAULT_REAL_TIME_LIMIT,
+        metavar="SECONDS",
+        help="stop (exit code 3) when outside work (a thread job, real I/O, a child process) "
+        f"keeps the loop waiting this many real seconds with nothing happening (default "
+        f"{DEFAULT_REAL_TIME_LIMIT:g}; 'none': wait forever)",
     )
     parser.add_argument(
         "--cpu",
@@ -243,6 +253,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         patch_time=args.patch_time,
         start=args.start,
         allow_real_io=args.allow_real_io,
+        real_time_limit=args.real_time_limit,
         **models,
         trace=traced,
     )

@@ -43,6 +43,7 @@ class LoopBase(asyncio.SelectorEventLoop):
     _task_factory: Any
     _asyncgens: weakref.WeakSet[Any]
     _asyncgens_shutdown_called: bool
+    _thread_id: int | None
 
     # Set by VirtualEventLoop.__init__ and read by several parts.
     _clock: Clock

@@ -6,8 +6,11 @@ scheduled (``(when, seq)``), which is what real asyncio does for equal delays
 because under real time they get distinct deadlines.
 
 Threads (``run_in_executor``, ``asyncio.to_thread``) really run and take zero
-virtual time: while a thread job is in flight and nothing is ready, the loop
-waits for it instead of advancing the clock.
+virtual time: while a thread job runs and nothing is ready, the loop waits for
+it instead of advancing the clock. Real I/O (with ``allow_real_io``) keeps
+virtual time from outrunning real time while it is in flight; what the idle loop
+may do when such outside parties are present is decided in one place,
+:mod:`asyncsim.core.boundary`.
 
 The loop is assembled from one part per concern; this module holds the assembly
 and the scheduler (``_run_once``: advance the clock when idle, move due timers to
@@ -20,8 +23,11 @@ the ready queue, run it) and the stepping API used from outside the loop:
 :mod:`asyncsim.core.dispatch`             the one place callbacks run
 :mod:`asyncsim.core.ordering`             tasks and futures in creation order, choice points
 :mod:`asyncsim.core.hosting`              instruments: attaching, hooks, guests' rule
-:mod:`asyncsim.core.jobs`                 thread jobs, which hold the clock
-:mod:`asyncsim.core.realio`               the real-I/O guard
+:mod:`asyncsim.core.jobs`                 thread jobs and client threads, which hold the clock
+:mod:`asyncsim.core.threads`              whether a thread runs or waits
+:mod:`asyncsim.core.realio`               the real-I/O guard, and what real I/O is in flight
+:mod:`asyncsim.core.transports`           real transports that note an outstanding reply
+:mod:`asyncsim.core.boundary`             may the idle loop move its clock now?
 :mod:`asyncsim.core.network`              routing to a network model (a Protocol)
 :mod:`asyncsim.core.durations`            the what-if profile's duration scaling (a hook)
 ========================================  =============================================
@@ -30,26 +36,24 @@ the ready queue, run it) and the stepping API used from outside the loop:
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import functools
 import math
 import selectors
 from typing import Any
 
-from asyncsim._validate import check_bool, check_int, check_seconds, is_number, refuse
+from asyncsim._validate import check_bool, check_int, check_number, check_seconds, is_number, refuse
 from asyncsim.clock import Clock, to_seconds, to_ticks
 from asyncsim.core import durations, introspect
+from asyncsim.core.boundary import DEFAULT_REAL_TIME_LIMIT, RealTimeBoundary
 from asyncsim.core.callbacks import CallbackScheduling
 from asyncsim.core.dispatch import run_ready
 from asyncsim.core.gc_threshold import relaxed_gc
-from asyncsim.core.jobs import ThreadJobs
 from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS, LIVELOCK_OFF, LivelockWatch
 from asyncsim.core.network import NetworkRouting
 from asyncsim.core.ordering import OrderedCreation
 from asyncsim.core.schedule import Schedule, ScheduleState
 from asyncsim.core.timers import COMPACT_AT
 from asyncsim.errors import (
-    Deadlock,
     PendingTask,
     SimulationError,
     SimulationTimeout,
@@ -74,8 +78,18 @@ def time_is_patched(loop: Any) -> bool:
     return "time" in loop.__dict__
 
 
-def _validate_limits(until: float | None, max_steps: int | None, start: float) -> None:
-    """Check a loop's (or a simulation's) ``start``, ``until`` and ``max_steps``."""
+def _validate_limits(
+    until: float | None,
+    max_steps: int | None,
+    start: float,
+    real_time_limit: float | None = DEFAULT_REAL_TIME_LIMIT,
+) -> None:
+    """Check a loop's (or a simulation's) ``start``, ``until``, ``max_steps`` and
+    ``real_time_limit``."""
+    if real_time_limit is not None:
+        check_number(
+            "real_time_limit", real_time_limit, minimum=0, what="a number of real seconds or None"
+        )
     check_seconds("start", start, minimum=0)
     if until is not None:
         allowed = f"a finite number of virtual seconds >= start ({start!r})"
@@ -88,7 +102,7 @@ def _validate_limits(until: float | None, max_steps: int | None, start: float) -
 
 
 class VirtualEventLoop(
-    CallbackScheduling, OrderedCreation, LivelockWatch, NetworkRouting, ThreadJobs
+    CallbackScheduling, OrderedCreation, LivelockWatch, NetworkRouting, RealTimeBoundary
 ):
     """An asyncio event loop whose clock is virtual.
 
@@ -107,9 +121,13 @@ class VirtualEventLoop(
         created and every task is back where it was this many callbacks ago (default
         1,000,000; None: never; see :mod:`asyncsim.core.livelock`).
     allow_real_io : bool
-        Allow real sockets, pipes and subprocesses. Their file descriptors are
-        polled without blocking while virtual timers are pending, and blocked on
-        only when nothing virtual is pending.
+        Allow real sockets, pipes and subprocesses. While real I/O is in flight
+        virtual time advances no faster than real time (see
+        :mod:`asyncsim.core.boundary`).
+    real_time_limit : float or None
+        Real seconds the loop waits on outside work (a running thread job, real
+        I/O, a child process) with nothing else happening before it stops with
+        :class:`asyncsim.Stalled` naming it (default 60; None: wait forever).
     selector : selectors.BaseSelector, optional
         The selector used for real I/O (default: the platform's best).
     schedule : Schedule or ScheduleState, optional
@@ -137,8 +155,9 @@ class VirtualEventLoop(
         allow_real_io: bool = False,
         selector: selectors.BaseSelector | None = None,
         schedule: Schedule | ScheduleState | None = None,
+        real_time_limit: float | None = DEFAULT_REAL_TIME_LIMIT,
     ) -> None:
-        _validate_limits(until, max_steps, start)
+        _validate_limits(until, max_steps, start, real_time_limit)
         check_bool("allow_real_io", allow_real_io)
         if isinstance(schedule, Schedule):
             schedule = schedule.start()
@@ -153,11 +172,13 @@ class VirtualEventLoop(
         self._init_ordering()
         self._init_jobs()
         self._init_real_io(allow_real_io)
+        self._init_boundary(None if real_time_limit is None else float(real_time_limit))
         self._init_network()
         self._until = None if until is None else to_ticks(until)
         self._max_steps = max_steps
         self._steps = 0
         self._init_livelock(livelock_steps)
+        self._fused = False
         #: The first SimulationError this loop raised; later limits are lifted so
         #: cleanup (cancelling leftover tasks) can run.
         self.error: SimulationError | None = None
@@ -215,19 +236,15 @@ class VirtualEventLoop(
     def run_until_idle(self) -> None:
         """Run every ready callback, and those they make ready, without moving the clock.
 
-        Timers due at the current virtual time fire; executor jobs in flight are
+        Timers due at the current virtual time fire; running thread jobs are
         waited for (they take zero virtual time). Returns when nothing is ready.
         """
         self._check_steppable("run_until_idle")
         while True:
-            if self._jobs and not self._ready:
-                concurrent.futures.wait(list(self._jobs))
+            if self._jobs or self._clients:
+                self._wait_for_holders()
             next_timer = self._next_timer()
-            if (
-                not self._ready
-                and not self._jobs
-                and (next_timer is None or next_timer > self._clock.now)
-            ):
+            if not self._ready and (next_timer is None or next_timer > self._clock.now):
                 return
             self.stop()  # asyncio idiom: stop() then run_forever() runs one iteration
             self.run_forever()
@@ -273,8 +290,14 @@ class VirtualEventLoop(
         # even when these checks fail, which unsets the running loop (gh-130145).
         self._check_closed()
         self._check_running()
-        with relaxed_gc():  # fewer cyclic-GC passes while running (see asyncsim.core.gc_threshold)
-            super().run_forever()
+        # Inside run_forever an iteration may run the ones that follow it (see
+        # _run_followups); a _run_once() called on its own is one iteration, as in asyncio.
+        self._fused = self._schedule_state is None
+        try:
+            with relaxed_gc():  # fewer cyclic-GC passes while running (asyncsim.core.gc_threshold)
+                super().run_forever()
+        finally:
+            self._fused = False
 
     def _run_once(self) -> None:
         """One iteration: advance the clock if idle, move due timers, run ready callbacks."""
@@ -290,30 +313,21 @@ class VirtualEventLoop(
         else:
             heap = timers.heap  # (read only: a live head is the next deadline)
             when = heap[0][0] if heap and not heap[0][2]._cancelled else timers.first()
-            if self._jobs and self._jobs_hold_clock():
-                # Outside work in flight: the clock stands still until it is done.
-                self._poll(None)
+            if self._has_outside_parties():
+                # Outside parties: may the clock move now? (asyncsim.core.boundary)
+                self._idle(when)
             elif when is not None:
-                # Like asyncio, poll the selector once per iteration (here without
-                # blocking) and run what it made ready before any jump of the clock.
-                if self._real_fds:
-                    self._poll(0)
-                if not ready:  # (ready may also hold a thread job's just-queued result)
-                    if self._until is None and not self._instruments and when > clock.now:
-                        clock.now = when  # _jump_clock(when), inlined for its usual case
-                    else:
-                        self._jump_clock(when)
-            elif self._real_fds or self._children_alive():
-                self._poll(None)  # nothing virtual is pending: wait for real I/O
+                if self._until is None and not self._instruments and when > clock.now:
+                    clock.now = when  # _jump_clock(when), inlined for its usual case
+                else:
+                    self._jump_clock(when)
             else:
-                self._poll(0)  # a stray call_soon_threadsafe from an untracked thread?
-                if not ready:
-                    raise self._fail(Deadlock.at(clock.seconds(), self.pending_tasks()))
+                self._idle(None)  # threads that may still call back, or a deadlock
         timers.pop_due(self._due() if "time" in self.__dict__ else clock.now, ready)
         if ready:
             run_ready(self, len(ready))
         self._check_limits()
-        if ready and self._schedule_state is None:
+        if ready and self._fused:
             self._run_followups()
 
     def _due(self) -> int:
@@ -388,10 +402,12 @@ class VirtualEventLoop(
     def _fail(self, error: SimulationError) -> SimulationError:
         if self.error is None:
             self.error = error
-        # Lift the limits so that cleanup (cancelling leftover tasks) can run.
+        # Lift the limits so that cleanup (cancelling leftover tasks) can run, and do not
+        # wait for thread jobs still in flight (they may be blocked on the loop forever).
         self._until = None
         self._max_steps = None
         self._livelock_at = LIVELOCK_OFF
+        self._abandon_jobs()
         return error
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, TypeVar
 
 from asyncsim._validate import check_bool, check_number, refuse
+from asyncsim.core.boundary import DEFAULT_REAL_TIME_LIMIT
 from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS, check_livelock_steps
 from asyncsim.core.loop import _validate_limits
 from asyncsim.core.network import NetworkModel
@@ -48,6 +49,10 @@ epoch : float
     Unix time (seconds) that ``time.time()`` reads at virtual time 0.
 allow_real_io : bool
     Allow real sockets, pipes and subprocesses (see :class:`asyncsim.VirtualEventLoop`).
+real_time_limit : float or None
+    Real seconds a loop waits on outside work (a running thread job, real I/O, a child
+    process) with nothing else happening before it stops with :class:`asyncsim.Stalled`
+    naming it (default 60; None: wait forever).
 cpu : float, distribution, mapping, "measured" or asyncsim.instruments.cpu.Measured, optional
     CPU cost model (:mod:`asyncsim.instruments.cpu`): the virtual seconds each task step takes, so
     CPU-bound code delays the others. Off (None) by default: steps take no time.
@@ -100,13 +105,14 @@ class SimulationOptions:
     start: float = 0.0
     epoch: float = DEFAULT_EPOCH
     allow_real_io: bool = False
+    real_time_limit: float | None = DEFAULT_REAL_TIME_LIMIT
     cpu: CpuModel | None = None
     network: NetworkModel | None = None
     schedule: Schedule | None = None
     trace: bool = False
 
     def __post_init__(self) -> None:
-        _validate_limits(self.until, self.max_steps, self.start)
+        _validate_limits(self.until, self.max_steps, self.start, self.real_time_limit)
         check_livelock_steps(self.livelock_steps)
         network = self.network
         if network is not None and not isinstance(network, NetworkModel):

@@ -17,6 +17,7 @@ from typing import Any
 
 from asyncsim._validate import check_str
 from asyncsim.clock import Clock, to_seconds, to_ticks
+from asyncsim.core.boundary import DEFAULT_REAL_TIME_LIMIT
 from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS
 from asyncsim.core.loop import VirtualEventLoop
 from asyncsim.core.network import NetworkModel
@@ -66,6 +67,7 @@ class Simulation:
         start: float = 0.0,
         epoch: float = DEFAULT_EPOCH,
         allow_real_io: bool = False,
+        real_time_limit: float | None = DEFAULT_REAL_TIME_LIMIT,
         cpu: CpuModel | None = None,
         network: NetworkModel | None = None,
         schedule: Schedule | None = None,
@@ -80,6 +82,7 @@ class Simulation:
             start=start,
             epoch=epoch,
             allow_real_io=allow_real_io,
+            real_time_limit=real_time_limit,
             cpu=cpu,
             network=network,
             schedule=schedule,
@@ -106,6 +109,7 @@ class Simulation:
         self.start = float(options.start)
         self.epoch = float(options.epoch)
         self.allow_real_io = bool(options.allow_real_io)
+        self.real_time_limit = options.real_time_limit
         self.network = options.network
         self.schedule = options.schedule
         #: The schedule's cursors, shared by every loop (None without a schedule).
@@ -170,6 +174,7 @@ class Simulation:
             max_steps=self.max_steps,
             livelock_steps=self.livelock_steps,
             allow_real_io=self.allow_real_io,
+            real_time_limit=self.real_time_limit,
             schedule=self.schedule_state,
         )
         if self.cpu is not None:
