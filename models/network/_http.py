@@ -16,7 +16,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from asyncsim._validate import check_int
-from asyncsim.clock import to_seconds, to_ticks
+from asyncsim.clock import to_ticks
+from asyncsim.core.schedule import call_at_modeled
 from asyncsim.instruments.lanes import recorder as lane_recorder
 from asyncsim.models.distributions import Duration, check_duration
 
@@ -180,11 +181,12 @@ class _HttpServerProtocol(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         service = self.service
         start = max(to_ticks(loop.time()), self.busy_until)
-        self.busy_until = start + draw(
+        took = draw(
             "response_time",
             service.response_time,
             service.network.stream(f"models.network.http:{service.host}"),
         )
+        self.busy_until = start + service.network._latency(took, f"http:{service.host}")
         response = service._response(request, close)
         if close:
             self.closing = True
@@ -202,7 +204,7 @@ class _HttpServerProtocol(asyncio.Protocol):
                 client=f"{peer[0]}:{peer[1]}" if peer else None,
             )
             lane = (ref, label)
-        loop.call_at(to_seconds(self.busy_until), self._send, response, close, lane)
+        call_at_modeled(loop, self.busy_until, self._send, response, close, lane)
 
     def _send(self, response: bytes, close: bool, lane: tuple[int, str] | None = None) -> None:
         gone = self.transport is None or self.transport.is_closing()

@@ -157,7 +157,7 @@ class CallbackScheduling(InstrumentHost):
             timer._source_traceback = None
             timer._when = when
         if self._schedule_state is not None and ticks < INFINITE_TICKS:
-            ticks += self._schedule_state.timer_lateness()  # late, never early
+            ticks += self._schedule_state.timer_lateness(timer)  # late, never early
         self._timers.push(ticks, timer)
         timer._scheduled = True
         if self._instruments:

@@ -39,7 +39,7 @@ from typing import Any
 
 from asyncsim._validate import check_int, check_seconds, is_number, refuse
 from asyncsim.clock import INFINITE_TICKS, Clock, to_seconds, to_ticks
-from asyncsim.core import introspect
+from asyncsim.core import finalizers, introspect
 from asyncsim.core.callbacks import CallbackScheduling
 from asyncsim.core.dispatch import run_ready
 from asyncsim.core.gc_threshold import relaxed_gc
@@ -116,11 +116,13 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         schedule: Schedule | ScheduleState | None = None,
     ) -> None:
         _validate_limits(until, max_steps, start)
+        owns_schedule = isinstance(schedule, Schedule)
         if isinstance(schedule, Schedule):
             schedule = schedule.start()
         elif schedule is not None and not isinstance(schedule, ScheduleState):
             refuse("schedule", "an asyncsim.Schedule or None", schedule)
         super().__init__(selector)
+        finalizers.install()
         self._clock = clock if clock is not None else Clock(to_ticks(start))
         #: The schedule being played (None: punctual, no cost).
         self._schedule_state = schedule
@@ -142,8 +144,20 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         #: Removes the next ready callback to run: FIFO, or the schedule's pick
         #: (chaos/PCT ordering, beyond asyncio's FIFO guarantee).
         self._take_ready: Any = self._ready.popleft
-        if schedule is not None and schedule.reorders:
-            self._take_ready = functools.partial(schedule.pick, self._ready)
+        #: Whether this loop made its schedule's state (then it ends the run at close).
+        self._owns_schedule = owns_schedule
+        if schedule is not None:
+            clock = self._clock
+            schedule.now = lambda: clock.now
+            for instrument in schedule.instruments:
+                self.add_instrument(instrument)
+            if schedule.reorders:
+                self._take_ready = functools.partial(schedule.pick, self._ready)
+
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        # Also called from finalizers (an exception never retrieved): see core.finalizers.
+        with finalizers.reporting():
+            super().call_exception_handler(context)
 
     # -- the clock -------------------------------------------------------------
 
@@ -168,6 +182,8 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         for instrument in self._instruments:
             self.remove_instrument(instrument)
         super().close()
+        if self._owns_schedule and self._schedule_state is not None:
+            self._schedule_state.finish()
 
     # -- tasks -----------------------------------------------------------------
 
@@ -287,6 +303,9 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
                 if self._real_fds:
                     self._poll(0)
                 if not ready:  # (ready may also hold a thread job's just-queued result)
+                    if self._schedule_state is not None and when > clock.now:
+                        # The loop sleeps until ``when``: a schedule may wake it late.
+                        when += self._schedule_state.wakeup_lateness(when)
                     if self._until is None and not self._instruments and when > clock.now:
                         clock.now = when  # _jump_clock(when), inlined for its usual case
                     else:
