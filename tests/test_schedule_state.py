@@ -123,3 +123,21 @@ def test_the_realized_schedule_of_a_concrete_run_is_the_schedule_itself():
     schedule = Schedule(timer_lateness=(1,))
     state = schedule.start()
     assert state.realized() is schedule
+
+
+def test_a_slower_service_and_a_late_wakeup_are_recorded_in_the_trace():
+    from asyncsim.models.services import Server
+
+    async def one_call():
+        await asyncio.sleep(1.0)
+        await Server(capacity=1, service_time=0.1, name="db").call()
+        return asyncio.get_running_loop().time()
+
+    schedule = Schedule(latency=(50_000_000,), wakeup_lateness=(250_000_000,))
+    run = asyncsim.simulate(one_call(), schedule=schedule, trace=True)
+    assert run.result == 1.4  # 1 s asleep + 0.25 s pause + 0.1 s service + 0.05 s slower
+    delays = [(d.kind, d.start_ns, d.late_ns) for d in run.trace.delays]
+    assert delays == [
+        ("wakeup", 1_000_000_000, 250_000_000),
+        ("latency", 1_350_000_000, 50_000_000),
+    ]

@@ -51,3 +51,17 @@ class Instrument:
 
     def loop_blocked(self, start: int, end: int) -> None:
         """A blocking ``time.sleep`` held the loop from ``start`` to ``end`` ticks."""
+
+    def delay_injected(
+        self, handle: asyncio.Handle | None, kind: str, due: int, ticks: int
+    ) -> None:
+        """A schedule (:class:`asyncsim.Schedule`) made something ``ticks`` late.
+
+        ``kind`` is ``"timer"`` (``handle``, a timer due at ``due`` ticks, now fires at
+        ``due + ticks``), ``"job"`` (a thread job's result, ready at ``due``, is
+        delivered ``ticks`` later; ``handle`` is None), ``"latency"`` (a model's
+        latency sample ending at ``due`` was made ``ticks`` longer; ``handle`` is
+        None) or ``"wakeup"`` (the idle loop, due to wake at ``due`` for its next
+        timer, woke ``ticks`` late: a pause; ``handle`` is None). Called while the step
+        that caused it runs (a wake-up: before the batch it delays); it changes nothing.
+        """

@@ -16,7 +16,7 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar, TypeVarTuple, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
 
 from asyncsim.core.base import LoopBase
 from asyncsim.core.schedule import call_at_modeled
@@ -32,6 +32,11 @@ _job_thread = threading.local()
 
 class ThreadJobs(LoopBase):
     """The thread-job part of :class:`~asyncsim.core.loop.VirtualEventLoop`."""
+
+    if TYPE_CHECKING:  # (from asyncsim.core.hosting.InstrumentHost)
+        _instruments: tuple[Any, ...]
+
+        def _delay_injected(self, handle: Any, kind: str, due: int, ticks: int) -> None: ...
 
     def _init_jobs(self) -> None:
         self._jobs: set[concurrent.futures.Future[Any]] = set()
@@ -65,6 +70,8 @@ class ThreadJobs(LoopBase):
         delay = self._schedule_state.job_delay() if self._schedule_state is not None else 0
         if delay:
             future = self._deliver_late(job, self._clock.now + delay)
+            if self._instruments:
+                self._delay_injected(None, "job", self._clock.now, delay)
         else:
             future = asyncio.wrap_future(job, loop=self)
         # Tracked after wrapping, so the result is queued before the job stops holding

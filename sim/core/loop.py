@@ -45,7 +45,7 @@ from asyncsim.core.dispatch import run_ready
 from asyncsim.core.gc_threshold import relaxed_gc
 from asyncsim.core.jobs import ThreadJobs
 from asyncsim.core.network import NetworkRouting
-from asyncsim.core.schedule import Schedule, ScheduleState
+from asyncsim.core.schedule import Perturbation, Schedule, ScheduleState
 from asyncsim.core.timers import COMPACT_AT
 from asyncsim.errors import (
     Deadlock,
@@ -149,10 +149,22 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         if schedule is not None:
             clock = self._clock
             schedule.now = lambda: clock.now
+            schedule.subscribe(self._schedule_applied)
             for instrument in schedule.instruments:
                 self.add_instrument(instrument)
             if schedule.reorders:
                 self._take_ready = functools.partial(schedule.pick, self._ready)
+
+    def _schedule_applied(self, change: Perturbation) -> None:
+        # Latency and wake-up lateness reach the instruments' delay_injected hook here
+        # (timers and jobs report it where they are scheduled, with their handle).
+        if (
+            change.kind in ("latency", "wakeup")
+            and self._instruments
+            and change.deadline is not None
+            and asyncio._get_running_loop() is self
+        ):
+            self._delay_injected(None, change.kind, change.deadline, change.amount)
 
     def call_exception_handler(self, context: dict[str, Any]) -> None:
         # Also called from finalizers (an exception never retrieved): see core.finalizers.

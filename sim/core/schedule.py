@@ -368,7 +368,8 @@ class ScheduleState:
         index, occ = self._next("l", site)
         value = self._decide("l", self.schedule.latency, site, index, occ, ticks)
         if value:
-            self._apply(Perturbation("latency", index, value, site, occ, self.now()))
+            now = self.now()
+            self._apply(Perturbation("latency", index, value, site, occ, now, deadline=now + ticks))
         return ticks + value
 
     def latency(self, seconds: float, site: str = "model") -> float:

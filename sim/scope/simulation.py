@@ -178,7 +178,7 @@ class Simulation:
         if self.tracer is None:
             return None
         end = None if elapsed is None else to_ticks(self.start + elapsed)
-        return self.tracer.build(end=end, error=error)
+        return self.tracer.build(end=end, error=error, callbacks=self.steps)
 
     def __enter__(self) -> Simulation:
         if self.seed is not None:
