@@ -69,7 +69,8 @@ class Perturbation:
         if self.kind == "order":
             return f"{head}: took alternative {self.amount} of the open order ({self.detail})"
         lasting = f" for {late}" if self.amount else ""
-        return f"{head}: injected a {self.detail}{lasting}"
+        article = "an" if (self.detail or "x")[0] in "aeiou" else "a"
+        return f"{head}: injected {article} {self.detail}{lasting}"
 
 
 class ChoiceSource(Protocol):
