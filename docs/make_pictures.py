@@ -4,7 +4,8 @@
   (``examples/bug_lost_update.py``) under the minimal failing schedule that
   hypothesis finds and shrinks (its replay string is printed and drawn in the title);
 * ``docs/lost_update_punctual.png``: the same program with punctual timers, where
-  both deposits land.
+  both deposits land;
+* ``docs/whatif_fetch.png``: the causal profile of ``examples/whatif_fetch.py`` (20 seeds).
 
 The hunt is derandomized, so the schedule and the pictures are the same on every run.
 """
@@ -101,8 +102,18 @@ def draw_gather(path: Path) -> None:
     print(f"{path.relative_to(ROOT)}: {run.elapsed:.9g} virtual s")
 
 
+def draw_whatif(path: Path) -> None:
+    """The README's causal profile: examples/whatif_fetch.py, 20 seeds, in this process."""
+    import whatif_fetch
+
+    profile = whatif_fetch.profile(seeds=20, executor="inline")
+    profile.plot(path)
+    print(f"{path.relative_to(ROOT)}: {profile.runs} runs")
+
+
 def main() -> None:
     docs = ROOT / "docs"
+    draw_whatif(docs / "whatif_fetch.png")
     draw_seed_pair(docs / "seed_pair.png")
     draw_gather(docs / "gather.png")
     schedule = bug_lost_update.hunt()

@@ -21,7 +21,7 @@ from asyncsim.core.schedule import call_at_modeled
 from asyncsim.instruments.lanes import recorder as lane_recorder
 from asyncsim.models.distributions import Duration, check_duration
 
-from ._values import draw
+from ._values import draw, scaled
 
 if TYPE_CHECKING:
     from ._network import Network
@@ -181,12 +181,14 @@ class _HttpServerProtocol(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         service = self.service
         start = max(to_ticks(loop.time()), self.busy_until)
-        took = draw(
+        response_time = draw(
             "response_time",
             service.response_time,
             service.network.stream(f"models.network.http:{service.host}"),
         )
-        self.busy_until = start + service.network._latency(took, f"http:{service.host}")
+        host = service.host
+        took = scaled(f"http:{host}", f"HTTP service {host}", response_time)
+        self.busy_until = start + service.network._latency(took, f"http:{host}")
         response = service._response(request, close)
         if close:
             self.closing = True

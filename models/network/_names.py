@@ -17,7 +17,7 @@ from asyncsim._validate import refuse
 from asyncsim.clock import to_ticks
 
 from ._topology import LOCALHOST, Fabric, Host, _is_ip
-from ._values import draw, sleep_until
+from ._values import draw, scaled, sleep_until
 
 __all__ = ["ANY_ADDRESSES", "Names"]
 
@@ -89,7 +89,8 @@ class Names(Fabric):
         """``loop.getaddrinfo`` on the virtual network: one IPv4 address per host."""
         lookup = host not in ANY_ADDRESSES and not (isinstance(host, str) and _is_ip(host))
         if lookup and self.dns_time:
-            took = self._latency(draw("dns_time", self.dns_time, self.rng), "dns")
+            took = scaled("network:dns", "DNS lookups", draw("dns_time", self.dns_time, self.rng))
+            took = self._latency(took, "dns")  # (a schedule: slower, never faster)
             await sleep_until(loop, to_ticks(loop.time()) + took)
         if family not in (0, socket.AF_UNSPEC, socket.AF_INET):
             raise socket.gaierror(

@@ -39,7 +39,7 @@ from asyncsim.models.distributions import Duration
 from ._names import ANY_ADDRESSES, Names
 from ._topology import LOCALHOST, Host, _Listener, _Pipe
 from ._transport import SocketInfo, VirtualServer, VirtualTransport
-from ._values import draw, sleep_until
+from ._values import draw, scaled, sleep_until
 
 __all__ = ["Network"]
 
@@ -183,8 +183,8 @@ class Network(Names):
         if answer is None:
             await sleep_until(loop, now + to_ticks(self.connect_timeout))
             raise TimeoutError(errno.ETIMEDOUT, "TLS handshake timed out (a partition?)")
-        computing = self._latency(draw("tls_time", self.tls_time, self.rng), "tls")
-        await sleep_until(loop, answer + computing)
+        tls = scaled("network:tls", "TLS handshakes", draw("tls_time", self.tls_time, self.rng))
+        await sleep_until(loop, answer + self._latency(tls, "tls"))
 
     async def create_connection(
         self,

@@ -19,6 +19,7 @@ from typing import Any
 
 from asyncsim._validate import check_seconds
 from asyncsim.clock import to_ticks
+from asyncsim.core import durations
 from asyncsim.core.schedule import call_at_modeled
 from asyncsim.models.distributions import Duration, check_duration
 from asyncsim.scope.simulation import current
@@ -402,6 +403,7 @@ class Fabric:
             faults = self._all_faults
             link = self._link(src, dst)
             tx = to_ticks(size / link.bandwidth) if link.bandwidth and size else 0
+            plan = durations.current()  # a what-if profile run may scale this link
             t = start
             while True:
                 free = unblocked_at(faults, src.name, dst.name, t)
@@ -409,13 +411,18 @@ class Fabric:
                     return None
                 t = free
                 depart = t if pipe is None else max(t, pipe.busy_until)
-                latency = draw("latency", link.latency, self.rng)
+                wire = draw("latency", link.latency, self.rng)
                 if link.loss:
                     while self.rng.random() < link.loss:
-                        latency += draw("retransmit_delay", link.retransmit_delay, self.rng)
+                        wire += draw("retransmit_delay", link.retransmit_delay, self.rng)
+                if plan is not None:
+                    a, b = sorted((src.name, dst.name))
+                    factor = plan.factor_of(f"link:{a}<->{b}", f"link {a} <-> {b}", tx + wire)
+                    if factor != 1.0:
+                        tx, wire = round(tx * factor), round(wire * factor)
                 if state is not None:  # slower, never faster than the model (before FIFO)
-                    latency = state.latency_ticks(latency, f"{src.name}>{dst.name}")
-                arrival = depart + tx + latency
+                    wire = state.latency_ticks(wire, f"{src.name}>{dst.name}")
+                arrival = depart + tx + wire
                 blocked = first_block_in(faults, src.name, dst.name, depart, arrival)
                 if blocked is None:
                     break

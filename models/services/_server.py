@@ -9,6 +9,7 @@ import simpy
 
 from asyncsim._validate import check_int
 from asyncsim.clock import to_ticks
+from asyncsim.core import durations
 from asyncsim.scope.simulation import current
 
 from ..bridge import Environment
@@ -179,7 +180,11 @@ class Server(_Service):
         arrived = env.now
         async with self.slot(priority) as _waited:
             started = env.now
-            took = self._perturbed(sample_duration("service_time", dist, self._rng()))
+            seconds = sample_duration("service_time", dist, self._rng())
+            plan = durations.current()
+            if plan is not None:  # a what-if profile run may scale this server
+                seconds = plan.seconds(f"service:{self.name}", f"Server({self.name!r})", seconds)
+            took = self._perturbed(seconds)  # (a schedule: slower, never faster)
             await env.timeout(took)
             state = getattr(current(), "schedule_state", None)
             if state is not None and state.fault(

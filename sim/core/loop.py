@@ -22,6 +22,7 @@ the ready queue, run it) and the stepping API used from outside the loop:
 :mod:`asyncsim.core.jobs`                 thread jobs, which hold the clock
 :mod:`asyncsim.core.realio`               the real-I/O guard
 :mod:`asyncsim.core.network`              routing to a network model (a Protocol)
+:mod:`asyncsim.core.durations`            the what-if profile's duration scaling (a hook)
 ========================================  =============================================
 """
 
@@ -39,7 +40,7 @@ from typing import Any
 
 from asyncsim._validate import check_int, check_seconds, is_number, refuse
 from asyncsim.clock import INFINITE_TICKS, Clock, to_seconds, to_ticks
-from asyncsim.core import finalizers, introspect
+from asyncsim.core import durations, finalizers, introspect
 from asyncsim.core.callbacks import CallbackScheduling
 from asyncsim.core.dispatch import run_ready
 from asyncsim.core.gc_threshold import relaxed_gc
@@ -154,6 +155,11 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
                 self.add_instrument(instrument)
             if schedule.reorders:
                 self._take_ready = functools.partial(schedule.pick, self._ready)
+        #: The duration scaling of a what-if profile run (:mod:`asyncsim.core.durations`),
+        #: read once, here. None outside a profile: then no hook is installed, at no cost.
+        self.durations = durations.active()
+        if self.durations is not None:
+            durations.install(self, self.durations)
 
     def _schedule_applied(self, change: Perturbation) -> None:
         # Latency and wake-up lateness reach the instruments' delay_injected hook here

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from asyncsim._validate import refuse
@@ -252,7 +253,14 @@ def _annotations(trace: Trace) -> str:
     )
 
 
-def _html(trace: Trace, wall: float | None) -> str:
+def _links(links: Sequence[tuple[str, str]]) -> str:
+    if not links:
+        return ""
+    listed = ", ".join(f'<a href="{escape(href)}">{escape(text)}</a>' for text, href in links)
+    return f"<p>See also: {listed}</p>"
+
+
+def _html(trace: Trace, wall: float | None, links: Sequence[tuple[str, str]] = ()) -> str:
     title = trace.title or "asyncsim run"
     parts = [
         page_head(f"{title} · asyncsim report"),
@@ -260,6 +268,7 @@ def _html(trace: Trace, wall: float | None) -> str:
         f"<p>{escape(numbers_line(trace.elapsed, wall, trace.callbacks))}, "
         f"{len(trace.tasks):,} tasks.</p>",
         _summary(trace, wall),
+        _links(links),
         _failures(trace),
         "<h2>Timeline</h2>",
         timeline_html(trace),
@@ -288,10 +297,13 @@ def report(
     *,
     wall: float | None = None,
     force: bool = False,
+    links: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Write the report of ``trace`` into ``folder``; returns the path of index.html.
 
-    ``wall`` is the run's wall-clock time in seconds (shown with the speed-up).
+    ``wall`` is the run's wall-clock time in seconds (shown with the speed-up);
+    ``links`` are ``(text, href)`` pairs shown under the summary (e.g. the what-if
+    profile the run belongs to).
     Refuses (``FileExistsError``) to write into an existing non-empty folder that
     asyncsim did not create, unless ``force`` is true.
     """
@@ -309,5 +321,5 @@ def report(
     (path / "graph.json").write_text(graph_to_json(task_graph(trace)), encoding="utf-8")
     (path / TRACE_FILE).write_text(trace.to_json(), encoding="utf-8")
     index = path / "index.html"
-    index.write_text(_html(trace, wall), encoding="utf-8")
+    index.write_text(_html(trace, wall, links), encoding="utf-8")
     return index
