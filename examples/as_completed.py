@@ -1,6 +1,6 @@
 """as_completed with aiohttp: results as they arrive; with a timeout, late ones raise.
 
-``asyncsim run examples/as_completed.py --model examples/net_example_com.py``
+``asyncsim run --model examples/net_example_com.py examples/as_completed.py``
 """
 # asyncsim: --model net_example_com.py
 

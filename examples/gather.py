@@ -2,7 +2,7 @@
 
 Runs as written in the seed notes: with ``python`` it fetches the real site;
 offline and instantly against a modeled example.com with
-``asyncsim run examples/gather.py --model examples/net_example_com.py``.
+``asyncsim run --model examples/net_example_com.py examples/gather.py``.
 """
 # asyncsim: --model net_example_com.py
 

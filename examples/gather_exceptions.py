@@ -1,6 +1,6 @@
 """gather(return_exceptions=True) with aiohttp: a bad URL comes back as a value.
 
-``asyncsim run examples/gather_exceptions.py --model examples/net_example_com.py``
+``asyncsim run --model examples/net_example_com.py examples/gather_exceptions.py``
 """
 # asyncsim: --model net_example_com.py
 

@@ -3,7 +3,7 @@
 https://example.com answers 200 after 0.82 s, what the seed notes measured;
 links have no latency, so a request takes exactly 0.82 s, connecting included::
 
-    asyncsim run examples/gather.py --model examples/net_example_com.py
+    asyncsim run --model examples/net_example_com.py examples/gather.py
 
 A model file is plain Python that defines a module-level ``network``.
 """

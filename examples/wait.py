@@ -1,6 +1,6 @@
 """wait with aiohttp: ALL_COMPLETED, FIRST_EXCEPTION with a bad URL, FIRST_COMPLETED, timeout.
 
-``asyncsim run examples/wait.py --model examples/net_example_com.py``
+``asyncsim run --model examples/net_example_com.py examples/wait.py``
 """
 # asyncsim: --model net_example_com.py
 

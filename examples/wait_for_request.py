@@ -1,6 +1,6 @@
 """wait_for with aiohttp: a request within its timeout finishes; a slower one is cancelled.
 
-``asyncsim run examples/wait_for_request.py --model examples/net_example_com.py``
+``asyncsim run --model examples/net_example_com.py examples/wait_for_request.py``
 """
 # asyncsim: --model net_example_com.py
 

@@ -47,6 +47,7 @@ _EXPORTS = {
     "simulate": "asyncsim.runner",
     "ScriptRun": "asyncsim.script",
     "load_model": "asyncsim.script",
+    "run_module": "asyncsim.script",
     "run_script": "asyncsim.script",
     "SweepReplay": "asyncsim.sweeps.replay",
     "sweep": "asyncsim.sweeps.runner",
@@ -93,6 +94,7 @@ __all__ = [
     "patched_time",
     "perturb_latency",
     "run",
+    "run_module",
     "run_script",
     "simulate",
     "span",
@@ -135,7 +137,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from asyncsim.runner import Run, run, simulate
     from asyncsim.scope.simulation import Simulation, current, perturb_latency
     from asyncsim.scope.timepatch import DEFAULT_EPOCH, patched_time
-    from asyncsim.script import ScriptRun, load_model, run_script
+    from asyncsim.script import ScriptRun, load_model, run_module, run_script
     from asyncsim.sweeps.profile import Profile
     from asyncsim.sweeps.records import SweepRecord
     from asyncsim.sweeps.replay import SweepReplay, sweep_replay

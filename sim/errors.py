@@ -111,5 +111,5 @@ class RealIOError(SimulationError):
         return cls(
             f"{call} would use real I/O, which is disabled inside a simulation. Model the "
             "other side with asyncsim.models.network (asyncsim.run(main(), network=...), or "
-            "`asyncsim run app.py --model net.py`), or opt in with allow_real_io=True."
+            "`asyncsim run --model net.py app.py`), or opt in with allow_real_io=True."
         )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import runpy
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from asyncsim.trace.text import numbers_line
 if TYPE_CHECKING:
     from asyncsim.instruments.cpu import CpuModel
 
-__all__ = ["MODEL_NAMES", "ScriptRun", "load_model", "run_script"]
+__all__ = ["MODEL_NAMES", "ScriptRun", "load_model", "run_module", "run_script"]
 
 #: Module-level names a model file (``asyncsim run --model FILE``) may define; each
 #: is passed to :func:`run_script` as the keyword argument of the same name.
@@ -156,8 +157,6 @@ def run_script(
     path = os.fspath(path)
     if not isinstance(path, str) or not os.path.isfile(path):
         raise FileNotFoundError(f"script path {path!r} does not exist or is not a file")
-    if isinstance(argv, str) or not all(isinstance(a, str) for a in argv):
-        raise TypeError(f"argv must be a sequence of strings, got {argv!r}")
     options = SimulationOptions(
         until=until,
         max_steps=max_steps,
@@ -172,9 +171,102 @@ def run_script(
         trace=trace,
     )
     script = os.path.abspath(path)
+    return _run_main(
+        path,
+        argv,
+        options,
+        first_on_path=os.path.dirname(script),
+        run=lambda: runpy.run_path(script, run_name="__main__"),
+        traceback_file=script,
+    )
+
+
+@document_options
+def run_module(
+    module: str,
+    argv: Sequence[str] = (),
+    *,
+    until: float | None = None,
+    max_steps: int | None = None,
+    seed: int | str | bytes | None = None,
+    patch_time: bool = True,
+    start: float = 0.0,
+    epoch: float = DEFAULT_EPOCH,
+    allow_real_io: bool = False,
+    cpu: CpuModel | None = None,
+    network: NetworkModel | None = None,
+    schedule: Schedule | None = None,
+    trace: bool = False,
+) -> ScriptRun:
+    """Run a module as ``python -m module argv...`` would, with every asyncio loop virtual.
+
+    The module (or a package's ``__main__``) runs as ``__main__`` with the current
+    directory first on ``sys.path`` and ``sys.argv = [its file, *argv]``; otherwise as
+    :func:`run_script` (exit codes, the report of a :class:`asyncsim.SimulationError`).
+
+    Parameters
+    ----------
+    module : str
+        The module's dotted name, e.g. ``"mypackage.app"``.
+    argv : sequence of str
+        Its command-line arguments (``sys.argv[1:]``).
+    {simulation options}
+    trace : bool
+        Trace every loop into one :class:`asyncsim.Trace` (``ScriptRun.trace``).
+    """
+    if not isinstance(module, str) or not all(part.isidentifier() for part in module.split(".")):
+        raise ValueError(f"module must be a dotted module name such as 'pkg.app', got {module!r}")
+    saved_path = sys.path[:]
+    sys.path.insert(0, os.getcwd())
+    try:
+        spec = importlib.util.find_spec(module)
+    except ImportError:
+        spec = None
+    finally:
+        sys.path[:] = saved_path
+    if spec is None:
+        raise ModuleNotFoundError(
+            f"No module named {module!r} (looked on sys.path from {os.getcwd()!r})"
+        )
+    options = SimulationOptions(
+        until=until,
+        max_steps=max_steps,
+        seed=seed,
+        patch_time=patch_time,
+        start=start,
+        epoch=epoch,
+        allow_real_io=allow_real_io,
+        cpu=cpu,
+        network=network,
+        schedule=schedule,
+        trace=trace,
+    )
+    origin = spec.origin if spec.origin not in (None, "built-in", "frozen") else None
+    return _run_main(
+        module,
+        argv,
+        options,
+        first_on_path=os.getcwd(),
+        run=lambda: runpy.run_module(module, run_name="__main__", alter_sys=True),
+        traceback_file=os.path.abspath(origin) if origin else None,
+    )
+
+
+def _run_main(
+    name: str,
+    argv: Sequence[str],
+    options: SimulationOptions,
+    *,
+    first_on_path: str,
+    run: Callable[[], object],
+    traceback_file: str | None,
+) -> ScriptRun:
+    """Run ``run()`` (a script or module as ``__main__``) in one simulation; the outcome."""
+    if isinstance(argv, str) or not all(isinstance(a, str) for a in argv):
+        raise TypeError(f"argv must be a sequence of strings, got {argv!r}")
     simulation = Simulation.from_options(options)
     if simulation.tracer is not None:
-        simulation.tracer.title = os.path.basename(path)
+        simulation.tracer.title = os.path.basename(name)
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     saved_policy = asyncio.events._event_loop_policy
     saved_main = sys.modules.get("__main__")
@@ -182,12 +274,12 @@ def run_script(
     error: BaseException | None = None
     wall_start = time.perf_counter()
     try:
-        sys.argv = [path, *argv]
-        sys.path.insert(0, os.path.dirname(script))
+        sys.argv = [name, *argv]
+        sys.path.insert(0, first_on_path)
         asyncio.set_event_loop_policy(_SimulationPolicy(simulation))
         with simulation:
             try:
-                runpy.run_path(script, run_name="__main__")
+                run()
             except SystemExit as exc:
                 exit_code = _exit_code(exc.code)
             except KeyboardInterrupt:
@@ -201,7 +293,7 @@ def run_script(
                     print(f"asyncsim: {type(sim_error).__name__}: {sim_error}", file=sys.stderr)
                 else:
                     exit_code = 1
-                    sys.stderr.write(format_exception_for_script(exc, script))
+                    sys.stderr.write(format_exception_for_script(exc, traceback_file or name))
             finally:
                 elapsed = simulation.elapsed
                 for loop in simulation.loops:
@@ -214,7 +306,7 @@ def run_script(
         if saved_main is not None:
             sys.modules["__main__"] = saved_main
     return ScriptRun(
-        path=path,
+        path=name,
         exit_code=exit_code,
         elapsed=elapsed,
         wall=time.perf_counter() - wall_start,

@@ -29,6 +29,9 @@ def pytest_collection_modifyitems(config, items):
 
 pytest_plugins = ["pytester"]
 
+# Other projects' test suites, each run in its own pytest session (tests/test_thirdparty.py).
+collect_ignore = ["thirdparty"]
+
 
 @pytest.fixture
 def pytester(pytester, monkeypatch):

@@ -1,5 +1,6 @@
 """The asyncsim command: run unmodified scripts, replay the demo, refuse bad input cleanly."""
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -135,11 +136,15 @@ def test_until_stops_a_script_with_exit_code_3(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "missing.py"], "script 'missing.py' does not exist"),
+        (["run", "missing.py"], "can't open script 'missing.py': no such file"),
+        (["run", "pkg.app"], "to run the module 'pkg.app', use: asyncsim run -m pkg.app"),
+        (["run"], "give the script to run: asyncsim run [options] SCRIPT [ARGS...]  or"),
+        (["run", "-q"], "asyncsim run [options] -m MODULE [ARGS...]"),
+        (["run", "-m", "no_such_module_here"], "No module named 'no_such_module_here'"),
         (["run", "--until", "-1", "x.py"], "expected a finite number of seconds >= 0, got '-1'"),
         (["run", "--until", "nan", "x.py"], "expected a finite number of seconds >= 0, got 'nan'"),
         (["run", "--max-steps", "0", "x.py"], "expected a positive integer, got '0'"),
-        (["demo", "--examples", "nowhere"], "no examples folder found at nowhere"),
+        (["demo", "--examples", "nowhere"], "no examples folder at 'nowhere'"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_and_no_traceback(args, message, capsys):
@@ -165,6 +170,10 @@ def test_demo_replays_every_example_and_reports_each_ones_times(tmp_path):
     assert "--- seed_pair.py: 11 s virtual" in done.stdout
     assert "0 failed." in done.stdout
     assert "4.0\n7.0\n" in done.stdout
+    # The what-if example's folder holds its profile's page, linked from the index.
+    assert "reported: The causal profile of 5 seeds" in done.stdout
+    assert (tmp_path / "reports" / "whatif_fetch" / "profile.png").is_file()
+    assert 'href="whatif_fetch/index.html"' in (tmp_path / "reports" / "index.html").read_text()
 
 
 def test_the_summary_states_no_speed_up_when_no_virtual_time_passed(tmp_path):
@@ -173,3 +182,44 @@ def test_the_summary_states_no_speed_up_when_no_virtual_time_passed(tmp_path):
     assert done.returncode == 0
     assert ": 0 s virtual in " in done.stderr
     assert "faster" not in done.stderr and "slower" not in done.stderr
+
+
+def test_version_names_the_release_the_core_and_the_python():
+    done = asyncsim("--version")
+    assert done.returncode == 0
+    assert re.fullmatch(
+        r"asyncsim \d+\.\d+\.\d+\S* \(pure-Python core\) on CPython 3\.\d+\.\d+\n", done.stdout
+    )
+
+
+def test_run_dash_m_runs_a_module_as_python_dash_m_with_the_options_before_it(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    write(package, "__init__.py", "")
+    write(
+        package,
+        "app.py",
+        """
+        import asyncio, sys
+        async def main():
+            await asyncio.sleep(5)
+            print(sys.argv[1:], asyncio.get_running_loop().time(), __name__)
+        asyncio.run(main())
+        """,
+    )
+    done = asyncsim("run", "-q", "-m", "pkg.app", "--until", "1", "x", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, "['--until', '1', 'x'] 5.0 __main__\n")
+    done = asyncsim("run", "--until", "1", "-m", "pkg.app", cwd=tmp_path)
+    assert done.returncode == 3
+    assert "SimulationTimeout" in done.stderr
+
+
+def test_demo_outside_a_clone_says_where_the_examples_are(tmp_path, monkeypatch, capsys):
+    from asyncsim.cli import main as cli
+
+    monkeypatch.setattr(cli, "__file__", str(tmp_path / "site-packages/asyncsim/cli/main.py"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 2
+    err = capsys.readouterr().err
+    assert "The examples ship with the asyncsim repository, not the installed package" in err
+    assert "--examples DIR" in err

@@ -15,11 +15,11 @@ def test_run_writes_a_report_and_a_gantt_chart_for_every_loop_of_the_script(tmp_
     code = main(
         [
             "run",
-            str(EXAMPLES / "seed_pair.py"),
             "--report",
             str(tmp_path / "r"),
             "--gantt",
             str(tmp_path / "g.svg"),
+            str(EXAMPLES / "seed_pair.py"),
         ]
     )
     captured = capsys.readouterr()
@@ -31,12 +31,14 @@ def test_run_writes_a_report_and_a_gantt_chart_for_every_loop_of_the_script(tmp_
     assert b"<svg" in (tmp_path / "g.svg").read_bytes()[:400]
 
 
-def test_report_options_after_a_double_dash_go_to_the_script(tmp_path, capsys):
+def test_report_options_after_the_script_go_to_the_script(tmp_path, capsys):
     script = tmp_path / "echo.py"
     script.write_text("import sys\nprint(sys.argv[1:])\n")
-    code = main(["run", str(script), "--report", str(tmp_path / "r"), "--", "--report", "x"])
+    code = main(["run", "--report", str(tmp_path / "r"), "--", str(script), "--report", "x"])
     assert code == 0
-    assert capsys.readouterr().out == "['--report', 'x']\n"
+    captured = capsys.readouterr()
+    assert captured.out == "['--report', 'x']\n"
+    assert "note:" not in captured.err  # (the `--` before the script silences it)
     assert (tmp_path / "r" / "index.html").exists()
 
 
@@ -44,12 +46,12 @@ def test_run_refuses_a_user_folder_before_running_and_force_overrides(tmp_path, 
     user = tmp_path / "mine"
     user.mkdir()
     (user / "notes.txt").write_text("keep me")
-    code = main(["run", str(EXAMPLES / "seed_pair.py"), "--report", str(user)])
+    code = main(["run", "--report", str(user), str(EXAMPLES / "seed_pair.py")])
     captured = capsys.readouterr()
     assert code == 2
     assert captured.out == ""  # refused before the script ran
     assert "not empty and was not created by asyncsim" in captured.err
-    assert main(["run", "--force", str(EXAMPLES / "seed_pair.py"), "--report", str(user)]) == 0
+    assert main(["run", "--force", "--report", str(user), str(EXAMPLES / "seed_pair.py")]) == 0
     assert (user / "notes.txt").read_text() == "keep me" and (user / "index.html").exists()
 
 

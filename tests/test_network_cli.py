@@ -1,4 +1,4 @@
-"""`asyncsim run app.py --model net.py`, model files, and the demo's model directives."""
+"""`asyncsim run --model net.py app.py`, model files, and the demo's model directives."""
 
 import re
 
@@ -36,9 +36,12 @@ def files(tmp_path):
     return tmp_path
 
 
-def test_run_with_a_model_after_the_script_replays_it_against_the_modeled_network(files, capsys):
-    code = main(["run", "-q", str(files / "app.py"), "--model", str(files / "net.py")])
-    assert (code, capsys.readouterr().out) == (0, "HTTP/1.1 200 OK 0.9\n")  # 0.2 + 0.2 + 0.5
+def test_options_after_the_script_are_the_scripts_own_with_a_note(files, capsys):
+    (files / "args.py").write_text("import sys\nprint(sys.argv[1:])\n")
+    code = main(["run", "-q", str(files / "args.py"), "--model", str(files / "net.py")])
+    out, err = capsys.readouterr()
+    assert (code, out) == (0, f"['--model', '{files / 'net.py'}']\n")
+    assert "note: '--model' after the script is the script's own argument" in err
 
 
 def test_run_with_the_model_option_before_the_script_works_the_same(files, capsys):
@@ -46,21 +49,22 @@ def test_run_with_the_model_option_before_the_script_works_the_same(files, capsy
     assert (code, capsys.readouterr().out) == (0, "HTTP/1.1 200 OK 0.9\n")
 
 
-def test_arguments_after_a_double_dash_go_to_the_script_untouched(files, capsys):
+def test_a_double_dash_ends_asyncsims_options_and_silences_the_note(files, capsys):
     (files / "args.py").write_text("import sys\nprint(sys.argv[1:])\n")
     code = main(
         [
             "run",
             "-q",
-            str(files / "args.py"),
             "--model",
             str(files / "net.py"),
             "--",
+            str(files / "args.py"),
             "--model",
             "x",
         ]
     )
-    assert (code, capsys.readouterr().out) == (0, "['--model', 'x']\n")
+    out, err = capsys.readouterr()
+    assert (code, out, err) == (0, "['--model', 'x']\n", "")
 
 
 def test_without_a_model_the_script_is_refused_real_io(files, capsys):
@@ -70,14 +74,14 @@ def test_without_a_model_the_script_is_refused_real_io(files, capsys):
 
 def test_a_model_file_without_a_network_is_a_usage_error_naming_the_convention(files, capsys):
     (files / "empty.py").write_text("x = 1\n")
-    assert main(["run", str(files / "app.py"), "--model", str(files / "empty.py")]) == 2
+    assert main(["run", "--model", str(files / "empty.py"), str(files / "app.py")]) == 2
     err = capsys.readouterr().err
     assert "defines none of the model names network" in err
     assert "network = Network(latency=0.05)" in err
 
 
 def test_a_missing_model_file_is_a_usage_error(files, capsys):
-    assert main(["run", str(files / "app.py"), "--model", str(files / "nope.py")]) == 2
+    assert main(["run", "--model", str(files / "nope.py"), str(files / "app.py")]) == 2
     assert "model file" in capsys.readouterr().err
 
 
@@ -104,7 +108,7 @@ def test_a_model_file_that_fails_is_reported_from_the_model_file_without_a_deep_
         "from asyncsim.models.network import Network\n"
         "network = Network()\nnetwork.partition('a', 'b')\n"
     )
-    assert main(["run", str(files / "app.py"), "--model", str(files / "broken.py")]) == 2
+    assert main(["run", "--model", str(files / "broken.py"), str(files / "app.py")]) == 2
     err = capsys.readouterr().err
     assert "broken.py', line 3" in err.replace('"', "'")
     assert "ValueError" in err and "no host 'a' in the virtual network" in err

@@ -210,19 +210,20 @@ def test_asyncio_and_asyncsim_tests_coexist_in_one_file(pytester, mode):
     result.assert_outcomes(passed=4)
 
 
-def test_a_test_marked_both_asyncio_and_asyncsim_is_refused(pytester):
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_a_test_marked_both_asyncio_and_asyncsim_runs_on_virtual_time(pytester, mode):
     pytester.makepyfile(
         """
-        import pytest
+        import asyncio, pytest
         @pytest.mark.asyncio
-        @pytest.mark.asyncsim
+        @pytest.mark.asyncsim(until=100)
         async def test_both():
-            pass
+            await asyncio.sleep(60)
+            assert asyncio.get_running_loop().time() == 60.0
         """
     )
-    result = pytester.runpytest("-p", "asyncio")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*marked both asyncio and asyncsim*"])
+    result = pytester.runpytest("-p", "asyncio", f"--asyncio-mode={mode}")
+    result.assert_outcomes(passed=1)
 
 
 def test_an_async_hypothesis_test_runs_each_example_on_virtual_time(pytester):

@@ -205,6 +205,7 @@ def test_the_public_api_is_exactly_what_we_document():
             "patched_time",
             "perturb_latency",
             "run",
+            "run_module",
             "run_script",
             "simulate",
             "span",
@@ -233,8 +234,15 @@ def test_every_entry_point_takes_the_simulation_options_with_the_same_types_and_
     assert options(SimulationOptions, ()) == expected  # the record they all build
     assert options(asyncsim.simulate, {"coro"}) == expected
     assert options(asyncsim.run_script, {"path", "argv"}) == expected
+    assert options(asyncsim.run_module, {"module", "argv"}) == expected
     assert options(asyncsim.run, {"coro"}) == [o for o in expected if o[0] != "trace"]
-    entry_points = (asyncsim.Simulation, asyncsim.simulate, asyncsim.run, asyncsim.run_script)
+    entry_points = (
+        asyncsim.Simulation,
+        asyncsim.simulate,
+        asyncsim.run,
+        asyncsim.run_script,
+        asyncsim.run_module,
+    )
     for func in (*entry_points, SimulationOptions):
         assert "{simulation options}" not in func.__doc__
         for name in OPTION_NAMES[:-1]:  # documented once in OPTIONS_DOC, shown by help()

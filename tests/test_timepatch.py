@@ -120,3 +120,56 @@ def test_scopes_belong_to_the_thread_that_opened_them():
         worker.join()
         assert time.monotonic() == 3.0
     assert seen and seen[0] != 3.0
+
+
+def test_functions_bound_while_patched_read_the_real_clock_elsewhere_and_afterwards():
+    seen = {}
+
+    async def main():
+        from time import monotonic  # bound while patched, as a module imported now would
+
+        seen["bound"] = monotonic
+        await asyncio.sleep(1000)
+        seen["inside"] = monotonic()
+        seen["thread"] = await asyncio.to_thread(monotonic)
+
+    asyncsim.run(main())
+    real = REAL["monotonic"]()
+    assert seen["inside"] == 1000.0
+    assert seen["thread"] == pytest.approx(real, abs=60)
+    assert seen["bound"]() == pytest.approx(real, abs=60)  # after the simulation ended
+
+
+def test_a_scope_following_real_time_between_loops_never_freezes_a_waiter():
+    clock = asyncsim.Clock()
+    with asyncsim.patched_time(clock, real_between_loops=True):
+        start = time.monotonic()
+        deadline = start + 0.05
+        while time.monotonic() < deadline:  # a deadline loop in sync code ends
+            threading.Event().wait(0.01)
+        time.sleep(0.05)  # really sleeps, and the clock follows
+        waited = time.monotonic() - start
+    assert 0.1 <= waited < 5
+    assert clock.now >= 100_000_000
+
+
+def test_a_scope_following_real_time_is_virtual_while_a_loop_runs():
+    from asyncsim.scope import timepatch
+
+    clock = asyncsim.Clock()
+    with asyncsim.patched_time(clock, real_between_loops=True):
+        loop = asyncsim.new_event_loop(clock=clock)
+
+        async def main():
+            before = time.monotonic()
+            time.sleep(30)  # blocks the loop: virtual, as in any simulation
+            await asyncio.sleep(60)
+            return time.monotonic() - before
+
+        try:
+            timepatch.loop_started()
+            assert loop.run_until_complete(main()) == 90.0
+            timepatch.loop_stopped()
+        finally:
+            loop.close()
+    assert_time_restored()

@@ -6,7 +6,7 @@ seconds or a distribution), bandwidth and loss, schedule faults, then attach it:
     from asyncsim.models.network import Network
     net = Network(latency=0.01)
     net.http_service("example.com", response_time=0.82)
-    asyncsim.run(main(), network=net)          # or: asyncsim run app.py --model net.py
+    asyncsim.run(main(), network=net)          # or: asyncsim run --model net.py app.py
 
 Inside the simulation ``loop.create_connection``, ``loop.create_server``,
 ``loop.getaddrinfo`` and ``loop.sock_connect`` use the network, so streams,
@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 from ._faults import Fault
 from ._http import HttpRequest, HttpService
 from ._network import Network
+from ._socket import SocketInfo, VirtualSocket
 from ._topology import Host, Link
-from ._transport import SocketInfo, VirtualServer, VirtualTransport
+from ._transport import VirtualServer, VirtualTransport
 
 __all__ = [
     "Fault",
@@ -33,6 +34,7 @@ __all__ = [
     "Network",
     "SocketInfo",
     "VirtualServer",
+    "VirtualSocket",
     "VirtualTransport",
 ]
 

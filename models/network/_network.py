@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import errno
 import socket
+import ssl
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -36,12 +37,21 @@ from asyncsim.core.schedule import call_at_modeled
 from asyncsim.instruments.lanes import recorder as lane_recorder
 from asyncsim.models.distributions import Duration
 
-from ._names import ANY_ADDRESSES, Names
+from ._accepting import Accepting
+from ._names import ANY_ADDRESSES
+from ._socket import AcceptQueue, SocketInfo
 from ._topology import LOCALHOST, Host, _Listener, _Pipe
-from ._transport import SocketInfo, VirtualServer, VirtualTransport
+from ._transport import VirtualServer, VirtualTransport
 from ._values import draw, scaled, sleep_until
 
 __all__ = ["Network"]
+
+
+#: Loop rounds (at the SYN's arrival instant) a connection to a port nobody listens on
+#: waits before it is refused: a real socket that listens (``anyio.create_tcp_listener``)
+#: becomes visible only with its first ``loop.sock_accept``, which its server task
+#: may be about to make. Deterministic, and only on the refusal path.
+_ACCEPT_GRACE_ROUNDS = 16
 
 
 def _unsupported(call: str, instead: str) -> NotImplementedError:
@@ -50,7 +60,7 @@ def _unsupported(call: str, instead: str) -> NotImplementedError:
     )
 
 
-class Network(Names):
+class Network(Accepting):
     """A virtual network of hosts that asyncio programs connect over.
 
     Parameters
@@ -134,6 +144,16 @@ class Network(Names):
             return None
         return listener
 
+    def _serving(self, host: Host, port: int, loop: asyncio.AbstractEventLoop) -> _Listener | None:
+        listener = self._listener(host, port, loop)
+        if (
+            listener is not None
+            and listener.loop is not None
+            and not (listener.server is not None and listener.server.is_serving())
+        ):
+            return None
+        return listener
+
     def _origin(self, local_addr: Any) -> Host:
         if local_addr is None:
             return self._hosts[LOCALHOST]
@@ -152,13 +172,12 @@ class Network(Names):
         syn = self._transit(src, dst, 0, now, None)
         if syn is not None and syn <= deadline:
             await sleep_until(loop, syn)
-            listener = self._listener(dst, port, loop)
-            if (
-                listener is not None
-                and listener.loop is not None
-                and not (listener.server is not None and listener.server.is_serving())
-            ):
-                listener = None
+            listener = self._serving(dst, port, loop)
+            for _ in range(_ACCEPT_GRACE_ROUNDS if listener is None else 0):
+                await asyncio.sleep(0)  # a real listening socket may be about to accept
+                listener = self._serving(dst, port, loop)
+                if listener is not None:
+                    break
             answer = self._transit(dst, src, 0, syn, None)
             if answer is not None and answer <= deadline:
                 await sleep_until(loop, answer)
@@ -266,7 +285,9 @@ class Network(Names):
             server_hostname=server_hostname,
             sock=sock,
         )
-        server_ssl = listener.ssl if listener.ssl is not None else sslcontext
+        # A plain connection to a listener with a real SSLContext carries real TLS (the
+        # client does it, as httpx/anyio do): the server side then speaks it (see _accept).
+        server_ssl = sslcontext and (listener.ssl if listener.ssl is not None else sslcontext)
         server = VirtualTransport(
             self,
             loop,
@@ -304,6 +325,13 @@ class Network(Names):
             server.abort()  # the server closed meanwhile: reset the client
             return
         self._live[server] = None
+        if isinstance(listener.factory, AcceptQueue):  # a real socket's loop.sock_accept
+            listener.factory.put(server)
+            return
+        if isinstance(listener.ssl, ssl.SSLContext) and server.get_extra_info("sslcontext") is None:
+            real_tls = listener.ssl  # (the client does real TLS over the virtual bytes)
+        else:
+            real_tls = None
         try:
             protocol = listener.factory()
         except Exception as exc:
@@ -312,6 +340,10 @@ class Network(Names):
             )
             server.abort()
             return
+        if real_tls is not None:
+            protocol = asyncio.sslproto.SSLProtocol(  # type: ignore[attr-defined]
+                server._loop, protocol, real_tls, None, server_side=True
+            )
         server.start(protocol)
 
     # -- serving -------------------------------------------------------------------------------
@@ -397,11 +429,6 @@ class Network(Names):
         dst, _listener = await self._handshake(loop, src, target)
         self._socks[id(sock)] = (sock, src, dst, target)
 
-    async def sock_accept(self, loop: asyncio.AbstractEventLoop, sock: Any) -> Any:
-        raise _unsupported(
-            "loop.sock_accept()", "serve with loop.create_server(...) or asyncio.start_server(...)"
-        )
-
     async def sock_recv(self, loop: asyncio.AbstractEventLoop, sock: Any, nbytes: int) -> Any:
         raise _unsupported(
             "loop.sock_recv()",
@@ -436,11 +463,4 @@ class Network(Names):
     ) -> Any:
         raise _unsupported(
             "loop.create_unix_server()", "use a TCP host and port (loop.create_server)"
-        )
-
-    async def connect_accepted_socket(
-        self, loop: asyncio.AbstractEventLoop, *args: Any, **kwargs: Any
-    ) -> Any:
-        raise _unsupported(
-            "loop.connect_accepted_socket()", "serve with loop.create_server(...) instead"
         )

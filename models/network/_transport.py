@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import socket
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._socket import SocketInfo, VirtualSocket
+
 if TYPE_CHECKING:
+    import socket
+
     from ._network import Network
     from ._topology import _Pipe
 
@@ -25,26 +28,6 @@ __all__ = ["SocketInfo", "VirtualServer", "VirtualTransport"]
 
 # What travels on a connection: bytes, an end of file, or a reset.
 _DATA, _EOF, _RESET = "data", "eof", "reset"
-
-
-class SocketInfo:
-    """Stands in for a listening socket in ``Server.sockets`` (names only, no file)."""
-
-    family = socket.AF_INET
-    type = socket.SOCK_STREAM
-    proto = socket.IPPROTO_TCP
-
-    def __init__(self, sockname: tuple[str, int]) -> None:
-        self._sockname = sockname
-
-    def getsockname(self) -> tuple[str, int]:
-        return self._sockname
-
-    def fileno(self) -> int:
-        return -1
-
-    def __repr__(self) -> str:
-        return f"<virtual socket {self._sockname[0]}:{self._sockname[1]}>"
 
 
 def reset_error() -> ConnectionResetError:
@@ -66,19 +49,19 @@ class VirtualTransport(asyncio.Transport):
         server_hostname: str | None = None,
         sock: socket.socket | None = None,
     ) -> None:
-        super().__init__(
-            {
-                "peername": peername,
-                "sockname": sockname,
-                "socket": None,
-                "sslcontext": sslcontext,
-                "ssl_object": None,
-                "peercert": {} if sslcontext is not None else None,
-                "cipher": ("TLS_VIRTUAL", "TLSv1.3", 256) if sslcontext is not None else None,
-                "compression": None,
-                "server_hostname": server_hostname,
-            }
-        )
+        extra: dict[str, Any] = {
+            "peername": peername,
+            "sockname": sockname,
+            "socket": None,  # (a VirtualSocket, set below)
+            "sslcontext": sslcontext,
+            "ssl_object": None,
+            "peercert": {} if sslcontext is not None else None,
+            "cipher": ("TLS_VIRTUAL", "TLSv1.3", 256) if sslcontext is not None else None,
+            "compression": None,
+            "server_hostname": server_hostname,
+        }
+        super().__init__(extra)
+        extra["socket"] = VirtualSocket(self, sockname)  # (the dict the transport keeps)
         self._network = network
         self._loop = loop
         self._pipe = pipe

@@ -7,7 +7,8 @@ and say so in a comment line, as ``# asyncsim: --model FILE`` names a model file
   --cpu`` takes it (``crunch=2.0``): the CPU example shows the lateness it is about;
 * ``# asyncsim: --demo-run FUNCTION``: report what the module-level ``FUNCTION()``
   returns instead of the script's own run: a traced :class:`asyncsim.Run` (a bug hunt's
-  replay of its failing schedule) or a :class:`asyncsim.SweepResult` (a sweep's report).
+  replay of its failing schedule), a :class:`asyncsim.SweepResult` (a sweep's report) or a
+  :class:`asyncsim.Profile` (a what-if profile's page).
   The script's own run searched for that run or swept; its own chart would be empty.
 """
 
@@ -57,7 +58,7 @@ def demo_run_function(script: Path) -> str | None:
 class DemoRun:
     """The outcome ``FUNCTION()`` returned, and what the demo index says about it."""
 
-    #: A traced ``Run`` or a ``SweepResult``.
+    #: A traced ``Run``, a ``SweepResult`` or a what-if ``Profile``.
     outcome: Any
     #: The first line of the function's docstring (what the report shows), or its name.
     about: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from typing import Any
 from asyncsim.cli.args import positive_int, seconds
 from asyncsim.cli.demo_runs import call_demo_run, demo_cpu, demo_run_function, titled
 from asyncsim.cli.profile import add_profile_parser, cmd_profile
+from asyncsim.cli.run_args import USAGE_HINT, looks_like_ours, split_run_argv
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
 from asyncsim.instruments.cpu import CpuCost, Measured
 from asyncsim.report.demo_index import DemoEntry, write_demo_index
@@ -26,13 +28,10 @@ from asyncsim.report.folder import MARKER, prepare_folder
 from asyncsim.report.loader import load_trace
 from asyncsim.report.page import report
 from asyncsim.runner import Run, format_exception_for_script, traceback_from
-from asyncsim.script import load_model, run_script
+from asyncsim.script import load_model, run_module, run_script
+from asyncsim.sweeps.profile import Profile
 from asyncsim.sweeps.results import SweepResult
 from asyncsim.trace.text import numbers_line
-
-# Options of `asyncsim run` that are also recognised directly after the script path
-# (up to the first other argument or a `--`; everything after goes to the script).
-_TRAILING_FLAGS = {"--model": 1, "--report": 1, "--gantt": 1, "--force": 0}
 
 __all__ = ["main"]
 
@@ -102,19 +101,40 @@ def _add_simulation_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def version_line() -> str:
+    """``asyncsim --version``: the version, the active loop core and the Python running it."""
+    import platform
+
+    from asyncsim import __version__
+
+    return (
+        f"asyncsim {__version__} (pure-Python core) on {platform.python_implementation()} "
+        f"{platform.python_version()}"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="asyncsim",
         description="Run asyncio programs on a virtual clock: instantly, deterministically.",
     )
+    parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
         "run",
-        help="run an unmodified asyncio script on virtual time",
-        description="Run SCRIPT as `python SCRIPT ARGS...` would, with every asyncio event "
-        "loop it creates running on one virtual clock. --model, --report, --gantt and --force "
-        "may also directly follow SCRIPT (before its ARGS; a `--` ends them).",
+        usage="%(prog)s [options] SCRIPT [ARGS...]\n       %(prog)s [options] -m MODULE [ARGS...]",
+        help="run an unmodified asyncio script (or -m module) on virtual time",
+        description="Run SCRIPT as `python SCRIPT ARGS...` would (or MODULE as `python -m "
+        "MODULE ARGS...`), with every asyncio event loop it creates running on one virtual "
+        "clock. asyncsim's options go before SCRIPT (or -m MODULE); everything after it is "
+        "the script's own. A `--` may end asyncsim's options.",
+    )
+    run.add_argument(
+        "-m",
+        dest="module",
+        metavar="MODULE",
+        help="run a module as `python -m MODULE` would (what follows is its arguments)",
     )
     run.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the one-line summary on stderr"
@@ -129,13 +149,9 @@ def _parser() -> argparse.ArgumentParser:
         "(repeatable)",
     )
     _add_report_options(run)
-    run.add_argument("script", help="path of the Python script")
-    run.add_argument(
-        "args",
-        nargs=argparse.REMAINDER,
-        help="arguments passed to the script (--model/--report/--gantt/--force directly after "
-        "the script are asyncsim's; a -- ends them)",
-    )
+    run.add_argument("script", nargs="?", help="path of the Python script")
+    run.add_argument("args", nargs="*", metavar="ARGS", help="the script's own arguments")
+    parser.set_defaults(run_parser=run)
 
     demo = commands.add_parser(
         "demo",
@@ -195,39 +211,6 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _split_trailing(args: argparse.Namespace) -> None:
-    """Move asyncsim's own options written right after the script path into ``args``.
-
-    ``asyncsim run app.py --model net.py --report out a b`` runs ``app.py a b``: the
-    options in :data:`_TRAILING_FLAGS` are recognised only directly after the script
-    (as ``python app.py`` would pass anything later on), and a ``--`` ends them.
-    """
-    items = list(args.args)
-    i = 0
-    while i < len(items):
-        item = items[i]
-        if item == "--":
-            i += 1
-            break
-        flag, eq, value = item.partition("=")
-        if flag not in _TRAILING_FLAGS:
-            break
-        if _TRAILING_FLAGS[flag] == 0:
-            setattr(args, flag[2:], True)
-        else:
-            if not eq:
-                if i + 1 >= len(items):
-                    raise _UsageError(f"{flag} needs a value")
-                i += 1
-                value = items[i]
-            if flag == "--model":
-                args.model.append(value)
-            else:
-                setattr(args, flag[2:], Path(value))
-        i += 1
-    args.args = items[i:]
-
-
 def _load_models(paths: Sequence[str | Path]) -> dict[str, object]:
     models: dict[str, object] = {}
     for path in paths:
@@ -261,10 +244,21 @@ def demo_models(script: Path) -> list[Path]:
     return found
 
 
+def _check_target(args: argparse.Namespace) -> None:
+    """A helpful usage error for a missing script (or module); a note for stray options."""
+    if args.module is None and args.script is None:
+        raise _UsageError(f"give the script to run: {USAGE_HINT}")
+    if args.script is not None and not os.path.isfile(args.script):
+        hint = ""
+        if not args.script.endswith(".py") and all(
+            part.isidentifier() for part in args.script.split(".")
+        ):
+            hint = f"; to run the module {args.script!r}, use: asyncsim run -m {args.script}"
+        raise _UsageError(f"can't open script {args.script!r}: no such file{hint}")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    if not os.path.isfile(args.script):
-        raise _UsageError(f"script {args.script!r} does not exist or is not a file")
-    _split_trailing(args)
+    _check_target(args)
     traced = args.report is not None or args.gantt is not None
     if args.report is not None:
         prepare_folder(args.report, force=args.force)  # refuse before running, not after
@@ -275,8 +269,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if "cpu" in models:
             raise _UsageError("--cpu is given both on the command line and in a model file")
         models["cpu"] = args.cpu
-    outcome = run_script(
-        args.script,
+    target = (
+        functools.partial(run_module, args.module)
+        if args.module is not None
+        else functools.partial(run_script, args.script)
+    )
+    outcome = target(
         args.args,
         until=args.until,
         max_steps=args.max_steps,
@@ -284,7 +282,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         patch_time=args.patch_time,
         start=args.start,
         allow_real_io=args.allow_real_io,
-        **models,  # type: ignore[arg-type]
+        **models,
         trace=traced,
     )
     if not args.quiet:
@@ -308,8 +306,15 @@ def find_examples(folder: Path | None = None) -> Path:
     for candidate in candidates:
         if candidate is not None and candidate.is_dir():
             return candidate
-    where = folder if folder is not None else " or ".join(str(c) for c in candidates)
-    raise _UsageError(f"no examples folder found at {where}")
+    if folder is not None:
+        raise _UsageError(f"no examples folder at {str(folder)!r}")
+    raise _UsageError(
+        "no examples folder found (looked in "
+        + " and ".join(repr(str(c)) for c in candidates)
+        + "). The examples ship with the asyncsim repository, not the installed package: "
+        "run `asyncsim demo` inside a clone of it (pip install -e '.[test]' from there), or "
+        "pass --examples DIR"
+    )
 
 
 def example_scripts(folder: Path) -> list[Path]:
@@ -408,9 +413,22 @@ def _report_demo_run(
             tasks=None,
             timeline=False,
         )
+    if isinstance(outcome, Profile):
+        index = outcome.report(folder, force=force)
+        records = outcome.result.records
+        return index, replace(
+            entry,
+            reported=f"{demo.about} ({len(records):,} runs, {len(outcome.components)} components)",
+            elapsed=None,
+            wall=outcome.wall,
+            steps=sum(r.steps for r in records),
+            tasks=None,
+            timeline=False,
+        )
     if not isinstance(outcome, Run) or outcome.trace is None:
         raise ValueError(
-            f"{script.name}: {function}() must return a traced asyncsim.Run or a SweepResult, "
+            f"{script.name}: {function}() must return a traced asyncsim.Run, a SweepResult "
+            f"or a what-if Profile, "
             f"got {type(outcome).__name__}"
         )
     trace = titled(outcome.trace, f"{script.name}: {demo.about}")
@@ -453,7 +471,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``asyncsim`` command; returns the exit code."""
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    target = None
+    if argv[:1] == ["run"]:  # one rule: asyncsim's options, then the script and its own
+        run_parser = parser.parse_args(["run", "x"]).run_parser
+        try:
+            split = split_run_argv(argv[1:], run_parser)
+        except argparse.ArgumentTypeError as exc:
+            run_parser.error(str(exc))
+        target = split
+        argv = ["run", *split.options]
     args = parser.parse_args(argv)
+    if target is not None:
+        args.script, args.module, args.args = target.script, target.module, target.args
+        for arg in looks_like_ours(target, args.run_parser):
+            print(
+                f"asyncsim run: note: {arg!r} after the script is the script's own argument; "
+                "asyncsim's options go before the script (add `--` before the script to "
+                "silence this note)",
+                file=sys.stderr,
+            )
     handlers = {
         "run": _cmd_run,
         "demo": _cmd_demo,
@@ -463,7 +500,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args)
-    except (_UsageError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+    except (
+        _UsageError,
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        FileExistsError,
+        ModuleNotFoundError,
+    ) as exc:
         print(f"asyncsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

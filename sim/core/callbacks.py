@@ -78,6 +78,8 @@ class CallbackScheduling(InstrumentHost):
     ) -> asyncio.TimerHandle:
         if delay is None:
             raise TypeError("delay must not be None")
+        if "time" in self.__dict__:  # loop.time patched by a test (core.loop.time_is_patched)
+            return self.call_at(self.time() + delay, callback, *args, context=context)
         if self._debug or self._closed or self._schedule_state is not None:
             return self._schedule(self._clock.now + to_ticks(delay), callback, args, context)
         try:

@@ -56,7 +56,22 @@ from asyncsim.errors import (
     StepLimitExceeded,
 )
 
-__all__ = ["VirtualEventLoop", "VirtualEventLoopPolicy", "new_event_loop"]
+__all__ = ["VirtualEventLoop", "VirtualEventLoopPolicy", "new_event_loop", "time_is_patched"]
+
+
+def time_is_patched(loop: Any) -> bool:
+    """Whether a test replaced ``loop.time`` on this loop (``loop.time = f``, or
+    ``mock.patch.object(loop, "time", ...)``).
+
+    Stock asyncio schedules through ``self.time()``: ``call_later(d)`` is
+    ``call_at(self.time() + d)`` and a timer is due once ``self.time()`` reaches
+    it. A patched ``time`` is honoured the same way here (see ``call_later`` and
+    :meth:`VirtualEventLoop._due`), while the virtual clock keeps running
+    underneath (an idle loop still jumps it to the next timer, so nothing waits
+    forever). This one dict lookup is the whole cost on the default path; the
+    compiled core checks the same condition.
+    """
+    return "time" in loop.__dict__
 
 
 def _validate_limits(until: float | None, max_steps: int | None, start: float) -> None:
@@ -334,12 +349,21 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
                 self._poll(0)  # a stray call_soon_threadsafe from an untracked thread?
                 if not ready:
                     raise self._fail(Deadlock.at(clock.seconds(), self.pending_tasks()))
-        timers.pop_due(clock.now, ready)
+        timers.pop_due(self._due() if "time" in self.__dict__ else clock.now, ready)
         if ready:
             run_ready(self, len(ready))
         self._check_limits()
         if ready and self._schedule_state is None:
             self._run_followups()
+
+    def _due(self) -> int:
+        """Ticks up to which timers are due when ``loop.time`` is patched (see
+        :func:`time_is_patched`): the later of the virtual clock and the patched time."""
+        try:
+            patched = to_ticks(float(self.time()))
+        except (TypeError, ValueError):  # a mock returning a non-number: the clock alone
+            return self._clock.now
+        return max(self._clock.now, patched)
 
     def _run_followups(self) -> None:
         """Run the iterations that follow a timer batch, as long as they only run callbacks.
@@ -359,7 +383,11 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         heap = timers.heap  # (read only: the queue's head, to skip pop_due when nothing is due)
         clock = self._clock
         while (
-            ready and not self._stopping and not self._real_fds and timers.cancelled <= COMPACT_AT
+            ready
+            and not self._stopping
+            and not self._real_fds
+            and timers.cancelled <= COMPACT_AT
+            and "time" not in self.__dict__  # (time_is_patched: the general path honours it)
         ):
             if heap[0][0] <= clock.now if heap else timers.far:
                 timers.pop_due(clock.now, ready)

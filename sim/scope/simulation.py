@@ -150,9 +150,14 @@ class Simulation:
             rng = self._streams[name] = random.Random(int.from_bytes(digest, "big"))
         return rng
 
+    #: The class of the loops :meth:`new_event_loop` makes (a subclass of
+    #: :class:`~asyncsim.core.loop.VirtualEventLoop`; the pytest plugin's suite switch
+    #: uses one whose runs follow the test's clock).
+    loop_class: type[VirtualEventLoop] = VirtualEventLoop
+
     def new_event_loop(self) -> VirtualEventLoop:
         """A new loop on this simulation's clock, with its limits."""
-        loop = VirtualEventLoop(
+        loop = self.loop_class(
             clock=self.clock,
             until=self.until,
             max_steps=self.max_steps,

@@ -60,6 +60,9 @@ if TYPE_CHECKING:
 
 __all__ = ["asyncsim_loop", "asyncsim_trace"]
 
+#: The suite switch (``asyncsim_mode = all``) lives in its own plugin module, loaded with this one.
+pytest_plugins = ["asyncsim.testing.suite_plugin"]
+
 _MARKER_DOC = (
     "asyncsim(until=None, seed=None, max_steps=None, cpu=None): run this async def test "
     "on asyncsim's virtual event loop (virtual seconds)"
@@ -363,12 +366,7 @@ def _simulate_test(
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if pyfuncitem.get_closest_marker("asyncsim") is None:
         return None
-    if pyfuncitem.get_closest_marker("asyncio") is not None:
-        pytest.fail(
-            f"{pyfuncitem.nodeid} is marked both asyncio and asyncsim; "
-            "use @pytest.mark.asyncsim alone to run it on virtual time",
-            pytrace=False,
-        )
+    # (a test also marked asyncio runs here too: pytest_pycollect_makeitem handed it over)
     func = pyfuncitem.obj
     inner = getattr(getattr(func, "hypothesis", None), "inner_test", None)
     target = inner if inner is not None else func
