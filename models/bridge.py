@@ -64,6 +64,7 @@ from simpy.core import BoundClass
 
 from asyncsim.clock import to_seconds, to_ticks
 from asyncsim.core.loop import VirtualEventLoop
+from asyncsim.core.schedule import call_at_modeled
 
 __all__ = ["AllOf", "AnyOf", "Environment", "Event", "Process", "Timeout", "shared_environment"]
 
@@ -183,7 +184,9 @@ class Environment(simpy.Environment):
         if delay_ticks == 0:
             self._loop.call_soon(self._slot)
         else:  # like asyncio.sleep: the timer fires, then the waiter runs one hop later
-            self._loop.call_at(to_seconds(when), self._loop.call_soon, self._slot)
+            # (a model's own time: schedules never make it late; Server perturbs its
+            # service times through the latency dimension instead)
+            call_at_modeled(self._loop, when, self._loop.call_soon, self._slot)
 
     def _slot(self) -> None:
         """Process SimPy's next event: one loop slot per scheduled event."""

@@ -243,6 +243,65 @@ def test_an_async_hypothesis_test_runs_each_example_on_virtual_time(pytester):
     pytester.runpytest().assert_outcomes(passed=1)
 
 
+LOST_UPDATE = """
+import asyncio, pytest
+from hypothesis import Phase, given, settings
+from asyncsim.testing.strategies import schedules
+
+class Account:
+    balance = 0
+
+    async def deposit(self, amount, start):
+        await asyncio.sleep(start)
+        balance = self.balance
+        await asyncio.sleep(0.1)
+        self.balance = balance + amount
+
+@pytest.mark.asyncsim
+@settings(database=None, derandomize=True, deadline=None, phases=[Phase.generate, Phase.shrink])
+@given(schedule=schedules())
+async def test_no_deposit_is_lost(schedule):
+    account = Account()
+    await asyncio.gather(account.deposit(100, 0), account.deposit(50, 0.2))
+    assert account.balance == 150
+"""
+
+
+def test_a_marked_test_plays_the_schedule_it_draws_and_prints_its_replay(pytester):
+    pytester.makepyfile(LOST_UPDATE)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*assert 50 == 150*",
+            "*asyncsim: seed=0, schedule 'S1;t=0,100000000'*",
+            "*the run's schedule is Schedule.from_string('S1;t=0,100000000')*",
+            "*replay it: pytest --asyncsim-replay='S1;t=0,100000000'*",
+        ]
+    )
+    replayed = pytester.runpytest("--asyncsim-replay=S1;t=0,100000000")
+    replayed.assert_outcomes(failed=1)
+    replayed.stdout.fnmatch_lines(["*assert 50 == 150*"])
+
+
+def test_a_marked_test_drawing_two_schedules_is_refused_clearly(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+        from hypothesis import given
+        from asyncsim.testing.strategies import schedules
+
+        @pytest.mark.asyncsim
+        @given(a=schedules(), b=schedules())
+        async def test_two(a, b):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*draws 2 schedules (a, b)*plays one schedule*"])
+
+
 def test_an_invalid_replay_string_is_a_usage_error(pytester):
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("--asyncsim-replay=bogus")

@@ -35,55 +35,12 @@ SUITES = [
     Suite("aiolimiter", "aiolimiter==1.2.1", {"passed": 9, "deselected": 1}),
     Suite("async_lru", "async-lru==2.4.0", {"passed": 89, "skipped": 4}),
     Suite("async_timeout", "async-timeout==5.0.1", {"passed": 33, "skipped": 1}),
-    Suite(
-        "janus",
-        "janus==2.0.0",
-        {"passed": 92, "skipped": 1, "deselected": 7},
-        deselect={
-            # Intermittent under the switch (1 of 4 full runs; it passes alone and with
-            # its file): four executor threads blocked in sync put, released by gets on
-            # the loop; once the hang guard found the loop waiting. Not yet explained.
-            "test_mixed.py::TestMixedMode::test_get_notifies_sync_not_full": "intermittent",
-            **dict.fromkeys(
-                [
-                    "test_mixed.py::TestMixedMode::test_close_after_sync_join",
-                    *(
-                        f"test_sync.py::TestQueueShutdown::test_shutdown_{name}"
-                        for name in (
-                            "putter",
-                            "many_putters",
-                            "many_putters_with_timeout",
-                            "getter",
-                            "getter_with_timeout",
-                        )
-                    ),
-                ],
-                # A thread job blocks (sync_q.join/put/get) until the test, after
-                # `await asyncio.sleep(0.01)` "to let the thread start", closes or shuts down the
-                # queue. The loop waits for a thread job in flight before it advances the clock,
-                # so the sleep never ends: the thread-blocked hang of issues 12/13 (the hang
-                # guard stops the test; the blocked thread then holds up the executor's shutdown).
-                "thread-blocked hang",
-            ),
-        },
-    ),
-    Suite(
-        "aiometer",
-        "aiometer==1.0.0",
-        {"passed": 55, "deselected": 8},
-        deselect=dict.fromkeys(
-            [
-                f"tests/test_aiometer.py::TestMaxPerSecond::test_{name}[asyncio-{rate}]"
-                for name in ("run_on_each", "run_all", "amap", "run_any")
-                for rate in (30, 70)
-            ],
-            # At 30 and 70 per second the limiter sleeps "whatever is left" until
-            # loop.time() reaches 1/rate; the sleep's deadline rounds to the tick before it,
-            # so it spins at one instant (the sleep-rounding livelock; issue 12 makes timer
-            # deadlines never early). The hang guard stops it.
-            "sleep-rounding livelock",
-        ),
-    ),
+    # janus's thread-blocking tests (a thread job blocked in a sync put/get/join until the
+    # loop releases it) and aiometer's rate tests (a sub-tick sleep) run too: issue 13's
+    # boundary lets a thread blocked in a wait release the clock, and issue 12's deadlines
+    # are never early.
+    Suite("janus", "janus==2.0.0", {"passed": 99, "skipped": 1}),
+    Suite("aiometer", "aiometer==1.0.0", {"passed": 63}),
 ]
 
 

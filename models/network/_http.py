@@ -16,7 +16,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from asyncsim._validate import check_int
-from asyncsim.clock import to_seconds, to_ticks
+from asyncsim.clock import to_ticks
+from asyncsim.core.schedule import call_at_modeled
 from asyncsim.instruments.lanes import recorder as lane_recorder
 from asyncsim.models.distributions import Duration, check_duration
 
@@ -186,7 +187,8 @@ class _HttpServerProtocol(asyncio.Protocol):
             service.network.stream(f"models.network.http:{service.host}"),
         )
         host = service.host
-        self.busy_until = start + scaled(f"http:{host}", f"HTTP service {host}", response_time)
+        took = scaled(f"http:{host}", f"HTTP service {host}", response_time)
+        self.busy_until = start + service.network._latency(took, f"http:{host}")
         response = service._response(request, close)
         if close:
             self.closing = True
@@ -204,7 +206,7 @@ class _HttpServerProtocol(asyncio.Protocol):
                 client=f"{peer[0]}:{peer[1]}" if peer else None,
             )
             lane = (ref, label)
-        loop.call_at(to_seconds(self.busy_until), self._send, response, close, lane)
+        call_at_modeled(loop, self.busy_until, self._send, response, close, lane)
 
     def _send(self, response: bytes, close: bool, lane: tuple[int, str] | None = None) -> None:
         gone = self.transport is None or self.transport.is_closing()

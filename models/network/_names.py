@@ -89,11 +89,9 @@ class Names(Fabric):
         """``loop.getaddrinfo`` on the virtual network: one IPv4 address per host."""
         lookup = host not in ANY_ADDRESSES and not (isinstance(host, str) and _is_ip(host))
         if lookup and self.dns_time:
-            await sleep_until(
-                loop,
-                to_ticks(loop.time())
-                + scaled("network:dns", "DNS lookups", draw("dns_time", self.dns_time, self.rng)),
-            )
+            took = scaled("network:dns", "DNS lookups", draw("dns_time", self.dns_time, self.rng))
+            took = self._latency(took, "dns")  # (a schedule: slower, never faster)
+            await sleep_until(loop, to_ticks(loop.time()) + took)
         if family not in (0, socket.AF_UNSPEC, socket.AF_INET):
             raise socket.gaierror(
                 socket.EAI_FAMILY,

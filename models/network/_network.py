@@ -33,7 +33,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from asyncsim._validate import check_int
-from asyncsim.clock import to_seconds, to_ticks
+from asyncsim.clock import to_ticks
+from asyncsim.core.schedule import call_at_modeled
 from asyncsim.instruments.lanes import recorder as lane_recorder
 from asyncsim.models.distributions import Duration
 
@@ -202,8 +203,8 @@ class Network(Accepting):
         if answer is None:
             await sleep_until(loop, now + to_ticks(self.connect_timeout))
             raise TimeoutError(errno.ETIMEDOUT, "TLS handshake timed out (a partition?)")
-        tls = draw("tls_time", self.tls_time, self.rng)
-        await sleep_until(loop, answer + scaled("network:tls", "TLS handshakes", tls))
+        tls = scaled("network:tls", "TLS handshakes", draw("tls_time", self.tls_time, self.rng))
+        await sleep_until(loop, answer + self._latency(tls, "tls"))
 
     async def create_connection(
         self,
@@ -299,7 +300,7 @@ class Network(Accepting):
         client.peer, server.peer = server, client
         accepted = self._transit(src, dst, 0, to_ticks(loop.time()), up)
         if accepted is not None:
-            loop.call_at(to_seconds(accepted), self._accept, server, listener)
+            call_at_modeled(loop, accepted, self._accept, server, listener)
         lanes = lane_recorder()
         if lanes is not None:  # traced: the connection gets a bar in its server's lane
             lane = lanes.declare(f"{dst.name}:{listener.port} connections", kind="connections")

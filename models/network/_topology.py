@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asyncsim._validate import check_seconds
-from asyncsim.clock import to_seconds, to_ticks
+from asyncsim.clock import to_ticks
 from asyncsim.core import durations
+from asyncsim.core.schedule import call_at_modeled
 from asyncsim.models.distributions import Duration, check_duration
 from asyncsim.scope.simulation import current
 
@@ -29,6 +30,7 @@ from ._values import check_probability, check_rate, draw
 
 __all__ = ["LOCALHOST", "Fabric", "Host", "Link"]
 LOCALHOST = "localhost"
+_NETWORK_FAULTS = ("partition", "reset", "host_down")
 _EPHEMERAL_PORTS = (49152, 65535)
 
 
@@ -143,6 +145,11 @@ class Fabric:
         self._links: dict[frozenset[str], Link] = {}
         self._listeners: dict[tuple[str, int], _Listener] = {}
         self._faults: list[Fault] = []
+        # Faults a schedule injected in the current run (never carried into the next run).
+        self._injected: list[Fault] = []
+        self._all_faults: list[Fault] = []
+        # Fault kinds the model asks schedules to explore, and on which hosts (None: all).
+        self._declared: tuple[tuple[str, ...], frozenset[str] | None] = ((), None)
         self._live: dict[VirtualTransport, None] = {}  # insertion-ordered: deterministic
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._simulation: Any = None
@@ -261,11 +268,44 @@ class Fabric:
 
     @property
     def faults(self) -> tuple[Fault, ...]:
-        """Every fault declared, in order."""
+        """Every fault declared, in order (not those a schedule injects: ``injected_faults``)."""
         return tuple(self._faults)
 
-    def _add_fault(self, fault: Fault) -> Fault:
-        self._faults.append(fault)
+    @property
+    def injected_faults(self) -> tuple[Fault, ...]:
+        """The faults a schedule injected in the current (or last) run, in order."""
+        return tuple(self._injected)
+
+    def scheduled_faults(
+        self,
+        kinds: Any = ("partition", "reset", "host_down"),
+        *,
+        hosts: Any = None,
+    ) -> None:
+        """Ask property-test schedules to explore these faults at every message.
+
+        With this declaration, :func:`asyncsim.testing.strategies.schedules` (by default)
+        may start a partition between two hosts, take the receiving host down, or reset
+        their connections just as a message leaves, and shrinks a failure to the one
+        fault and the message it came at (``f=`` in the replay string). ``kinds`` are
+        among ``"partition"``, ``"reset"``, ``"host_down"``; ``hosts`` (names) limits
+        them to messages to or from those hosts. Declared faults (:meth:`partition`
+        ...) still happen as declared.
+        """
+        names = [kinds] if isinstance(kinds, str) else list(kinds)
+        for kind in names:
+            if kind not in _NETWORK_FAULTS:
+                raise ValueError(f"kinds must name network faults {_NETWORK_FAULTS}, got {kind!r}")
+        only = (
+            None
+            if hosts is None
+            else frozenset(self.host(n).name for n in _hosts_arg("hosts", hosts))
+        )
+        self._declared = (tuple(dict.fromkeys(names)), only)
+
+    def _add_fault(self, fault: Fault, *, injected: bool = False) -> Fault:
+        (self._injected if injected else self._faults).append(fault)
+        self._all_faults = self._faults + self._injected
         for loop in list(self._loops):
             if not loop.is_closed():
                 self._schedule_fault(loop, fault)
@@ -275,7 +315,26 @@ class Fabric:
         if fault.kind == "partition":
             return
         if fault.start >= to_ticks(loop.time()):
-            loop.call_at(to_seconds(fault.start), self._fire_reset, loop, fault)
+            call_at_modeled(loop, fault.start, self._fire_reset, loop, fault)
+
+    def _maybe_inject(self, state: Any, src: Host, dst: Host, start: int) -> None:
+        """A fault opportunity: a message from ``src`` to ``dst`` leaves at ``start``."""
+        kinds, only = self._declared
+        declared = kinds if only is None or src.name in only or dst.name in only else ()
+        choice = state.fault(f"{src.name}>{dst.name}", _NETWORK_FAULTS, declared=declared)
+        if choice is None:
+            return
+        kind, duration = choice
+        end = start + max(duration, 1)
+        if kind == "partition":
+            fault = Fault("partition", start, end, frozenset([src.name]), frozenset([dst.name]))
+        elif kind == "host_down":
+            fault = Fault("host_down", start, end, frozenset([dst.name]))
+        elif kind == "reset":
+            fault = Fault("reset", start, start, frozenset([src.name]), frozenset([dst.name]))
+        else:  # a replay string may name a fault this model cannot inject
+            return
+        self._add_fault(fault, injected=True)
 
     def _fire_reset(self, loop: asyncio.AbstractEventLoop, fault: Fault) -> None:
         for transport in list(self._live):
@@ -293,11 +352,18 @@ class Fabric:
         if simulation is not None and simulation is not self._simulation:
             self._simulation = simulation
             self._streams.clear()
+            self._injected = []
+            self._all_faults = list(self._faults)
         # forget what earlier runs left behind on loops that are closed now
         self._live = {t: None for t in self._live if not t._loop.is_closed()}
         self._loops.add(loop)
         for fault in self._faults:
             self._schedule_fault(loop, fault)
+
+    def _latency(self, ticks: int, site: str) -> int:
+        """A latency sample (ticks) as the run's schedule perturbs it (never shorter)."""
+        state = getattr(self._simulation, "schedule_state", None)
+        return ticks if state is None else state.latency_ticks(ticks, site)
 
     @property
     def rng(self) -> random.Random:
@@ -331,12 +397,16 @@ class Fabric:
         if src is dst:
             arrival = start
         else:
+            state = getattr(self._simulation, "schedule_state", None)
+            if state is not None:
+                self._maybe_inject(state, src, dst, start)
+            faults = self._all_faults
             link = self._link(src, dst)
             tx = to_ticks(size / link.bandwidth) if link.bandwidth and size else 0
             plan = durations.current()  # a what-if profile run may scale this link
             t = start
             while True:
-                free = unblocked_at(self._faults, src.name, dst.name, t)
+                free = unblocked_at(faults, src.name, dst.name, t)
                 if free is None:
                     return None
                 t = free
@@ -350,14 +420,16 @@ class Fabric:
                     factor = plan.factor_of(f"link:{a}<->{b}", f"link {a} <-> {b}", tx + wire)
                     if factor != 1.0:
                         tx, wire = round(tx * factor), round(wire * factor)
+                if state is not None:  # slower, never faster than the model (before FIFO)
+                    wire = state.latency_ticks(wire, f"{src.name}>{dst.name}")
                 arrival = depart + tx + wire
-                blocked = first_block_in(self._faults, src.name, dst.name, depart, arrival)
+                blocked = first_block_in(faults, src.name, dst.name, depart, arrival)
                 if blocked is None:
                     break
                 t = blocked  # lost in the partition: resent once it heals
             if pipe is not None:
                 pipe.busy_until = depart + tx
-        if pipe is not None:
+        if pipe is not None:  # TCP: a connection's bytes arrive in the order they were sent
             arrival = max(arrival, pipe.last_arrival)
             pipe.last_arrival = arrival
         return arrival
@@ -369,7 +441,7 @@ class Fabric:
         peer = transport.peer
         if arrival is None or peer is None:
             return
-        loop.call_at(to_seconds(arrival), peer.receive, kind, payload)
+        call_at_modeled(loop, arrival, peer.receive, kind, payload)
 
     def _forget(self, transport: VirtualTransport) -> None:
         self._live.pop(transport, None)

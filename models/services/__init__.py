@@ -28,7 +28,7 @@ and one interval per request from arrival to leaving with its ``wait``
 (virtual seconds) and ``outcome``; the Gantt chart and the report show them.
 """
 
-from ._base import QueueFull
+from ._base import QueueFull, ServiceError
 from ._limiter import RateLimiter
 from ._pool import ConnectionPool
 from ._server import Server
@@ -39,6 +39,7 @@ __all__ = [
     "QueueFull",
     "RateLimiter",
     "Server",
+    "ServiceError",
     "ServiceStats",
     "Visit",
 ]

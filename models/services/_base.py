@@ -15,11 +15,15 @@ from asyncsim.scope.simulation import current
 from ..bridge import Environment, shared_environment
 from ._stats import ServiceStats
 
-__all__ = ["QueueFull"]
+__all__ = ["QueueFull", "ServiceError"]
 
 
 class QueueFull(Exception):
     """A request was turned away because the service's queue was at ``max_queue``."""
+
+
+class ServiceError(Exception):
+    """A request failed: a fault a property-test schedule injected (``scheduled_faults``)."""
 
 
 class _Service:
@@ -74,6 +78,11 @@ class _Service:
         if ref is not None and self._lanes is not None:
             wait = None if waited is None else to_seconds(waited)
             self._lanes.end(ref, outcome=outcome, wait=wait)
+
+    def _perturbed(self, seconds: float) -> float:
+        """A service time (virtual seconds) as the run's schedule perturbs it (never shorter)."""
+        state = getattr(current(), "schedule_state", None)
+        return seconds if state is None else state.latency(seconds, f"service:{self.name}")
 
     def _rng(self) -> Any:
         simulation = current()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import simpy
@@ -10,10 +10,11 @@ import simpy
 from asyncsim._validate import check_int
 from asyncsim.clock import to_ticks
 from asyncsim.core import durations
+from asyncsim.scope.simulation import current
 
 from ..bridge import Environment
 from ..distributions import Constant, Duration, Sampler, check_duration, sample_duration
-from ._base import QueueFull, _Service
+from ._base import QueueFull, ServiceError, _Service
 from ._stats import Visit
 
 __all__ = ["Server"]
@@ -78,6 +79,22 @@ class Server(_Service):
         self.queue = queue
         self.max_queue = None if max_queue is None else check_int("max_queue", max_queue, minimum=0)
         self._resource: simpy.Resource | None = None
+        self._declared: tuple[str, ...] = ()
+        self._error: Callable[[str], BaseException] = ServiceError
+
+    def scheduled_faults(self, error: Callable[[str], BaseException] = ServiceError) -> None:
+        """Ask property-test schedules to explore a failure of any :meth:`call`.
+
+        With this declaration :func:`asyncsim.testing.strategies.schedules` (by default)
+        may make a call raise ``error(message)`` after its service time, as a server
+        that did the work and then answered with an error, and shrinks a failure to the
+        one call (``f=`` in the replay string). ``error`` is an exception class (or any
+        callable returning an exception); the default is :class:`ServiceError`.
+        """
+        if not callable(error):
+            raise TypeError(f"error must be an exception class or a callable, got {error!r}")
+        self._declared = ("error",)
+        self._error = error
 
     def __repr__(self) -> str:
         return (
@@ -167,5 +184,14 @@ class Server(_Service):
             plan = durations.current()
             if plan is not None:  # a what-if profile run may scale this server
                 seconds = plan.seconds(f"service:{self.name}", f"Server({self.name!r})", seconds)
-            await env.timeout(seconds)
+            took = self._perturbed(seconds)  # (a schedule: slower, never faster)
+            await env.timeout(took)
+            state = getattr(current(), "schedule_state", None)
+            if state is not None and state.fault(
+                f"service:{self.name}", ("error",), declared=self._declared
+            ):
+                raise self._error(
+                    f"{self.name}: the request failed after {took!r} s (a fault injected "
+                    f"by the schedule at t={env.now!r} s)"
+                )
             return Visit(arrived=arrived, started=started, finished=env.now)

@@ -188,7 +188,7 @@ class CallbackScheduling(InstrumentHost):
             timer._when = when
         late = 0
         if self._schedule_state is not None and ticks != NEVER:
-            late = self._schedule_state.timer_lateness()  # late, never early
+            late = self._schedule_state.timer_lateness(timer)  # late, never early
             ticks += late
         self._timers.push(ticks, timer)
         timer._scheduled = True

@@ -62,7 +62,9 @@ class Instrument:
 
         ``kind`` is ``"timer"`` (``handle``, a timer due at ``due`` ticks, now fires at
         ``due + ticks``), ``"job"`` (a thread job's result, ready at ``due``, is
-        delivered ``ticks`` later; ``handle`` is None) or ``"latency"`` (a model's
+        delivered ``ticks`` later; ``handle`` is None), ``"latency"`` (a model's
         latency sample ending at ``due`` was made ``ticks`` longer; ``handle`` is
-        None). Called while the step that caused it runs; it changes nothing.
+        None) or ``"wakeup"`` (the idle loop, due to wake at ``due`` for its next
+        timer, woke ``ticks`` late: a pause; ``handle`` is None). Called while the step
+        that caused it runs (a wake-up: before the batch it delays); it changes nothing.
         """

@@ -33,9 +33,9 @@ from collections.abc import Callable
 from contextvars import Context
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
 
-from asyncsim.clock import to_seconds
 from asyncsim.core import threads
 from asyncsim.core.base import LoopBase
+from asyncsim.core.schedule import call_at_modeled
 
 __all__ = ["Job", "ThreadJobs"]
 
@@ -162,7 +162,8 @@ class ThreadJobs(LoopBase):
                 future.set_result(job.result())
 
         def landed(_: concurrent.futures.Future[_T]) -> None:
-            self.call_at(to_seconds(max(ticks, self._clock.now)), copy_state)
+            # The schedule's own delay: not a timer of the program, never made late again.
+            call_at_modeled(self, max(ticks, self._clock.now), copy_state)
 
         def on_done(j: concurrent.futures.Future[_T]) -> None:
             if not self.is_closed():

@@ -43,7 +43,7 @@ from typing import Any
 
 from asyncsim._validate import check_bool, check_int, check_number, check_seconds, is_number, refuse
 from asyncsim.clock import Clock, to_seconds, to_ticks
-from asyncsim.core import durations, introspect
+from asyncsim.core import durations, finalizers, introspect
 from asyncsim.core.boundary import DEFAULT_REAL_TIME_LIMIT, RealTimeBoundary
 from asyncsim.core.callbacks import CallbackScheduling
 from asyncsim.core.dispatch import run_ready
@@ -51,7 +51,7 @@ from asyncsim.core.gc_threshold import relaxed_gc
 from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS, LIVELOCK_OFF, LivelockWatch
 from asyncsim.core.network import NetworkRouting
 from asyncsim.core.ordering import OrderedCreation
-from asyncsim.core.schedule import Schedule, ScheduleState
+from asyncsim.core.schedule import Perturbation, Schedule, ScheduleState
 from asyncsim.core.timers import COMPACT_AT
 from asyncsim.errors import (
     PendingTask,
@@ -159,11 +159,13 @@ class VirtualEventLoop(
     ) -> None:
         _validate_limits(until, max_steps, start, real_time_limit)
         check_bool("allow_real_io", allow_real_io)
+        owns_schedule = isinstance(schedule, Schedule)
         if isinstance(schedule, Schedule):
             schedule = schedule.start()
         elif schedule is not None and not isinstance(schedule, ScheduleState):
             refuse("schedule", "an asyncsim.Schedule or None", schedule)
         super().__init__(selector)
+        finalizers.install()
         self._clock = clock if clock is not None else Clock(to_ticks(start))
         #: The schedule being played (None: punctual, no cost).
         self._schedule_state = schedule
@@ -185,13 +187,37 @@ class VirtualEventLoop(
         #: Removes the next ready callback to run: FIFO, or the schedule's pick
         #: (chaos/PCT ordering, beyond asyncio's FIFO guarantee).
         self._take_ready: Any = self._ready.popleft
-        if schedule is not None and schedule.reorders:
-            self._take_ready = functools.partial(schedule.pick, self._ready)
+        #: Whether this loop made its schedule's state (then it ends the run at close).
+        self._owns_schedule = owns_schedule
+        if schedule is not None:
+            clock = self._clock
+            schedule.now = lambda: clock.now
+            schedule.subscribe(self._schedule_applied)
+            for instrument in schedule.instruments:
+                self.add_instrument(instrument)
+            if schedule.reorders:
+                self._take_ready = functools.partial(schedule.pick, self._ready)
         #: The duration scaling of a what-if profile run (:mod:`asyncsim.core.durations`),
         #: read once, here. None outside a profile: then no hook is installed, at no cost.
         self.durations = durations.active()
         if self.durations is not None:
             durations.install(self, self.durations)
+
+    def _schedule_applied(self, change: Perturbation) -> None:
+        # Latency and wake-up lateness reach the instruments' delay_injected hook here
+        # (timers and jobs report it where they are scheduled, with their handle).
+        if (
+            change.kind in ("latency", "wakeup")
+            and self._instruments
+            and change.deadline is not None
+            and asyncio._get_running_loop() is self
+        ):
+            self._delay_injected(None, change.kind, change.deadline, change.amount)
+
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        # Also called from finalizers (an exception never retrieved): see core.finalizers.
+        with finalizers.reporting():
+            super().call_exception_handler(context)
 
     # -- the clock -------------------------------------------------------------
 
@@ -216,6 +242,8 @@ class VirtualEventLoop(
         for instrument in self._instruments:
             self.remove_instrument(instrument)
         super().close()
+        if self._owns_schedule and self._schedule_state is not None:
+            self._schedule_state.finish()
 
     # -- tasks -----------------------------------------------------------------
 
@@ -317,6 +345,9 @@ class VirtualEventLoop(
                 # Outside parties: may the clock move now? (asyncsim.core.boundary)
                 self._idle(when)
             elif when is not None:
+                if self._schedule_state is not None and when > clock.now:
+                    # The loop sleeps until ``when``: a schedule may wake it late.
+                    when += self._schedule_state.wakeup_lateness(when)
                 if self._until is None and not self._instruments and when > clock.now:
                     clock.now = when  # _jump_clock(when), inlined for its usual case
                 else:

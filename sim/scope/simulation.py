@@ -8,7 +8,6 @@ tells models, sweeps and schedules which simulation they run in, and
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import random
@@ -210,6 +209,8 @@ class Simulation:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.schedule_state is not None:
+            self.schedule_state.finish()  # (an explored schedule learns its run is over)
         try:
             try:
                 if self._token is not None:
@@ -238,21 +239,17 @@ def _stream_key(seed: int | str | bytes | None) -> bytes:
     return b"int:" + str(seed).encode("ascii")
 
 
-def perturb_latency(seconds: float) -> float:
+def perturb_latency(seconds: float, *, site: str = "model") -> float:
     """Pass a model's latency sample (virtual seconds) through the active schedule.
 
-    Network and service models call this on every latency they draw, so that
-    :func:`asyncsim.testing.strategies.schedules` can explore slower draws. Returns
-    ``seconds`` unchanged outside a simulation or when it has no schedule.
+    Network and service models call this (or its integer form, ``ScheduleState.latency_ticks``)
+    on every latency they draw, so that :func:`asyncsim.testing.strategies.schedules` can
+    explore slower draws: the result is ``seconds`` plus a perturbation >= 0, never less.
+    ``site`` names the model (``"service:db"``), as replay strings and reports show it.
+    Returns ``seconds`` unchanged outside a simulation or when it has no schedule.
     """
     simulation = current()
     state = getattr(simulation, "schedule_state", None)
     if state is None:
         return seconds
-    longer = state.latency(seconds)
-    extra = to_ticks(longer) - to_ticks(seconds)
-    loop = asyncio._get_running_loop()
-    if extra > 0 and isinstance(loop, VirtualEventLoop) and loop._instruments:
-        due = loop.clock.now + to_ticks(seconds)
-        loop._delay_injected(None, "latency", due, extra)  # (for the trace: see Delay)
-    return longer
+    return state.latency(seconds, site)

@@ -21,6 +21,14 @@ Fixtures: ``asyncsim_loop`` (the running :class:`asyncsim.VirtualEventLoop`) and
 ``asyncsim_trace`` (the run's :class:`asyncsim.Trace` so far: every attribute access
 takes a fresh snapshot, e.g. ``asyncsim_trace.tasks``).
 
+With ``@given(schedules())`` (or any drawn :class:`asyncsim.Schedule` argument) the
+marked test's own loop plays the drawn schedule, one simulation per example::
+
+    @pytest.mark.asyncsim
+    @given(schedule=schedules())
+    async def test_no_deposit_is_lost(schedule):
+        ...  # runs on a virtual loop that plays `schedule`
+
 Options: ``--asyncsim-seed N``; ``--asyncsim-replay STRING`` plays a schedule
 (printed by a failing property test) in every asyncsim test and makes every
 :func:`asyncsim.testing.strategies.schedules` draw it; ``--asyncsim-report-on-failure DIR``
@@ -296,10 +304,23 @@ def _simulate_test(
     *,
     report: bool,
 ) -> None:
+    from asyncsim.core.schedule import Schedule
     from asyncsim.errors import Deadlock, SimulationError
     from asyncsim.runner import simulate
 
     schedule = item.config.stash.get(_SCHEDULE_KEY, None)
+    drawn = [name for name, value in kwargs.items() if isinstance(value, Schedule)]
+    if len(drawn) > 1:
+        pytest.fail(
+            f"{item.nodeid} draws {len(drawn)} schedules ({', '.join(drawn)}); an "
+            "@pytest.mark.asyncsim test runs on one virtual loop, which plays one schedule: "
+            "draw one, or call asyncsim.simulate(..., schedule=...) yourself for the others",
+            pytrace=False,
+        )
+    if drawn:
+        # @given(schedules()) on a marked test: the drawn schedule is the one the test's
+        # own loop plays (under --asyncsim-replay, every draw is the replayed schedule).
+        schedule = kwargs[drawn[0]]
 
     async def main() -> Any:
         loop = _current_loop()

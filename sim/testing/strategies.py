@@ -7,34 +7,39 @@
 ... def test_counter(schedule):
 ...     assert asyncsim.run(main(), schedule=schedule) == 2  # doctest: +SKIP
 
-A drawn :class:`asyncsim.Schedule` is a few lists of non-negative nanoseconds that
-hypothesis shrinks toward empty lists and zeros, i.e. toward the punctual
-schedule, so a failure is reported with the smallest lateness that still
-breaks the program. The falsifying example prints as
-``Schedule.from_string('S1;t=...')``: paste it into a test, or rerun with
-``pytest --asyncsim-replay='S1;t=...'``, to reproduce the identical run.
+A drawn schedule decides nothing in advance: while the program runs, each open choice
+(a timer's lateness, a wake-up of the loop, a model's latency sample, a thread job's
+result, an open order, a fault at a message) is a hypothesis draw, so any event of the
+run can be changed, however deep (see :mod:`asyncsim.testing.explore`). Hypothesis
+shrinks the draws toward the punctual run, so a failure is reported with the smallest
+change that still breaks the program, and the run's replay string is noted::
+
+    asyncsim: the run's schedule is Schedule.from_string('S1;t=1:100000000')
+      replay it: pytest --asyncsim-replay='S1;t=1:100000000'
+      or, naming what it changes: 'S1;t=bank.py:15#0+0.1s'
+      - timer #1 (bank.py:15 in Account.deposit()): fired 0.1 s late
+
+Paste it into a test (``Schedule.from_string(...)``) or rerun with
+``pytest --asyncsim-replay=...`` to reproduce the identical run.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from hypothesis import strategies as st
 
 from asyncsim._validate import check_bool, check_int, is_number, refuse
 from asyncsim.clock import to_ticks
-from asyncsim.core.schedule import Schedule
+from asyncsim.core.schedule import FAULT_KINDS, Schedule
 from asyncsim.testing import replay
+from asyncsim.testing.explore import ExploreConfig, ExploredSchedule, Explorer
 
 __all__ = ["schedules"]
 
-# How many timers / samples / jobs a drawn schedule perturbs at most; later ones
-# are punctual. Bounded so that hypothesis's data budget is never the limit.
-_MAX_DRAWS = 32
-_STEPS = 1_000
-
-
 _LATENESS = "a finite number of virtual seconds >= 0 (timers may fire late, never early)"
+_FAULTS = f"None, True, False or an iterable of fault kinds {FAULT_KINDS}"
 
 
 def _check_lateness(name: str, value: object) -> int:
@@ -47,36 +52,73 @@ def _check_lateness(name: str, value: object) -> int:
     return to_ticks(value)
 
 
+def _check_faults(value: object) -> bool | tuple[str, ...] | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        refuse("faults", _FAULTS, value)
+    assert isinstance(value, Iterable)
+    kinds = tuple(value)
+    for kind in kinds:
+        if kind not in FAULT_KINDS:
+            refuse("faults", _FAULTS, value, error=ValueError)
+    return kinds
+
+
 def schedules(
     *,
-    max_timer_lateness: float = 1.0,
+    max_timer_lateness: float = 10.0,
+    pauses: bool = True,
     latency: bool = True,
     max_latency: float = 1.0,
     threads: bool = True,
     max_job_delay: float = 1.0,
+    orders: bool = True,
+    faults: bool | Iterable[str] | None = None,
+    max_fault_duration: float = 60.0,
+    guided: bool = False,
     chaos: bool = False,
     pct_depth: int | None = None,
 ) -> st.SearchStrategy[Schedule]:
-    """A strategy drawing :class:`asyncsim.Schedule` objects.
+    """A strategy drawing :class:`asyncsim.Schedule` objects that explore a run as it goes.
 
-    By default only legal nondeterminism varies: timers fire late (never early),
-    model latency samples grow (see :func:`asyncsim.core.schedule.perturb_latency`), and
-    executor job results arrive late, which varies their completion order.
+    By default only what real asyncio and a real network could do varies: timers fire
+    late (never early), the loop wakes late from its sleep (a pause: everything due
+    meanwhile runs in one batch, in deadline order), model latency samples grow (never
+    shrink), thread job results arrive late, and open same-instant orders take another
+    alternative. Faults are drawn where models declared them (``scheduled_faults``).
 
     Parameters
     ----------
     max_timer_lateness : float
-        Most virtual seconds a timer may fire late (0 keeps timers punctual).
+        Most virtual seconds a timer, or a wake-up of the loop, may be late (0: punctual).
+    pauses : bool
+        Let the loop wake late from its sleep (a GC pause, a busy CPU, a stopped VM).
     latency : bool
         Perturb latency samples of network/service models.
     max_latency : float
         Most virtual seconds added to one latency sample.
     threads : bool
-        Delay executor job results (varies their completion order).
+        Delay thread job results (varies their completion order).
     max_job_delay : float
-        Most virtual seconds one executor result is delivered late.
+        Most virtual seconds one thread job's result is delivered late.
+    orders : bool
+        Explore the alternatives where asyncio leaves the order of simultaneous
+        events open (``ScheduleState.choose``).
+    faults : None, bool or iterable of str
+        None: the faults models declared (``Network.scheduled_faults``,
+        ``Server.scheduled_faults``); True: every fault any model can inject
+        (partitions, resets, hosts down, service errors); False: none; or the kinds
+        to inject everywhere (e.g. ``("partition",)``).
+    max_fault_duration : float
+        Longest partition or host-down a drawn fault lasts (virtual seconds).
+    guided : bool
+        Coverage guidance: each run reports how many distinct task-step transitions
+        (task A's step followed by task B's) it had to hypothesis's ``target()``, whose
+        targeting phase then mutates the examples that interleave tasks most.
     chaos : bool
-        Beyond asyncio's FIFO guarantee: reorder ready callbacks of different tasks.
+        Beyond asyncio's FIFO guarantee: reorder ready callbacks of different tasks
+        (replay strings start with ``X1``).
     pct_depth : int, optional
         Beyond asyncio's FIFO guarantee: PCT priority scheduling that finds
         ordering bugs of depth ``pct_depth`` (``pct_depth - 1`` change points).
@@ -89,34 +131,35 @@ def schedules(
     timer_ticks = _check_lateness("max_timer_lateness", max_timer_lateness)
     latency_ticks = _check_lateness("max_latency", max_latency)
     job_ticks = _check_lateness("max_job_delay", max_job_delay)
-    latency = check_bool("latency", latency)
-    threads = check_bool("threads", threads)
-    chaos = check_bool("chaos", chaos)
+    fault_ticks = _check_lateness("max_fault_duration", max_fault_duration)
+    flags = {
+        "pauses": pauses,
+        "latency": latency,
+        "threads": threads,
+        "orders": orders,
+        "guided": guided,
+        "chaos": chaos,
+    }
+    for name, value in flags.items():
+        check_bool(name, value)
+    fault_policy = _check_faults(faults)
     if pct_depth is not None:
         check_int("pct_depth", pct_depth, minimum=1)
     if chaos and pct_depth is not None:
         raise ValueError(
             f"chaos=True and pct_depth={pct_depth!r} are two orderings; choose one of them"
         )
-
-    def ticks(bound: int, enabled: bool = True) -> st.SearchStrategy[tuple[int, ...]]:
-        if not enabled or bound == 0:
-            return st.just(())
-        # hypothesis favours small integers in large ranges, and a nanosecond of
-        # lateness rarely matters: draw a coarse step (1/1000 of the bound, spread
-        # evenly) plus a fine remainder; both shrink to 0, so the minimal failing
-        # lateness is found to the nanosecond.
-        step = max(1, bound // _STEPS)
-        values = st.tuples(st.integers(0, bound // step), st.integers(0, step - 1)).map(
-            lambda pair: min(bound, pair[0] * step + pair[1])
-        )
-        # Half the entries punctual: a few late timers among punctual ones is typical.
-        return st.lists(st.one_of(st.just(0), values), max_size=_MAX_DRAWS).map(tuple)
-
-    timers_st = ticks(timer_ticks)
-    latency_st = ticks(latency_ticks, latency)
-    jobs_st = ticks(job_ticks, threads)
-    chaos_st = st.lists(st.integers(0, 7), max_size=_MAX_DRAWS).map(tuple)
+    config = ExploreConfig(
+        timer=timer_ticks,
+        wakeup=timer_ticks if pauses else 0,
+        latency=latency_ticks if latency else 0,
+        job=job_ticks if threads else 0,
+        orders=orders,
+        faults=fault_policy,
+        fault_duration=max(1, fault_ticks),
+        guided=guided,
+    )
+    chaos_st = st.lists(st.integers(0, 7), max_size=64).map(tuple)
     pct_seed_st = st.integers(0, 2**32 - 1)
     pct_changes_st = st.lists(
         st.integers(1, 500), min_size=(pct_depth or 1) - 1, max_size=(pct_depth or 1) - 1
@@ -132,12 +175,8 @@ def schedules(
             chaos_choices = draw(chaos_st)
         elif pct_depth is not None:
             pct = (draw(pct_seed_st), pct_depth, *draw(pct_changes_st))
-        return Schedule(
-            timer_lateness=draw(timers_st),
-            latency=draw(latency_st),
-            job_delay=draw(jobs_st),
-            chaos=chaos_choices,
-            pct=pct,
-        )
+        explorer = Explorer(draw(st.data()).conjecture_data, config)
+        explorer.prepare()
+        return ExploredSchedule(explorer, chaos=chaos_choices, pct=pct)
 
     return draw_schedule()

@@ -217,7 +217,8 @@ class Delay(NamedTuple):
     """Time a schedule added to the run (see :class:`asyncsim.Schedule`).
 
     ``kind`` is ``"timer"`` (a timer fired late), ``"latency"`` (a model's latency
-    sample was made longer) or ``"job"`` (a thread job's result was delivered late).
+    sample was made longer), ``"job"`` (a thread job's result was delivered late) or
+    ``"wakeup"`` (the idle loop woke late for its next timer: a pause).
     The delay runs from ``start`` (when the thing would have happened) for ``late``
     (virtual seconds; ``*_ns`` in ticks). ``task`` is the task whose step scheduled
     it (None outside any task step) and ``where`` that step's user frame.
