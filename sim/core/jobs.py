@@ -104,10 +104,12 @@ class ThreadJobs(LoopBase):
         result is queued on the loop before the clock is released.
         """
         self._jobs.add(job)
+        self._fast_path_changed()  # (work in flight: no fused iterations)
         job.add_done_callback(self._outside_work_done)
 
     def _outside_work_done(self, job: concurrent.futures.Future[Any]) -> None:
         self._jobs.discard(job)
+        self._fast_path_changed()
         if not self.is_closed():
             self._write_to_self()
 

@@ -30,18 +30,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import itertools
 import math
 import selectors
-import weakref
+from array import array
 from contextvars import Context
 from typing import Any
 
 from asyncsim._validate import check_int, check_seconds, is_number, refuse
 from asyncsim.clock import INFINITE_TICKS, Clock, to_seconds, to_ticks
 from asyncsim.core import introspect
-from asyncsim.core.callbacks import CallbackScheduling
+from asyncsim.core.cores import compiled_module
 from asyncsim.core.dispatch import run_ready
+from asyncsim.core.fastpath import FastPath
 from asyncsim.core.gc_threshold import relaxed_gc
 from asyncsim.core.jobs import ThreadJobs
 from asyncsim.core.network import NetworkRouting
@@ -57,6 +57,9 @@ from asyncsim.errors import (
 
 __all__ = ["VirtualEventLoop", "VirtualEventLoopPolicy", "new_event_loop"]
 
+#: Task ids kept before the first pruning (see ``VirtualEventLoop._prune_task_ids``).
+_PRUNE_TASK_IDS_AT = 4096
+
 
 def _validate_limits(until: float | None, max_steps: int | None, start: float) -> None:
     """Check a loop's (or a simulation's) ``start``, ``until`` and ``max_steps``."""
@@ -71,7 +74,7 @@ def _validate_limits(until: float | None, max_steps: int | None, start: float) -
         check_int("max_steps", max_steps, minimum=1)
 
 
-class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
+class VirtualEventLoop(FastPath, NetworkRouting, ThreadJobs):
     """An asyncio event loop whose clock is virtual.
 
     Parameters
@@ -132,10 +135,10 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         self._until = None if until is None else to_ticks(until)
         self._max_steps = max_steps
         self._steps = 0
-        self._task_order: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._task_counter = itertools.count().__next__
+        #: ``id()`` of each task created, in creation order (8 bytes a task, no weakref);
+        #: pruned to the pending tasks when it has doubled since the last pruning.
+        self._task_ids = array("q")
+        self._prune_task_ids_at = _PRUNE_TASK_IDS_AT
         #: The first SimulationError this loop raised; later limits are lifted so
         #: cleanup (cancelling leftover tasks) can run.
         self.error: SimulationError | None = None
@@ -144,6 +147,7 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         self._take_ready: Any = self._ready.popleft
         if schedule is not None and schedule.reorders:
             self._take_ready = functools.partial(schedule.pick, self._ready)
+        self._init_fast_path(compiled_module())
 
     # -- the clock -------------------------------------------------------------
 
@@ -168,6 +172,7 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         for instrument in self._instruments:
             self.remove_instrument(instrument)
         super().close()
+        self._fast_path_changed()
 
     # -- tasks -----------------------------------------------------------------
 
@@ -175,7 +180,10 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         self, coro: Any, *, name: str | None = None, context: Context | None = None
     ) -> asyncio.Task[Any]:
         task = super().create_task(coro, name=name, context=context)
-        self._task_order[task] = self._task_counter()
+        ids = self._task_ids
+        ids.append(id(task))
+        if len(ids) >= self._prune_task_ids_at:
+            self._prune_task_ids()
         if self._instruments:
             parent = asyncio.current_task(self) if self.is_running() else None
             if task.done():  # finished eagerly (3.12+): its coroutine is already dropped
@@ -184,10 +192,29 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         return task
 
     def pending_tasks(self) -> tuple[PendingTask, ...]:
-        """Every task of this loop that is not done, in creation order, described."""
-        order = self._task_order
-        tasks = sorted(asyncio.all_tasks(self), key=lambda t: (order.get(t, 1 << 60), t.get_name()))
+        """Every task of this loop that is not done, in creation order, described.
+
+        Tasks not made by ``loop.create_task`` (``asyncio.Task(...)`` called directly)
+        come last, by name.
+        """
+        order = {task_id: i for i, task_id in enumerate(self._task_ids)}  # (the last wins)
+        tasks = sorted(
+            asyncio.all_tasks(self), key=lambda t: (order.get(id(t), 1 << 62), t.get_name())
+        )
         return introspect.describe_pending(tasks)
+
+    def _prune_task_ids(self) -> None:
+        # Keep the ids of pending tasks only, each at its last (latest) position: an id
+        # seen twice belonged to a task that is gone, then to one made later.
+        pending = {id(t) for t in asyncio.all_tasks(self)}
+        kept: list[int] = []
+        for task_id in reversed(self._task_ids):
+            if task_id in pending:
+                pending.discard(task_id)
+                kept.append(task_id)
+        kept.reverse()
+        self._task_ids = array("q", kept)
+        self._prune_task_ids_at = max(_PRUNE_TASK_IDS_AT, 2 * len(kept))
 
     # -- stepping (driving the loop from outside, e.g. a stateful test) ------------
 
@@ -261,23 +288,29 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         # even when these checks fail, which unsets the running loop (gh-130145).
         self._check_closed()
         self._check_running()
+        self._fast_path_changed()  # (catches a state changed by assigning an attribute)
         with relaxed_gc():  # fewer cyclic-GC passes while running (see asyncsim.core.gc_threshold)
             super().run_forever()
 
     def _run_once(self) -> None:
-        """One iteration: advance the clock if idle, move due timers, run ready callbacks."""
+        """One iteration: advance the clock if idle, move due timers, run ready callbacks.
+
+        While only callbacks and timers are pending, the fused loop runs this iteration
+        and those that follow (see :mod:`asyncsim.core.fastpath`).
+        """
+        if self._fast_ok and self._fused():  # type: ignore[misc]  # (set once the loop is made)
+            return
         ready = self._ready
         timers = self._timers
         clock = self._clock
         cancelled = timers.cancelled
-        if cancelled > COMPACT_AT and cancelled * 2 > len(timers.heap) + timers.far:
+        if cancelled > COMPACT_AT and cancelled * 2 > len(timers):
             timers.compact()  # more than half of the queued timers are cancelled
         if ready or self._stopping:
             if self._real_fds:
                 self._poll(0)
         else:
-            heap = timers.heap  # (read only: a live head is the next deadline)
-            when = heap[0][0] if heap and not heap[0][2]._cancelled else timers.first()
+            when = timers.first()
             if self._jobs and self._jobs_hold_clock():
                 # Outside work in flight: the clock stands still until it is done.
                 self._poll(None)
@@ -319,13 +352,11 @@ class VirtualEventLoop(CallbackScheduling, NetworkRouting, ThreadJobs):
         """
         ready = self._ready
         timers = self._timers
-        heap = timers.heap  # (read only: the queue's head, to skip pop_due when nothing is due)
         clock = self._clock
         while (
             ready and not self._stopping and not self._real_fds and timers.cancelled <= COMPACT_AT
         ):
-            if heap[0][0] <= clock.now if heap else timers.far:
-                timers.pop_due(clock.now, ready)
+            timers.pop_due(clock.now, ready)
             run_ready(self, len(ready))
             self._check_limits()
 

@@ -81,6 +81,7 @@ class RealIOGuard(LoopBase):
         if getattr(self, "_signal_handlers", None):
             own = 0
         self._real_fds = len(selector.get_map()) - own
+        self._fast_path_changed()  # (real I/O to poll: no fused iterations)
 
     async def _make_subprocess_transport(self, *args: Any, **kwargs: Any) -> Any:
         self._spawning += 1  # (a cancelled spawn waits here for its child to exit)
