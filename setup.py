@@ -15,6 +15,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 SOURCE = "sim/core/_ccore.pyx"
+INCLUDED = ["sim/core/_ctimers.pxi", "sim/core/_clookup.pxi"]
 
 
 _told: list[str] = []
@@ -52,7 +53,9 @@ def extensions() -> list[Extension]:
     except ImportError:
         _notice("Cython is not available to build the compiled loop core")
         return []
-    extension = Extension("asyncsim.core._ccore", [SOURCE], extra_compile_args=["-O2"])
+    extension = Extension(
+        "asyncsim.core._ccore", [SOURCE], depends=INCLUDED, extra_compile_args=["-O2"]
+    )
     return cythonize([extension], language_level=3, quiet=True)
 
 
