@@ -1,4 +1,9 @@
-"""Timing in one process (interleaved rounds, rotating order), peak RSS in fresh processes."""
+"""Timing in one process (interleaved rounds, rotating order), peak RSS in fresh processes.
+
+Each run is timed twice: CPU time of the process (``time.process_time``: what the run
+cost, steady on a machine shared with other jobs) and wall time. Ratios are medians of
+per-round ratios, so load that hits both sides of a round cancels out.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from asyncsim.core import core_info
+
 from . import workloads
 
 __all__ = ["CASES", "Timing", "interleaved", "machine_info", "peak_rss_kb"]
 
-_perf_counter = time.perf_counter  # the real one, whatever a simulation patches
+_perf_counter = time.perf_counter  # the real ones, whatever a simulation patches
+_process_time = time.process_time
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Workload keys (for the command line and the RSS subprocesses) -> Case factory.
@@ -34,20 +42,22 @@ CASES: dict[str, Callable[..., workloads.Case]] = {
 
 @dataclass
 class Timing:
-    """Wall seconds per implementation, one entry per round."""
+    """Seconds per implementation, one entry per round: CPU time and wall time."""
 
     walls: dict[str, list[float]]
+    cpus: dict[str, list[float]]
 
-    def median(self, impl: str) -> float:
-        return statistics.median(self.walls[impl])
+    def median(self, impl: str, *, wall: bool = False) -> float:
+        return statistics.median((self.walls if wall else self.cpus)[impl])
 
-    def ratios(self, impl: str, other: str) -> list[float]:
+    def ratios(self, impl: str, other: str, *, wall: bool = False) -> list[float]:
         """Per-round ratios ``impl / other`` (same round, so same machine load)."""
-        return [a / b for a, b in zip(self.walls[impl], self.walls[other], strict=True)]
+        times = self.walls if wall else self.cpus
+        return [a / b for a, b in zip(times[impl], times[other], strict=True)]
 
-    def ratio(self, impl: str, other: str) -> float:
-        """Median of the per-round ratios."""
-        return statistics.median(self.ratios(impl, other))
+    def ratio(self, impl: str, other: str, *, wall: bool = False) -> float:
+        """Median of the per-round ratios (CPU time; wall time with ``wall=True``)."""
+        return statistics.median(self.ratios(impl, other, wall=wall))
 
 
 def interleaved(
@@ -60,17 +70,19 @@ def interleaved(
     """
     names = impls if impls is not None else list(case.runners)
     walls: dict[str, list[float]] = {name: [] for name in names}
+    cpus: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             gc.collect()
-            start = _perf_counter()
+            start, cpu = _perf_counter(), _process_time()
             observed = case.runners[name]()
+            cpus[name].append(_process_time() - cpu)
             walls[name].append(_perf_counter() - start)
             if check:
                 case.check(name, observed)
             del observed
-    return Timing(walls)
+    return Timing(walls, cpus)
 
 
 def peak_rss_kb(key: str, size: int, impl: str) -> int:
@@ -127,8 +139,9 @@ def machine_info() -> dict[str, Any]:
         "Python": f"{platform.python_implementation()} {platform.python_version()}",
         "platform": platform.platform(),
         "packages": ", ".join(
-            f"{d} {_version(d)}" for d in ("asyncsim", "simpy", "aiotools", "looptime")
+            f"{d} {_version(d)}" for d in ("asyncsim", "simpy", "aiotools", "looptime", "Cython")
         ),
+        "loop core": core_info(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "load": "load average {:.2f} {:.2f} {:.2f} (1/5/15 min) on {} cores".format(
             *load, os.cpu_count()
