@@ -33,7 +33,7 @@ from benchmarks.harness import Timing, interleaved, machine_info, peak_rss_kb
 from benchmarks.memory import memory_table
 from benchmarks.tracing import w5_tracing
 
-__all__ = ["Row", "main", "run_all"]
+__all__ = ["Row", "main", "run_all", "variants_table"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -154,6 +154,27 @@ def others_table(rows: list[Row]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def variants_table(rows: list[Row]) -> str:
+    """W2 under a schedule and traced: CPU-time ratios to each core and to SimPy."""
+    variants = ("asyncsim+schedule", "asyncsim+trace")
+    w2 = [r for r in rows if r.key == "w2" and variants[0] in r.timing.cpus]
+    if not w2:
+        return ""
+    head = (
+        "Both variants take the Python scheduler (a schedule or an instrument turns the "
+        "fast path off), so they are compared with each core untraced.\n\n"
+        "| size | variant | median CPU (s) | / compiled core | / Python core | / SimPy |\n"
+        "|---:|---|---:|---:|---:|---:|\n"
+    )
+    lines = [
+        f"| {r.size:,} | {v} | {r.cpu(v):.3f} | {_fmt(r.ratio('asyncsim', v))} "
+        f"| {_fmt(r.ratio('asyncsim-py', v))} | {_fmt(r.ratio('simpy', v))} |"
+        for r in w2
+        for v in variants
+    ]
+    return head + "\n".join(lines) + "\n"
+
+
 def scaling_note(rows: list[Row]) -> str:
     """Per-event CPU cost of W2 at each size, relative to N=10,000 (else the smallest)."""
     w2 = [r for r in rows if r.key == "w2"]
@@ -212,6 +233,8 @@ def write_results(
         "## Results\n",
         table(rows),
         scaling_note(rows),
+        "## W2 under a schedule and traced\n",
+        variants_table(rows),
         "## Every implementation\n",
         others_table(rows),
         "## W5 tracing\n",
@@ -286,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     memory = memory_table(args.memory_tasks)
     print(table(rows))
     print(scaling_note(rows))
+    print(variants_table(rows))
     print(others_table(rows))
     print(w5)
     print(memory)

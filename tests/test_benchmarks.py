@@ -78,6 +78,7 @@ def test_the_runner_writes_a_results_table(tmp_path, capsys):
     text = out.read_text()
     assert "| W2 timers | 10 |" in text and "## Machine" in text
     assert "asyncsim+schedule" in text and "asyncsim+trace" in text
+    assert "## W2 under a schedule and traced" in text and "| 10 | asyncsim+trace |" in text
     assert "## Memory per sleeping task" in text and "| simpy |" in text
     assert "| W3 sleep(0) | 20 |" in capsys.readouterr().out
 
