@@ -25,15 +25,18 @@ from tests.test_architecture import LAYERS  # noqa: E402
 #: What each layer holds, in a few words (the folder names are the layers' prefixes).
 HOLDS = {
     "base": "clock (ticks <-> seconds), errors, argument checks",
-    "loop core": "VirtualEventLoop: timers, dispatch, thread jobs, real-I/O guard, network seam",
-    "records and analysis": "Trace rows and JSON schema; task graph, step DAG, critical path",
+    "loop core": "VirtualEventLoop: timers, dispatch, thread jobs, real-I/O guard, network "
+    "seam, duration scaling",
+    "records and analysis": "Trace rows and JSON schema; task graph, step DAG, critical path; "
+    "what-if statistics",
     "instruments": "hooks on the loop: Tracer, CPU cost model, lane recorder, marks",
     "scope": "Simulation: one clock, seeds and RNG streams, limits, time patching",
     "models": "distributions, services (SimPy), virtual network, workloads",
-    "views": "Gantt (matplotlib), HTML page, Chrome trace, lanes tables",
+    "views": "Gantt (matplotlib), HTML page, Chrome trace, lanes tables, causal profile",
     "running": "run(), simulate() -> Run; run_script() for unmodified scripts",
-    "testing and sweeps": "hypothesis schedules, pytest plugin, stateful tests; sweeps",
-    "command line": "asyncsim run | demo | report | sweep",
+    "testing and sweeps": "hypothesis schedules, pytest plugin, stateful tests; sweeps, "
+    "what-if profiles",
+    "command line": "asyncsim run | demo | report | sweep | profile",
     "package": "asyncsim: the curated, lazily loaded public names",
 }
 FLOW = [

@@ -4,7 +4,8 @@
   (``examples/bug_lost_update.py``) under the minimal failing schedule that
   hypothesis finds and shrinks (its replay string is printed and drawn in the title);
 * ``docs/lost_update_punctual.png``: the same program with punctual timers, where
-  both deposits land.
+  both deposits land;
+* ``docs/whatif_fetch.png``: the causal profile of ``examples/whatif_fetch.py`` (20 seeds).
 
 The hunt is derandomized, so the schedule and the pictures are the same on every run.
 """
@@ -44,7 +45,7 @@ def annotate(ax, trace: asyncsim.Trace, schedule: asyncsim.Schedule) -> int:
     for step in trace.steps:
         if step.task not in amount:
             continue
-        x, y = step.start / 1e9, rows[step.task]
+        x, y = step.start_ns / 1e9, rows[step.task]
         if step is read_step[step.task]:
             seen[step.task] = balance
             text = f"reads {balance}"
@@ -54,16 +55,16 @@ def annotate(ax, trace: asyncsim.Trace, schedule: asyncsim.Schedule) -> int:
         else:
             continue
         order += 1
-        late = x > 0.8 * trace.end / 1e9  # near the right edge: write it on the left
+        late = x > 0.8 * trace.end_ns / 1e9  # near the right edge: write it on the left
         style = {**NOTE, "ha": "right"} if late else NOTE
         ax.annotate(f"{order}. {text}", (x, y), xytext=(-6 if late else 6, -13), bbox=BOX, **style)
     sleeps = [s for s in trace.steps if s.blocked == "sleep"]
     for step, late in zip(sleeps, schedule.timer_lateness, strict=False):
         if late:
-            asked = (step.until - late - step.end) / 1e9
+            asked = (step.until_ns - late - step.end_ns) / 1e9
             ax.annotate(
                 f"asyncio.sleep({asked:g}) fires {late / 1e9:g} s late (the schedule)",
-                (step.until / 1e9, rows[step.task] - 0.5),
+                (step.until_ns / 1e9, rows[step.task] - 0.5),
                 xytext=(-6, 0),
                 bbox={**BOX, "fc": "#fdecea", "ec": "#d62728"},
                 **{**NOTE, "ha": "right"},
@@ -101,8 +102,18 @@ def draw_gather(path: Path) -> None:
     print(f"{path.relative_to(ROOT)}: {run.elapsed:.9g} virtual s")
 
 
+def draw_whatif(path: Path) -> None:
+    """The README's causal profile: examples/whatif_fetch.py, 20 seeds, in this process."""
+    import whatif_fetch
+
+    profile = whatif_fetch.profile(seeds=20, executor="inline")
+    profile.plot(path)
+    print(f"{path.relative_to(ROOT)}: {profile.runs} runs")
+
+
 def main() -> None:
     docs = ROOT / "docs"
+    draw_whatif(docs / "whatif_fetch.png")
     draw_seed_pair(docs / "seed_pair.png")
     draw_gather(docs / "gather.png")
     schedule = bug_lost_update.hunt()

@@ -55,6 +55,8 @@ _EXPORTS = {
     "SweepResult": "asyncsim.sweeps.results",
     "SweepSummary": "asyncsim.sweeps.results",
     "load_sweep": "asyncsim.sweeps.results",
+    "Profile": "asyncsim.sweeps.profile",
+    "whatif": "asyncsim.sweeps.whatif",
 }
 #: Public submodules reachable as attributes (``asyncsim.lanes.recorder()``).
 _SUBMODULES = {"lanes": "asyncsim.instruments.lanes"}
@@ -66,6 +68,7 @@ __all__ = [
     "Deadlock",
     "Measured",
     "PendingTask",
+    "Profile",
     "RealIOError",
     "Run",
     "Schedule",
@@ -95,6 +98,7 @@ __all__ = [
     "span",
     "sweep",
     "sweep_replay",
+    "whatif",
 ]
 
 
@@ -132,8 +136,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from asyncsim.scope.simulation import Simulation, current, perturb_latency
     from asyncsim.scope.timepatch import DEFAULT_EPOCH, patched_time
     from asyncsim.script import ScriptRun, load_model, run_script
+    from asyncsim.sweeps.profile import Profile
     from asyncsim.sweeps.records import SweepRecord
     from asyncsim.sweeps.replay import SweepReplay, sweep_replay
     from asyncsim.sweeps.results import SweepResult, SweepSummary, load_sweep
     from asyncsim.sweeps.runner import sweep
+    from asyncsim.sweeps.whatif import whatif
     from asyncsim.trace.records import Trace

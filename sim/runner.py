@@ -87,6 +87,18 @@ class Run(_Outcome):
         """True when the main coroutine returned normally."""
         return self.exception is None
 
+    def __repr__(self) -> str:
+        from asyncsim.instruments.waits import short_repr
+        from asyncsim.trace.text import numbers_line
+
+        outcome = (
+            f"result={short_repr(self.result)}"
+            if self.exception is None
+            else f"exception={short_repr(self.exception)}"
+        )
+        traced = f", traced: {len(self.trace.tasks):,} tasks" if self.trace is not None else ""
+        return f"<Run {outcome}: {numbers_line(self.elapsed, self.wall, self.steps)}{traced}>"
+
 
 def _check_call(coro: object, func: str, call: str) -> None:
     """Refuse a non-coroutine ``coro``, or a call from inside a running loop."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import runpy
 import sys
@@ -21,6 +20,7 @@ from asyncsim.scope.options import SimulationOptions, document_options
 from asyncsim.scope.simulation import Simulation
 from asyncsim.scope.timepatch import DEFAULT_EPOCH
 from asyncsim.trace.records import Trace
+from asyncsim.trace.text import numbers_line
 
 if TYPE_CHECKING:
     from asyncsim.instruments.cpu import CpuModel
@@ -74,18 +74,15 @@ class ScriptRun(_Outcome):
     _TRACED_BY = "run_script(..., trace=True)"
 
     def summary(self) -> str:
-        """One line: virtual elapsed, wall time and speed-up."""
-        if self.elapsed <= 0 or self.speedup == math.inf:
-            speed = ""
-        elif self.speedup >= 1:
-            speed = f" ({self.speedup:,.0f}x faster)"
-        else:
-            speed = f" ({1 / self.speedup:,.1f}x slower than real time)"
+        """One line: virtual elapsed, wall time, speed-up and steps (as every view says them,
+        see :mod:`asyncsim.trace.text`)."""
         return (
-            f"asyncsim: {os.path.basename(self.path)} took {self.elapsed:.6g} s of virtual "
-            f"time in {self.wall:.3f} s of wall time{speed}, {self.steps} steps, "
-            f"exit code {self.exit_code}"
+            f"asyncsim: {os.path.basename(self.path)}: "
+            f"{numbers_line(self.elapsed, self.wall, self.steps)}, exit code {self.exit_code}"
         )
+
+    def __repr__(self) -> str:
+        return f"<ScriptRun {self.summary().removeprefix('asyncsim: ')}>"
 
 
 class _SimulationPolicy(asyncio.DefaultEventLoopPolicy):

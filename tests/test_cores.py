@@ -416,3 +416,26 @@ def test_a_sleep_timer_keeps_its_future_in_a_slot_and_reads_like_any_timer_handl
     python, compiled_ = on_both(once)
     assert python == compiled_
     assert python[:3] == ("TimerHandle", True, True) and python[-4:] == (None, 2.0, None, True)
+
+
+def test_a_what_if_profile_keeps_scaling_sleeps_after_the_fast_path_is_re_decided():
+    from asyncsim.core.durations import DurationScaling, scaling
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        for _ in range(2):
+            await asyncio.sleep(2.0)
+            loop.set_debug(True)  # (each change re-decides which call_later the loop uses)
+            loop.set_debug(False)
+
+    def profiled():
+        plan = DurationScaling()
+        with scaling(plan):
+            asyncsim.simulate(main())
+        [key] = plan.counts
+        scaled = DurationScaling(key, 0.25)
+        with scaling(scaled):
+            run_ = asyncsim.simulate(main())
+        return run_.elapsed, plan.counts[key], scaled.counts[key]
+
+    assert on_both(profiled) == ((1.0, 2, 2), (1.0, 2, 2))

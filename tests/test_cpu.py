@@ -213,3 +213,52 @@ def test_until_stops_a_busy_program_whose_steps_run_past_it():
     with pytest.raises(asyncsim.SimulationTimeout, match=r"t=1\.2s, past until=1\.0s") as info:
         asyncsim.run(crunch(), until=1.0, cpu=0.3)
     assert info.value.time == 1.2
+
+
+def hash_password(password):
+    return password[::-1]
+
+
+async def login(log):
+    loop = asyncio.get_running_loop()
+
+    async def heartbeat():
+        for _ in range(3):
+            await asyncio.sleep(0.1)
+            log.append(("heartbeat", loop.time()))
+
+    async def check():
+        digest = await asyncio.to_thread(hash_password, "secret")
+        log.append(("to_thread", digest, loop.time()))
+        await loop.run_in_executor(None, hash_password, "again")
+        log.append(("run_in_executor", loop.time()))
+
+    await asyncio.gather(heartbeat(), check())
+    return loop.time()
+
+
+def test_a_thread_job_the_mapping_names_takes_its_time_beside_the_running_loop():
+    log = []
+    assert asyncsim.run(login(log), cpu={"hash_password": 0.15}) == 0.3
+    assert log == [
+        ("heartbeat", 0.1),
+        ("to_thread", "terces", 0.15),
+        ("heartbeat", 0.2),
+        ("run_in_executor", 0.3),  # its result was due at 0.3 before the 3rd heartbeat was
+        ("heartbeat", 0.3),
+    ]
+    log.clear()
+    assert asyncsim.run(login(log), cpu={"*": 0.0}) == 0.3  # not named: no virtual time
+    assert log[0] == ("to_thread", "terces", 0.0)
+
+
+def test_the_function_of_a_thread_job_is_named_through_to_threads_partial():
+    import contextvars
+    import functools
+
+    from asyncsim.instruments.cpu import job_function_name
+
+    wrapped = functools.partial(contextvars.copy_context().run, hash_password, "x")
+    assert job_function_name(wrapped) == "hash_password"
+    assert job_function_name(functools.partial(hash_password, "x")) == "hash_password"
+    assert job_function_name(print) == "print"

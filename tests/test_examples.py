@@ -55,6 +55,24 @@ def test_the_sweep_example_finds_where_more_concurrency_stops_helping(capsys):
     assert outcome.elapsed == 0.0  # the runs have their own clocks, the script's stays at 0
 
 
+def test_the_whatif_example_shows_the_critical_path_and_the_profile_disagree(capsys):
+    outcome, lines = replay("whatif_fetch.py", capsys)
+    assert lines == [
+        "first run: 1.907 s; share of its critical path -> 50 % faster (p50, p99)",
+        "  sleep in fetch_page() at whatif_fetch.py:42: 31 % -> -15.8 %, -15.7 %",
+        "  Server('api'): 57 % -> -5.9 %, -3.4 %",
+        "  Server('cdn'): 11 % -> -2.1 %, -0.8 %",
+        "slower: Server('api'), 4x as slow: 3 of 5 runs changed: timeouts fired: 0 -> 0.8 per "
+        "run (mean); Server('api'): 60 -> 60.8 per run (mean); Server('cdn'): 60 -> 60.8 per "
+        "run (mean)",
+        "slower: Server('cdn'), 4x as slow: 2 of 5 runs changed: timeouts fired: 0 -> 0.4 per "
+        "run (mean); Server('api'): 60 -> 60.4 per run (mean); Server('cdn'): 60 -> 60.4 per "
+        "run (mean)",
+        "slower: otherwise only the timing changed",
+    ]
+    assert outcome.elapsed == 0.0  # the runs have their own clocks, the script's stays at 0
+
+
 def test_a_cpu_bound_coroutine_makes_the_heartbeat_late_only_under_a_cpu_model(capsys):
     outcome = asyncsim.run_script(EXAMPLES / "cpu_blocking.py")
     assert capsys.readouterr().out.splitlines() == [
@@ -139,6 +157,7 @@ def test_every_example_program_is_covered_by_a_test():
         "wait_for.py",
         "wait_for_request.py",
         "sweep_concurrency.py",
+        "whatif_fetch.py",
         "cpu_blocking.py",
         # tests/test_bug_hunts.py
         "bug_lost_update.py",

@@ -22,7 +22,7 @@ MS = 1_000_000
 def path_of(coro):
     trace = asyncsim.simulate(coro, trace=True).trace
     return trace, [
-        (trace.tasks[s.task].coroutine, s.kind, s.start, s.end, s.where.split("() at ")[0])
+        (trace.tasks[s.task].coroutine, s.kind, s.start_ns, s.end_ns, s.where.split("() at ")[0])
         for s in trace.critical_path()
     ]
 
@@ -55,12 +55,12 @@ def test_a_gather_of_sleeps_is_decided_by_the_longest_one():
 def test_the_seed_pair_script_path_crosses_from_the_first_loop_to_the_second():
     trace = asyncsim.run_script(EXAMPLES / "seed_pair.py", trace=True).trace
     path = trace.critical_path()
-    assert [(s.name, s.kind, s.start, s.end) for s in path] == [
+    assert [(s.name, s.kind, s.start_ns, s.end_ns) for s in path] == [
         ("Task-2", "sleep", 0, 4 * S),
         ("Task-3", "sleep", 4 * S, 8 * S),
         ("Task-3", "sleep", 8 * S, 11 * S),
     ]
-    assert sum(s.end - s.start for s in path) == trace.end - trace.start
+    assert sum(s.end_ns - s.start_ns for s in path) == trace.end_ns - trace.start_ns
 
 
 def test_the_critical_path_of_a_loop_blocked_by_time_sleep_goes_through_the_blocking_step():
@@ -75,7 +75,7 @@ def test_the_critical_path_of_a_loop_blocked_by_time_sleep_goes_through_the_bloc
         await task
 
     trace = asyncsim.simulate(main(), trace=True).trace
-    assert [(s.name, s.kind, s.start, s.end) for s in trace.critical_path()] == [
+    assert [(s.name, s.kind, s.start_ns, s.end_ns) for s in trace.critical_path()] == [
         ("Task-2", "blocked", 0, 2 * S)
     ]
 
@@ -125,14 +125,14 @@ async def interpret(node):
 def test_critical_path_durations_add_up_to_the_elapsed_time_of_generated_programs(program):
     run = asyncsim.simulate(interpret(program), trace=True)
     trace = run.trace
-    assert trace.end - trace.start == expected_ms(program) * MS
+    assert trace.end_ns - trace.start_ns == expected_ms(program) * MS
     path = trace.critical_path()
-    assert sum(s.end - s.start for s in path) == trace.end - trace.start
-    assert all(a.end == b.start for a, b in itertools.pairwise(path))
+    assert sum(s.end_ns - s.start_ns for s in path) == trace.end_ns - trace.start_ns
+    assert all(a.end_ns == b.start_ns for a, b in itertools.pairwise(path))
     assert all(s.kind in ("sleep", "ready", "running") for s in path)
     dag = trace.dag()
     assert nx.is_directed_acyclic_graph(dag)
-    assert nx.dag_longest_path_length(dag) == trace.end - trace.start
+    assert nx.dag_longest_path_length(dag) == trace.end_ns - trace.start_ns
 
 
 def test_the_task_graph_has_spawn_await_and_wake_edges():
@@ -180,7 +180,7 @@ def test_a_deadlocked_run_has_a_critical_path_to_its_last_event():
 
     run = asyncsim.simulate(main(), trace=True)
     assert isinstance(run.exception, asyncsim.Deadlock) and run.elapsed == 3.0
-    path = [(s.name, s.kind, s.start, s.end) for s in run.trace.critical_path()]
+    path = [(s.name, s.kind, s.start_ns, s.end_ns) for s in run.trace.critical_path()]
     assert path == [
         ("Task-2", "sleep", 0, 1 * S),
         ("Task-2", "blocked", 1 * S, 1_500_000_000),

@@ -54,7 +54,7 @@ def test_a_request_over_the_network_leaves_a_connection_and_an_http_request_lane
     connection, request = trace.intervals
     # One round trip (0.1 s) to connect; the request arrives 0.05 s later, the
     # response leaves 0.82 s after that and reaches the client at 1.02 s.
-    assert (connection.start, connection.end) == (100_000_000, 1_020_000_000)
+    assert (connection.start_ns, connection.end_ns) == (100_000_000, 1_020_000_000)
     assert connection.label == "localhost:49152"
     assert connection.info == {
         "client": "localhost:49152",
@@ -67,7 +67,7 @@ def test_a_request_over_the_network_leaves_a_connection_and_an_http_request_lane
         "closed": "closed",
     }
     assert connection.task == trace.main
-    assert (request.start, request.end) == (150_000_000, 970_000_000)
+    assert (request.start_ns, request.end_ns) == (150_000_000, 970_000_000)
     assert request.label == "GET /a 200"
     info = request.info
     assert (info["method"], info["path"], info["status"], info["client"]) == (
@@ -95,7 +95,9 @@ def test_the_aiohttp_gather_of_ten_fetches_shows_ten_requests_of_exactly_082_s()
     run = asyncsim.simulate(main(), network=net, trace=True)
     assert run.result == [200] * 10
     requests = [i for i in run.trace.intervals if i.lane == "example.com HTTP requests"]
-    assert [(i.start, i.end, i.label) for i in requests] == [(0, 820_000_000, "GET / 200")] * 10
+    assert [(i.start_ns, i.end_ns, i.label) for i in requests] == [
+        (0, 820_000_000, "GET / 200")
+    ] * 10
     connections = [i for i in run.trace.intervals if i.lane == "example.com:443 connections"]
     assert len(connections) == 10 and all(c.info["tls"] for c in connections)
 
@@ -110,8 +112,8 @@ def test_a_server_publishes_its_queue_samples_and_each_requests_wait():
         LaneSample("db", 2 * S, 0, 1),
         LaneSample("db", 3 * S, 0, 0),
     )
-    assert [(s.time / S, s.queue, s.busy) for s in trace.samples] == stats.samples
-    assert [(i.start, i.end, i.info["wait"], i.info["outcome"]) for i in trace.intervals] == [
+    assert [(s.time_ns / S, s.queue, s.busy) for s in trace.samples] == stats.samples
+    assert [(i.start_ns, i.end_ns, i.info["wait"], i.info["outcome"]) for i in trace.intervals] == [
         (0, 1 * S, 0.0, "served"),
         (0, 1 * S, 0.0, "served"),
         (0, 2 * S, 1.0, "served"),
@@ -130,12 +132,28 @@ def test_a_trace_with_lanes_round_trips_through_json_and_a_version_1_trace_still
     again = Trace.from_json(text)
     assert again == trace and again.to_json() == text
     assert isinstance(again.intervals[0], LaneInterval)
-    old = json.loads(text)
-    old["version"] = 1
-    for table in ("lanes", "intervals", "samples"):
-        del old[table]
-    legacy = Trace.from_dict(old)
-    assert legacy.tasks == trace.tasks and legacy.lanes == () and legacy.intervals == ()
+    for version in (1, 2):
+        legacy = Trace.from_dict(as_version(json.loads(text), version))
+        assert legacy.tasks == trace.tasks and legacy.steps == trace.steps
+        assert (legacy.lanes, legacy.intervals) == (
+            ((), ()) if version == 1 else (trace.lanes, trace.intervals)
+        )
+
+
+def as_version(data, version):
+    """A version 3 trace dict laid out as version 1 or 2 wrote it."""
+    data["version"] = version
+    data["start"], data["end"] = data.pop("start_ns"), data.pop("end_ns")
+    del data["callbacks"], data["delays"], data["exceptions"]
+    if version == 1:
+        for table in ("lanes", "intervals", "samples"):
+            del data[table]
+    for table in data.values():
+        if isinstance(table, dict) and "columns" in table:
+            table["columns"] = [c.removesuffix("_ns") for c in table["columns"]]
+    data["steps"]["columns"].remove("inner")
+    data["steps"]["rows"] = [row[:-1] for row in data["steps"]["rows"]]
+    return data
 
 
 def test_the_gantt_draws_lane_rows_below_the_task_rows():

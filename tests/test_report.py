@@ -45,9 +45,10 @@ def test_the_report_folder_holds_the_page_the_chrome_trace_the_graph_and_the_tra
         MARKER,
     }
     page = index.read_text()
-    assert "data:image/png;base64," in page
-    assert "http://" not in page and "https://" not in page and "<script" not in page
-    assert "<td>sleep</td><td>delay() at " in page  # the critical path table
+    # Self-contained: the timeline's data and script are inline, nothing is fetched.
+    assert 'id="timeline-data"' in page and "<canvas>" in page
+    assert "http://" not in page and "https://" not in page and "<script src" not in page
+    assert "<td>sleep</td><td>Task-2 delay()</td><td>delay() at " in page  # the critical path
     assert json.loads((folder / "graph.json").read_text())["links"]
     assert asyncsim.Trace.from_json((folder / "asyncsim-trace.json").read_text()) == run.trace
 
@@ -81,18 +82,34 @@ def test_the_trace_event_checker_catches_broken_files():
     assert any("unknown phase 'Q'" in p for p in problems)
 
 
-def test_sleep_waits_are_complete_events_in_microseconds():
+def test_waits_are_slices_in_microseconds_from_a_positive_origin():
     data = chrome_trace(asyncsim.simulate(main_concurrent(), trace=True).trace)
     waits = [
-        (e["tid"], e["name"], e["ts"], e["dur"])
+        (e["tid"], e["ph"], e["name"], e["ts"])
         for e in data["traceEvents"]
         if e.get("cat") == "wait"
     ]
     assert waits == [
-        (1, "sleep 3 s", 0.0, 3e6),
-        (2, "sleep 4 s", 0.0, 4e6),
-        (1, "await Task-2", 3e6, 1e6),
+        (1, "B", "sleep 3 s in main_concurrent()", 1.0),
+        (1, "E", "sleep 3 s in main_concurrent()", 3e6 + 1),
+        (2, "B", "sleep 4 s in delay()", 1.0),
+        (2, "E", "sleep 4 s in delay()", 4e6 + 1),
+        (1, "B", "await Task-2", 3e6 + 1),
+        (1, "E", "await Task-2", 4e6 + 1),
     ]
+    assert data["otherData"]["ts_offset_us"] == 1
+
+
+def test_a_step_that_took_no_time_sits_between_its_waits_not_inside_one():
+    data = chrome_trace(asyncsim.simulate(main_concurrent(), trace=True).trace)
+    main = [
+        (e["ph"], e["cat"], e["ts"])
+        for e in data["traceEvents"]
+        if e.get("tid") == 1 and e["ph"] in "BE"
+    ]
+    at_3s = [(ph, cat) for ph, cat, ts in main if ts == 3e6 + 1]
+    assert at_3s == [("E", "wait"), ("B", "step"), ("E", "step"), ("B", "wait")]
+    assert check_trace_events(data) == []
 
 
 def test_user_strings_are_html_escaped(tmp_path):

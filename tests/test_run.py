@@ -180,6 +180,7 @@ def test_the_public_api_is_exactly_what_we_document():
             "Deadlock",
             "Measured",
             "PendingTask",
+            "Profile",
             "RealIOError",
             "Schedule",
             "Run",
@@ -209,6 +210,7 @@ def test_the_public_api_is_exactly_what_we_document():
             "span",
             "sweep",
             "sweep_replay",
+            "whatif",
         ]
     )
     for name in asyncsim.__all__:

@@ -21,14 +21,24 @@ def func(where):
 
 def rows(trace):
     return [
-        (t.name, t.coroutine, t.parent, t.loop, t.created, t.finished, t.outcome)
+        (t.name, t.coroutine, t.parent, t.loop, t.created_ns, t.finished_ns, t.outcome)
         for t in trace.tasks
     ]
 
 
 def steps(trace):
     return [
-        (s.task, s.start, s.end, s.wake, s.waker, s.blocked, s.until, s.target, func(s.where))
+        (
+            s.task,
+            s.start_ns,
+            s.end_ns,
+            s.wake,
+            s.waker,
+            s.blocked,
+            s.until_ns,
+            s.target,
+            func(s.where),
+        )
         for s in trace.steps
     ]
 
@@ -37,7 +47,7 @@ def test_the_seed_pair_script_traces_both_loops_on_one_clock():
     outcome = asyncsim.run_script(EXAMPLES / "seed_pair.py", trace=True)
     trace = outcome.trace
     assert trace.mains == (0, 2)
-    assert trace.start == 0 and trace.end == 11 * S and trace.elapsed == 11.0
+    assert trace.start_ns == 0 and trace.end_ns == 11 * S and trace.elapsed == 11.0
     assert rows(trace) == [
         ("Task-1", "main_concurrent", None, 0, 0, 4 * S, "result"),
         ("Task-2", "delay", 0, 0, 0, 4 * S, "result"),
@@ -89,7 +99,7 @@ def test_gather_as_completed_and_wait_are_traced_with_exact_states_and_times():
         ("Task-6", "fetch", 0, 0, 5 * S, 6 * S, "result"),
         ("Task-7", "fetch", 0, 0, 5 * S, 6 * S, "cancelled"),
     ]
-    main = [(s.start, s.wake, s.waker, s.blocked, s.detail) for s in trace.steps_of(0)]
+    main = [(s.start_ns, s.wake, s.waker, s.blocked, s.detail) for s in trace.steps_of(0)]
     assert main == [
         (0, "start", None, "gather", "gather() of 2"),
         (2 * S, "step", 4, "wait", "asyncio.as_completed()"),  # woken by fetch(2) finishing
@@ -98,11 +108,11 @@ def test_gather_as_completed_and_wait_are_traced_with_exact_states_and_times():
         (6 * S, "step", 14, "done", ""),
     ]
     cancelled = trace.steps_of(6)
-    assert [(s.start, s.wake, s.waker, s.blocked) for s in cancelled] == [
+    assert [(s.start_ns, s.wake, s.waker, s.blocked) for s in cancelled] == [
         (5 * S, "spawn", 11, "sleep"),
         (6 * S, "step", 15, "done"),  # main's cancel() woke it
     ]
-    assert trace.tasks[2].detail == "int"
+    assert trace.tasks[2].detail == "2"  # a short repr of the result
 
 
 def test_locks_queues_events_and_executor_jobs_are_named_as_what_a_task_waits_on():
@@ -139,7 +149,7 @@ def test_a_blocking_time_sleep_is_recorded_as_a_loop_block_on_the_task_that_call
         time.sleep(2)  # the classic mistake: blocks the loop
 
     trace = asyncsim.simulate(main(), trace=True).trace
-    assert [(b.task, b.start, b.end, func(b.where)) for b in trace.blocks] == [
+    assert [(b.task, b.start_ns, b.end_ns, func(b.where)) for b in trace.blocks] == [
         (0, S, 3 * S, "main")
     ]
     assert trace.steps[-1][3:6] == (S, S, 3 * S)  # ready, start, end of the blocking step
@@ -250,7 +260,7 @@ def test_a_public_task_method_scheduled_as_a_callback_is_not_mistaken_for_a_step
         await asyncio.gather(task, return_exceptions=True)
 
     trace = asyncsim.simulate(main(), trace=True).trace
-    assert [(s.start, s.wake, s.blocked) for s in trace.steps_of(1)] == [
+    assert [(s.start_ns, s.wake, s.blocked) for s in trace.steps_of(1)] == [
         (0, "spawn", "sleep"),
         (2 * S, "timer", "done"),  # the cancel() timer, scheduled by main's step, woke it
     ]

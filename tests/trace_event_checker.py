@@ -5,7 +5,11 @@ and ``tid``; every event but metadata has a numeric ``ts`` (microseconds);
 complete events (``X``) have a non-negative ``dur``; flow events (``s``/``f``)
 share a ``cat``/``name``/``id`` with exactly one start and one finish, and the
 finish is not earlier than the start; async events (``b``/``e``) pair up by id;
-metadata events (``M``) name processes and threads in ``args.name``.
+metadata events (``M``) name processes and threads in ``args.name``. Beyond the
+document, what viewers need: timestamps are positive (DevTools takes ``ts == 0`` for
+no time), and duration events (``B``/``E``) nest on each thread as a stack, in
+timestamp order with ties in file order (as speedscope and DevTools read them): each
+``E`` closes the innermost open ``B`` of the same name, and none is left open.
 """
 
 from __future__ import annotations
@@ -44,6 +48,27 @@ def check_trace_events(data: Any) -> list[str]:
             flows[(event.get("cat"), event.get("name"), event.get("id"))][ph].append(event["ts"])
         if ph in ("b", "e"):
             asyncs[(event.get("cat"), event.get("name"), event.get("id"))][ph].append(event["ts"])
+    stacks: dict[tuple[Any, Any], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for i, event in enumerate(data["traceEvents"]):
+        if event.get("ph") in ("B", "E"):
+            stacks[(event.get("pid"), event.get("tid"))].append((i, event))
+        if (
+            event.get("ph") != "M"
+            and isinstance(event.get("ts"), (int, float))
+            and event["ts"] <= 0
+        ):
+            problems.append(f"event {i} ({event.get('name')!r}): ts {event['ts']} is not positive")
+    for thread, items in stacks.items():
+        open_: list[dict[str, Any]] = []
+        for i, event in sorted(items, key=lambda item: (item[1]["ts"], item[0])):
+            if event["ph"] == "B":
+                open_.append(event)
+            elif not open_ or open_[-1].get("name") != event.get("name"):
+                problems.append(f"thread {thread}: event {i} ends {event.get('name')!r}, not open")
+            else:
+                open_.pop()
+        if open_:
+            problems.append(f"thread {thread}: {len(open_)} slices never end")
     for key, phases in flows.items():
         if len(phases["s"]) != 1 or len(phases["f"]) != 1:
             problems.append(f"flow {key}: needs one start and one finish, got {dict(phases)}")

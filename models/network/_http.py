@@ -20,7 +20,7 @@ from asyncsim.clock import to_seconds, to_ticks
 from asyncsim.instruments.lanes import recorder as lane_recorder
 from asyncsim.models.distributions import Duration, check_duration
 
-from ._values import draw
+from ._values import draw, scaled
 
 if TYPE_CHECKING:
     from ._network import Network
@@ -180,11 +180,13 @@ class _HttpServerProtocol(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         service = self.service
         start = max(to_ticks(loop.time()), self.busy_until)
-        self.busy_until = start + draw(
+        response_time = draw(
             "response_time",
             service.response_time,
             service.network.stream(f"models.network.http:{service.host}"),
         )
+        host = service.host
+        self.busy_until = start + scaled(f"http:{host}", f"HTTP service {host}", response_time)
         response = service._response(request, close)
         if close:
             self.closing = True

@@ -17,7 +17,7 @@ from asyncsim._validate import refuse
 from asyncsim.clock import to_ticks
 
 from ._topology import LOCALHOST, Fabric, Host, _is_ip
-from ._values import draw, sleep_until
+from ._values import draw, scaled, sleep_until
 
 __all__ = ["ANY_ADDRESSES", "Names"]
 
@@ -90,7 +90,9 @@ class Names(Fabric):
         lookup = host not in ANY_ADDRESSES and not (isinstance(host, str) and _is_ip(host))
         if lookup and self.dns_time:
             await sleep_until(
-                loop, to_ticks(loop.time()) + draw("dns_time", self.dns_time, self.rng)
+                loop,
+                to_ticks(loop.time())
+                + scaled("network:dns", "DNS lookups", draw("dns_time", self.dns_time, self.rng)),
             )
         if family not in (0, socket.AF_UNSPEC, socket.AF_INET):
             raise socket.gaierror(

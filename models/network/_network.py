@@ -38,7 +38,7 @@ from asyncsim.models.distributions import Duration
 from ._names import ANY_ADDRESSES, Names
 from ._topology import LOCALHOST, Host, _Listener, _Pipe
 from ._transport import SocketInfo, VirtualServer, VirtualTransport
-from ._values import draw, sleep_until
+from ._values import draw, scaled, sleep_until
 
 __all__ = ["Network"]
 
@@ -182,7 +182,8 @@ class Network(Names):
         if answer is None:
             await sleep_until(loop, now + to_ticks(self.connect_timeout))
             raise TimeoutError(errno.ETIMEDOUT, "TLS handshake timed out (a partition?)")
-        await sleep_until(loop, answer + draw("tls_time", self.tls_time, self.rng))
+        tls = draw("tls_time", self.tls_time, self.rng)
+        await sleep_until(loop, answer + scaled("network:tls", "TLS handshakes", tls))
 
     async def create_connection(
         self,

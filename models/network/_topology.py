@@ -19,6 +19,7 @@ from typing import Any
 
 from asyncsim._validate import check_seconds
 from asyncsim.clock import to_seconds, to_ticks
+from asyncsim.core import durations
 from asyncsim.models.distributions import Duration, check_duration
 from asyncsim.scope.simulation import current
 
@@ -332,6 +333,7 @@ class Fabric:
         else:
             link = self._link(src, dst)
             tx = to_ticks(size / link.bandwidth) if link.bandwidth and size else 0
+            plan = durations.current()  # a what-if profile run may scale this link
             t = start
             while True:
                 free = unblocked_at(self._faults, src.name, dst.name, t)
@@ -339,10 +341,16 @@ class Fabric:
                     return None
                 t = free
                 depart = t if pipe is None else max(t, pipe.busy_until)
-                arrival = depart + tx + draw("latency", link.latency, self.rng)
+                wire = draw("latency", link.latency, self.rng)
                 if link.loss:
                     while self.rng.random() < link.loss:
-                        arrival += draw("retransmit_delay", link.retransmit_delay, self.rng)
+                        wire += draw("retransmit_delay", link.retransmit_delay, self.rng)
+                if plan is not None:
+                    a, b = sorted((src.name, dst.name))
+                    factor = plan.factor_of(f"link:{a}<->{b}", f"link {a} <-> {b}", tx + wire)
+                    if factor != 1.0:
+                        tx, wire = round(tx * factor), round(wire * factor)
+                arrival = depart + tx + wire
                 blocked = first_block_in(self._faults, src.name, dst.name, depart, arrival)
                 if blocked is None:
                     break

@@ -14,9 +14,10 @@ import random
 
 from asyncsim._validate import is_number, refuse
 from asyncsim.clock import to_seconds, to_ticks
+from asyncsim.core import durations
 from asyncsim.models.distributions import Duration, sample_duration
 
-__all__ = ["check_probability", "check_rate", "draw", "sleep_until"]
+__all__ = ["check_probability", "check_rate", "draw", "scaled", "sleep_until"]
 
 
 def check_rate(name: str, value: object) -> float | None:
@@ -46,6 +47,15 @@ def check_probability(name: str, value: object) -> float:
 def draw(name: str, value: Duration, rng: random.Random) -> int:
     """Draw ``value`` (a number or distribution) as integer ticks, checking the draw."""
     return to_ticks(sample_duration(name, value, rng))
+
+
+def scaled(key: str, label: str, ticks: int) -> int:
+    """``ticks`` of the component ``key`` as a what-if profile run scales them (else as given).
+
+    See :mod:`asyncsim.core.durations` for the keys.
+    """
+    plan = durations.current()
+    return ticks if plan is None else plan.ticks(key, label, ticks)
 
 
 async def sleep_until(loop: asyncio.AbstractEventLoop, when: int) -> None:

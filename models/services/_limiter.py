@@ -6,6 +6,7 @@ import simpy
 
 from asyncsim._validate import check_int, check_number, refuse
 from asyncsim.clock import to_seconds, to_ticks
+from asyncsim.core import durations
 
 from ..bridge import Environment
 from ._base import _Service
@@ -88,6 +89,11 @@ class RateLimiter(_Service):
         self.stats.arrivals += 1
         clock = env.loop.clock
         arrived = clock.now
+        interval = self._interval
+        plan = durations.current()
+        if plan is not None:  # a what-if profile run may scale this limiter's interval
+            name = self.name
+            interval = max(1, plan.ticks(f"service:{name}", f"RateLimiter({name!r})", interval))
         ref = self._visit("acquire")
         request = gate.request()
         self._sample()
@@ -95,9 +101,9 @@ class RateLimiter(_Service):
             await env.wait(request)
             while True:
                 start = max(clock.now, self._tat)
-                allowed_at = start + (tokens - self.burst) * self._interval
+                allowed_at = start + (tokens - self.burst) * interval
                 if clock.now >= allowed_at:
-                    self._tat = start + tokens * self._interval
+                    self._tat = start + tokens * interval
                     break
                 self._throttled = 1
                 self._sample()

@@ -9,6 +9,7 @@ import simpy
 
 from asyncsim._validate import check_int
 from asyncsim.clock import to_ticks
+from asyncsim.core import durations
 
 from ..bridge import Environment
 from ..distributions import Constant, Duration, Sampler, check_duration, sample_duration
@@ -162,5 +163,9 @@ class Server(_Service):
         arrived = env.now
         async with self.slot(priority) as _waited:
             started = env.now
-            await env.timeout(sample_duration("service_time", dist, self._rng()))
+            seconds = sample_duration("service_time", dist, self._rng())
+            plan = durations.current()
+            if plan is not None:  # a what-if profile run may scale this server
+                seconds = plan.seconds(f"service:{self.name}", f"Server({self.name!r})", seconds)
+            await env.timeout(seconds)
             return Visit(arrived=arrived, started=started, finished=env.now)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncsim.cli.args import positive_int, seconds
+from asyncsim.cli.profile import add_profile_parser, cmd_profile
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
 from asyncsim.instruments.cpu import CpuCost, Measured
 from asyncsim.report.demo_index import DemoEntry, write_demo_index
@@ -171,6 +172,7 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="write into a folder asyncsim did not create"
     )
     add_sweep_parser(commands)
+    add_profile_parser(commands)
     return parser
 
 
@@ -380,7 +382,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``asyncsim`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report, "sweep": cmd_sweep}
+    handlers = {
+        "run": _cmd_run,
+        "demo": _cmd_demo,
+        "report": _cmd_report,
+        "sweep": cmd_sweep,
+        "profile": cmd_profile,
+    }
     try:
         return handlers[args.command](args)
     except (_UsageError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:

@@ -156,12 +156,16 @@ class CallbackScheduling(InstrumentHost):
             timer._repr = None
             timer._source_traceback = None
             timer._when = when
+        late = 0
         if self._schedule_state is not None and ticks < INFINITE_TICKS:
-            ticks += self._schedule_state.timer_lateness()  # late, never early
+            late = self._schedule_state.timer_lateness()  # late, never early
+            ticks += late
         self._timers.push(ticks, timer)
         timer._scheduled = True
         if self._instruments:
             self._timer_scheduled(timer, ticks)
+            if late:
+                self._delay_injected(timer, "timer", ticks - late, late)
         return timer
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:

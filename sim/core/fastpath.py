@@ -92,7 +92,14 @@ class FastPath(CallbackScheduling):
             core.dirty = True
         plain = self._fast_calls_allowed()
         cls = type(self)
+        hooks = self.__dict__
         for name in _FAST_CALLS:
+            present = hooks.get(name)
+            if present is not None and not (
+                (core is not None and present == getattr(core, name))
+                or (name == "call_soon" and present == self._call_soon_instrumented)
+            ):
+                continue  # someone else's hook on this loop (a what-if profile's): kept
             if plain and core is not None and getattr(cls, name) is getattr(FastPath, name):
                 self.__dict__[name] = getattr(core, name)
             elif name == "call_soon" and self._instruments:

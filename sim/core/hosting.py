@@ -170,6 +170,15 @@ class InstrumentHost(LoopBase):
             except Exception as exc:
                 self._guest_failed(instrument, "loop_blocked", exc)
 
+    def _delay_injected(
+        self, handle: asyncio.Handle | None, kind: str, due: int, ticks: int
+    ) -> None:
+        for instrument in self._instruments:
+            try:
+                instrument.delay_injected(handle, kind, due, ticks)
+            except Exception as exc:
+                self._guest_failed(instrument, "delay_injected", exc)
+
     def _before_step_all(self, handle: asyncio.Handle) -> None:
         for instrument in self._instruments:
             try:

@@ -51,3 +51,15 @@ class Instrument:
 
     def loop_blocked(self, start: int, end: int) -> None:
         """A blocking ``time.sleep`` held the loop from ``start`` to ``end`` ticks."""
+
+    def delay_injected(
+        self, handle: asyncio.Handle | None, kind: str, due: int, ticks: int
+    ) -> None:
+        """A schedule (:class:`asyncsim.Schedule`) made something ``ticks`` late.
+
+        ``kind`` is ``"timer"`` (``handle``, a timer due at ``due`` ticks, now fires at
+        ``due + ticks``), ``"job"`` (a thread job's result, ready at ``due``, is
+        delivered ``ticks`` later; ``handle`` is None) or ``"latency"`` (a model's
+        latency sample ending at ``due`` was made ``ticks`` longer; ``handle`` is
+        None). Called while the step that caused it runs; it changes nothing.
+        """

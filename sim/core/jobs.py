@@ -1,5 +1,8 @@
 """Thread jobs on the virtual loop: they really run, and take zero virtual time.
 
+(Unless a model gives them a duration: :attr:`ThreadJobs.job_duration`, set by the
+CPU cost model, delays each job's result by its function's modeled time.)
+
 A job in flight (``run_in_executor``, ``asyncio.to_thread``, or any outside work
 registered with :meth:`ThreadJobs.track_outside_work`) *holds the clock*: while
 one is in flight and nothing is ready, the loop waits for it instead of jumping
@@ -16,7 +19,7 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar, TypeVarTuple, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
 
 from asyncsim.clock import to_seconds
 from asyncsim.core.base import LoopBase
@@ -33,11 +36,19 @@ _job_thread = threading.local()
 class ThreadJobs(LoopBase):
     """The thread-job part of :class:`~asyncsim.core.loop.VirtualEventLoop`."""
 
+    if TYPE_CHECKING:  # (from asyncsim.core.hosting.InstrumentHost)
+        _instruments: tuple[Any, ...]
+
+        def _delay_injected(self, handle: Any, kind: str, due: int, ticks: int) -> None: ...
+
     def _init_jobs(self) -> None:
         self._jobs: set[concurrent.futures.Future[Any]] = set()
         # Jobs blocked on a coroutine they submitted to this loop do not hold the clock.
         self._waited: set[concurrent.futures.Future[Any]] = set()
         self._jobs_lock = threading.Lock()
+        #: The virtual duration (ticks) of a thread job running a function, or None: jobs
+        #: take no virtual time. The CPU cost model sets it (asyncsim.instruments.cpu).
+        self.job_duration: Callable[[Callable[..., object]], int] | None = None
         install_run_coroutine_threadsafe()
 
     def run_in_executor(
@@ -63,8 +74,12 @@ class ThreadJobs(LoopBase):
         else:
             job = executor.submit(func, *args)
         delay = self._schedule_state.job_delay() if self._schedule_state is not None else 0
+        if self.job_duration is not None:
+            delay += self.job_duration(func)  # a modeled duration: the result comes that late
         if delay:
             future = self._deliver_late(job, self._clock.now + delay)
+            if self._instruments:
+                self._delay_injected(None, "job", self._clock.now, delay)
         else:
             future = asyncio.wrap_future(job, loop=self)
         # Tracked after wrapping, so the result is queued before the job stops holding

@@ -22,6 +22,7 @@ the ready queue, run it) and the stepping API used from outside the loop:
 :mod:`asyncsim.core.jobs`                 thread jobs, which hold the clock
 :mod:`asyncsim.core.realio`               the real-I/O guard
 :mod:`asyncsim.core.network`              routing to a network model (a Protocol)
+:mod:`asyncsim.core.durations`            the what-if profile's duration scaling (a hook)
 ========================================  =============================================
 """
 
@@ -38,7 +39,7 @@ from typing import Any
 
 from asyncsim._validate import check_int, check_seconds, is_number, refuse
 from asyncsim.clock import INFINITE_TICKS, Clock, to_seconds, to_ticks
-from asyncsim.core import introspect
+from asyncsim.core import durations, introspect
 from asyncsim.core.cores import compiled_module
 from asyncsim.core.dispatch import run_ready
 from asyncsim.core.fastpath import FastPath
@@ -148,6 +149,11 @@ class VirtualEventLoop(FastPath, NetworkRouting, ThreadJobs):
         if schedule is not None and schedule.reorders:
             self._take_ready = functools.partial(schedule.pick, self._ready)
         self._init_fast_path(compiled_module())
+        #: The duration scaling of a what-if profile run (:mod:`asyncsim.core.durations`),
+        #: read once, here. None outside a profile: then no hook is installed, at no cost.
+        self.durations = durations.active()
+        if self.durations is not None:
+            durations.install(self, self.durations)  # (hooks kept by _fast_path_changed)
 
     # -- the clock -------------------------------------------------------------
 

@@ -21,6 +21,16 @@ A cost is given as (``cpu=`` of :func:`asyncsim.run`, :func:`asyncsim.simulate`,
 * ``"measured"`` or :class:`Measured` ``(scale)``: the real CPU time the step
   took on this thread, times ``scale``.
 
+Thread jobs take no virtual time by default. A mapping entry that names a function
+(plain name or qualname, as for coroutines) gives every thread job running it
+(``asyncio.to_thread(hash_password, ...)``, ``loop.run_in_executor(None,
+hash_password, ...)``) that many virtual seconds: its result arrives that long after
+it was submitted, and meanwhile the loop runs other tasks, as beside a real thread.
+The ``"*"`` entry, a number, a distribution and ``"measured"`` charge task steps only.
+
+In a what-if profile (:mod:`asyncsim.core.durations`) each coroutine's step costs are
+the component ``cpu:QUALNAME`` and each function's thread jobs ``thread:QUALNAME``.
+
 The model is an :class:`asyncsim.core.instrument.Instrument`; a :class:`asyncsim.Simulation`
 attaches it to each new loop before any other instrument, so tracers attached
 later see a step end at its start time plus its cost.
@@ -29,19 +39,30 @@ later see a step end at its start time plus its cost.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import math
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from asyncsim._validate import check_number, is_number, refuse
 from asyncsim.clock import to_ticks
+from asyncsim.core import durations
 from asyncsim.core.instrument import Instrument
 from asyncsim.core.introspect import coroutine_name
 
-__all__ = ["CpuCost", "CpuModel", "Measured", "SampledCost", "cpu_cost", "step_task"]
+__all__ = [
+    "CpuCost",
+    "CpuModel",
+    "Measured",
+    "SampledCost",
+    "cpu_cost",
+    "job_function_name",
+    "step_task",
+]
 
 # The real per-thread CPU clock, read at import (time patching never touches it).
 _thread_time_ns = time.thread_time_ns
@@ -145,6 +166,12 @@ class CpuCost(Instrument):
     def attached(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._rng is None:
             self._rng = random.Random(0)
+        if self._by_name and hasattr(loop, "job_duration"):
+            loop.job_duration = self.job_cost  # a mapping may name thread-job functions
+
+    def detached(self, loop: asyncio.AbstractEventLoop) -> None:
+        if getattr(loop, "job_duration", None) == self.job_cost:
+            loop.job_duration = None  # type: ignore[attr-defined]
 
     def before_step(self, handle: asyncio.Handle) -> None:
         if self._measured is not None:
@@ -160,16 +187,39 @@ class CpuCost(Instrument):
             cost = self._default
             if self._by_name is not None:
                 cost = self._lookup(task, cost)
-            if not isinstance(cost, float):
-                seconds = cost.sample(self._rng or random.Random(0))
-                if not (isinstance(seconds, (int, float)) and seconds >= 0):
-                    raise ValueError(
-                        f"CPU cost distribution {cost!r} drew {seconds!r}; costs must be >= 0 s"
-                    )
-                cost = seconds
-            ticks = to_ticks(cost)
+            ticks = to_ticks(cost if isinstance(cost, float) else self._draw(cost))
+        plan = handle._loop.durations  # type: ignore[attr-defined]
+        if plan is not None and ticks:  # a what-if profile run
+            name = coroutine_name(task)
+            ticks = plan.ticks(f"cpu:{name}", f"CPU of {name}()", ticks, task)
         if ticks > 0:
             handle._loop.clock.now += ticks  # type: ignore[attr-defined]
+
+    def _draw(self, cost: _Cost) -> float:
+        if isinstance(cost, float):
+            return cost
+        seconds = cost.sample(self._rng or random.Random(0))
+        if not (isinstance(seconds, (int, float)) and seconds >= 0):
+            raise ValueError(
+                f"CPU cost distribution {cost!r} drew {seconds!r}; costs must be >= 0 s"
+            )
+        return seconds
+
+    def job_cost(self, func: Callable[..., object]) -> int:
+        """The virtual ticks (ns) a thread job running ``func`` takes: 0 unless named."""
+        if not self._by_name:
+            return 0
+        name = job_function_name(func)
+        cost = self._by_name.get(name)
+        if cost is None:
+            cost = self._by_name.get(name.rpartition(".")[2])
+        if cost is None:
+            return 0
+        ticks = to_ticks(self._draw(cost))
+        plan = durations.current()
+        if plan is not None:
+            ticks = plan.ticks(f"thread:{name}", f"thread job {name}()", ticks)
+        return ticks
 
     def _lookup(self, task: asyncio.Task[Any], default: _Cost) -> _Cost:
         assert self._by_name is not None
@@ -181,6 +231,21 @@ class CpuCost(Instrument):
 
     def __repr__(self) -> str:
         return f"CpuCost({self.spec!r})"
+
+
+def job_function_name(func: Callable[..., object]) -> str:
+    """The qualname of the function a thread job runs (through ``to_thread``'s partial)."""
+    target: object = func
+    for _ in range(10):
+        if not isinstance(target, functools.partial):
+            break
+        inner = target.func
+        if isinstance(getattr(inner, "__self__", None), contextvars.Context) and target.args:
+            target = target.args[0]  # asyncio.to_thread: partial(context.run, func, *args)
+        else:
+            target = inner
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None)
+    return name if isinstance(name, str) else type(target).__name__
 
 
 #: What ``cpu=`` accepts (see the module docstring); None (or False) turns the model off.

@@ -111,7 +111,7 @@ class LaneRecorder:
         last = self._last_sample.get(lane)
         if last is not None:
             prev = self._samples[last]
-            if prev.time == now:
+            if prev.time_ns == now:
                 self._samples[last] = LaneSample(lane, now, queue, busy)
                 return
             if (prev.queue, prev.busy) == (queue, busy):

@@ -25,8 +25,9 @@ def mark(label: str) -> None:
     >>> async def main():
     ...     await asyncio.sleep(1.5)
     ...     asyncsim.mark("ready")
-    >>> asyncsim.simulate(main(), trace=True).trace.marks[0].time
-    1500000000
+    >>> mark = asyncsim.simulate(main(), trace=True).trace.marks[0]
+    >>> mark.time, mark.time_ns  # virtual seconds, and ticks
+    (1.5, 1500000000)
     """
     check_str("label", label)
     tracer = _tracer()

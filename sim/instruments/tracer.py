@@ -32,14 +32,23 @@ from asyncsim.core.hosting import InstrumentHost
 from asyncsim.core.instrument import Instrument
 from asyncsim.instruments.lanes import LaneRecorder
 from asyncsim.instruments.waits import (
+    LIBRARY,
+    USER,
     call_stack,
     classify_wait,
+    code_kind,
     coroutine_chain,
     creation_site,
+    exception_chain,
     frame_text,
+    is_timeout,
+    task_outcome,
+    user_call_site,
     wrapped_function,
 )
 from asyncsim.trace.records import (
+    Delay,
+    ExceptionRow,
     LoopBlock,
     Mark,
     Span,
@@ -79,15 +88,6 @@ _new_step_row = functools.partial(tuple.__new__, StepRow)
 _EXTERNAL = -1
 
 
-def _outcome(task: asyncio.Future[Any]) -> tuple[str, str]:
-    if task.cancelled():
-        return "cancelled", ""
-    exc = task.exception()
-    if exc is not None:
-        return "exception", _ADDRESS.sub("", f"{type(exc).__name__}: {exc}")
-    return "result", type(task.result()).__name__
-
-
 class Tracer(Instrument):
     """Records tasks, steps, wakes, marks and loop blocks; :meth:`build` makes a Trace.
 
@@ -120,7 +120,10 @@ class Tracer(Instrument):
         # The task step running now: (task, id, (cause, ready ticks) or None, start).
         self._step: tuple[asyncio.Task[Any], int, tuple[Any, int] | None, int] | None = None
         self._current_task: int | None = None
-        self._library: dict[Any, bool] = {}
+        # Per code object: USER, LIBRARY or INTERNAL (see asyncsim.instruments.waits).
+        self._kinds: dict[Any, int] = {}
+        self._delays: list[Delay] = []
+        self._exceptions: list[ExceptionRow] = []
         # Each task and its name when created: asyncio.create_task(name=...) names it after.
         self._objects: list[tuple[asyncio.Task[Any], str]] = []
         self._started: set[int] = set()
@@ -166,7 +169,7 @@ class Tracer(Instrument):
                 tid,
                 _ADDRESS.sub("", name),
                 coroutine or introspect.coroutine_name(task),
-                creation_site(self._library),
+                creation_site(self._kinds),
                 parent_id,
                 loop_index,
                 self._clock.now,
@@ -226,6 +229,8 @@ class Tracer(Instrument):
             # An asyncio.sleep: keyed by its future, which also gives the sleeping
             # step its end (until); (cause, when) is also the timer's own cause.
             self._sleeps[handle._args[0]] = (cause, when)
+        elif is_timeout(handle._callback):  # type: ignore[attr-defined]
+            self._sched[id(handle)] = (handle, (cause, when, "timeout"), when)
         else:
             self._sched[id(handle)] = (handle, (cause, when), when)
 
@@ -308,20 +313,22 @@ class Tracer(Instrument):
         started = self._started
         first = tid not in started
         until = target = None
-        detail = where = ""
+        detail = where = inner = ""
         if task.done():
             blocked = "done"
             record = self._tasks[tid]
             record[7] = now
-            record[8], record[9] = _outcome(task)
+            record[8], record[9] = task_outcome(task)
+            if record[8] == "exception":
+                self._add_exceptions(tid, task.exception())
         else:
             # introspect.frame_chain + user_frame, fused, with a per-code-object cache.
             # It walks code objects: reading cr_frame makes CPython 3.11+ build a frame
             # object (garbage-collector work), so only the user's frame is read.
             # (The chain itself is listed only when needed: see coroutine_chain.)
-            user = last = None
+            user = last = library = None
             depth = 0
-            library = self._library
+            kinds = self._kinds
             obj: Any = task.get_coro()
             while obj is not None:
                 cls = obj.__class__
@@ -333,27 +340,23 @@ class Tracer(Instrument):
                     break
                 last = obj
                 depth += 1
-                is_library = library.get(code)
-                if is_library is None:
-                    is_library = library[code] = introspect._is_library(code.co_filename)
-                if not is_library:
-                    user = obj
+                kind = kinds.get(code)
+                if kind is None:
+                    kind = kinds[code] = code_kind(code.co_filename)
+                if kind == USER:
+                    user, library = obj, None
+                elif kind == LIBRARY:
+                    library = obj  # (a library frame below the user's, e.g. in aiohttp)
                 obj = following
             if user is None:
-                user = last
+                user, library = library or last, None
             if first and depth > 1 and "<locals>" in self._tasks[tid][2]:
                 # A decorator's wrapper: name the user function it runs.
-                self._tasks[tid][10] = wrapped_function(coroutine_chain(task), library)
+                self._tasks[tid][10] = wrapped_function(coroutine_chain(task), kinds)
             if user is not None:
-                frame = user.cr_frame if user.__class__ is _Coroutine else user.gi_frame
-                if frame is not None:
-                    # Keyed by the instruction offset: cheaper to read than f_lineno,
-                    # which decodes the line table on every read.
-                    key = (frame.f_code, frame.f_lasti)
-                    cached = self._where_cache.get(key)
-                    if cached is None:
-                        cached = self._where_cache[key] = frame_text(frame)
-                    where = cached
+                where = self._frame_text(user)
+            if library is not None:
+                inner = self._frame_text(library)
             try:
                 fut = task._fut_waiter  # type: ignore[attr-defined]
             except AttributeError:  # a Python without it: the frames tell
@@ -375,7 +378,7 @@ class Tracer(Instrument):
             wake = "start" if first else "outside"
             waker = due = None
         elif cause.__class__ is tuple:
-            wake, waker, due = "timer", cause[0], cause[1]
+            wake, waker, due = ("timer" if len(cause) == 2 else "timeout"), cause[0], cause[1]
         elif cause >= 0:
             wake, waker, due = ("spawn" if first else "step"), cause, None
         else:
@@ -398,7 +401,34 @@ class Tracer(Instrument):
             target,
             detail,
             where,
+            inner,
         )
+
+    def _frame_text(self, obj: Any) -> str:
+        """``frame_text`` of a suspended coroutine's (or generator's) frame, cached."""
+        frame = obj.cr_frame if obj.__class__ is _Coroutine else obj.gi_frame
+        if frame is None:
+            return ""
+        # Keyed by the instruction offset: cheaper to read than f_lineno, which
+        # decodes the line table on every read.
+        key = (frame.f_code, frame.f_lasti)
+        cached = self._where_cache.get(key)
+        if cached is None:
+            cached = self._where_cache[key] = frame_text(frame)
+        return cached
+
+    def delay_injected(
+        self, handle: asyncio.Handle | None, kind: str, due: int, ticks: int
+    ) -> None:
+        self._delays.append(
+            Delay(kind, self._current_task, due, ticks, user_call_site(self._kinds))
+        )
+
+    def _add_exceptions(self, task: int | None, exc: BaseException | None) -> None:
+        if exc is None:
+            return
+        for index, (link, text, where, inner) in enumerate(exception_chain(exc, self._kinds)):
+            self._exceptions.append(ExceptionRow(task, index, link, text, where, inner))
 
     def loop_blocked(self, start: int, end: int) -> None:
         frame = introspect.user_frame(reversed(call_stack()))
@@ -416,35 +446,43 @@ class Tracer(Instrument):
         """Record a span from ``start`` ticks to now (see :func:`asyncsim.span`)."""
         self._spans.append(Span(label, task, start, self._clock.now))
 
-    def build(self, *, end: int | None = None, error: BaseException | None = None) -> Trace:
+    def build(
+        self, *, end: int | None = None, error: BaseException | None = None, callbacks: int = 0
+    ) -> Trace:
         """The immutable :class:`Trace` of everything recorded so far.
 
-        ``end`` (ticks) defaults to the clock now; ``error`` is the run's failure.
+        ``end`` (ticks) defaults to the clock now; ``error`` is the run's failure;
+        ``callbacks`` the number of callbacks the loops ran (the run's steps).
         """
         clock_now = self._clock.now if self._clock is not None else 0
         start = self._start if self._start is not None else clock_now
         message = None
         if error is not None:
             message = _ADDRESS.sub("", f"{type(error).__name__}: {error}")
+            self._exceptions = [e for e in self._exceptions if e.task is not None]
+            self._add_exceptions(None, error)
         # The rows hold only ints and strings: no cycles to find, and a collection
         # triggered by allocating 100,000 rows would scan every live object.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._build(start, clock_now if end is None else end, message)
+            return self._build(start, clock_now if end is None else end, message, callbacks)
         finally:
             if collecting:
                 gc.enable()
 
-    def _build(self, start: int, end: int, message: str | None) -> Trace:
+    def _build(self, start: int, end: int, message: str | None, callbacks: int) -> Trace:
         for (task, first), row in zip(self._objects, self._tasks, strict=True):
             name = task.get_name()
             if name != first:
                 row[1] = _ADDRESS.sub("", name)
         lanes, intervals, samples = self.lanes.rows()
         return Trace(
-            start=start,
-            end=end,
+            start_ns=start,
+            end_ns=end,
+            callbacks=callbacks,
+            delays=tuple(self._delays),
+            exceptions=tuple(self._exceptions),
             mains=tuple(self._mains),
             tasks=tuple(TaskRow(*row) for row in self._tasks),
             steps=tuple(map(_new_step_row, zip(*[iter(self._rows)] * _ROW, strict=True))),

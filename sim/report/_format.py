@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Collection, Sequence
 
-from asyncsim.clock import TICKS_PER_SECOND
+from asyncsim.trace.text import exact_seconds
 
 __all__ = [
     "REPORT_CSS",
@@ -52,8 +52,8 @@ def escape(value: object) -> str:
 
 
 def seconds_text(ticks: int | None) -> str:
-    """``ticks`` as virtual seconds, 9 significant digits ("" for None)."""
-    return "" if ticks is None else f"{ticks / TICKS_PER_SECOND:.9g}"
+    """``ticks`` as exact virtual seconds ("" for None): a point in time in a table."""
+    return "" if ticks is None else exact_seconds(ticks)
 
 
 def page_head(title: str) -> str:

@@ -2,8 +2,12 @@
 
 One row per task (creation order, children under their parents), coloured by
 state; arrows for spawn and wake edges; the critical path as a thick black line;
-user marks as dotted lines; below the tasks, the lanes that models recorded
-(HTTP requests, connections, service busy/queue: :mod:`asyncsim.report.gantt_lanes`).
+user marks as dotted lines and spans on a row of their own under their task; the
+delays a schedule injected hatched in red on the bars they made longer; below the
+tasks, the lanes that models recorded (HTTP requests, connections, service
+busy/queue: :mod:`asyncsim.report.gantt_lanes`). Waits are labelled with what they
+waited on and why they ended (:mod:`asyncsim.trace.explain`) when the text fits in
+the bar; labels that do not fit are left out (:mod:`asyncsim.report.labels`).
 Past ``max_rows`` tasks, rows group by coroutine name and show, stacked, the
 share of that group's tasks in each state, so 10,000 tasks still render
 readably in a few seconds.
@@ -18,8 +22,11 @@ from asyncsim._validate import check_int, refuse
 from asyncsim.clock import TICKS_PER_SECOND
 from asyncsim.clock import to_seconds as _s
 from asyncsim.report.gantt_lanes import LaneRow, draw_lanes, lane_legend_handles, lane_rows
+from asyncsim.report.labels import LabelPlacer
 from asyncsim.report.timeline import STATES, row_order, task_intervals
+from asyncsim.trace.explain import waits
 from asyncsim.trace.records import Trace
+from asyncsim.trace.text import numbers_line, shorten
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -33,6 +40,9 @@ _MAX_ARROWS = 400
 _FAILED = "#c00000"
 _CANCELLED = "#555555"
 _LANE_ROW = 0.2  # inches per lane row
+_DELAY = "#d62728"
+_SPAN = "#6b6b6b"
+_ROW_LABEL = 46  # characters of a row name before it is shortened
 
 
 def gantt(
@@ -78,15 +88,30 @@ def gantt(
     intervals = task_intervals(trace)
     order = row_order(trace)
     grouped = len(order) > max_rows
+    span_row_of: dict[int | None, int] = {}
+    with_spans = {span.task for span in trace.spans}
     if grouped:
         groups: dict[str, list[int]] = {}
         for tid in order:
             groups.setdefault(trace.tasks[tid].coroutine, []).append(tid)
-        labels = [f"{name}  ×{len(ids)}" for name, ids in groups.items()]
+        labels = [shorten(f"{name}  ×{len(ids)}", _ROW_LABEL) for name, ids in groups.items()]
         row_of = {tid: i for i, ids in enumerate(groups.values()) for tid in ids}
+        if trace.spans:
+            span_row_of = {task: len(labels) for task in with_spans}
+            labels.append("spans")
     else:
-        labels = [f"{trace.tasks[t].name}  {_coroutine_label(trace, t)}" for t in order]
-        row_of = {tid: i for i, tid in enumerate(order)}
+        labels, row_of = [], {}
+        if None in with_spans:
+            span_row_of[None] = len(labels)
+            labels.append("spans (outside tasks)")
+        for t in order:
+            row_of[t] = len(labels)
+            labels.append(
+                shorten(f"{trace.tasks[t].name}  {_coroutine_label(trace, t)}", _ROW_LABEL)
+            )
+            if t in with_spans:
+                span_row_of[t] = len(labels)
+                labels.append("  ↳ spans")
     nrows = max(1, len(labels))
     lanes = lane_rows(trace)
     height = 1.9 + 0.34 * nrows + (0.6 + _LANE_ROW * len(lanes) if lanes else 0.0)
@@ -97,8 +122,8 @@ def gantt(
         )
     else:
         ax, lane_ax = fig.add_subplot(), None
-    span_end = max(trace.end, trace.start + 1)
-    x0, x1 = _s(trace.start), _s(span_end)
+    span_end = max(trace.end_ns, trace.start_ns + 1)
+    x0, x1 = _s(trace.start_ns), _s(span_end)
     pad = (x1 - x0) * 0.01
     ax.set_xlim(x0 - pad, x1 + pad)
     ax.set_ylim(nrows - 0.5, -0.5)
@@ -106,27 +131,32 @@ def gantt(
     ax.set_xlabel("virtual time (s)")
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
+    placer = LabelPlacer()
     if grouped:
         _draw_grouped(ax, intervals, groups)
     else:
         _draw_rows(ax, intervals, row_of, x1 - x0)
         _draw_arrows(ax, trace, row_of)
-        _draw_outcomes(ax, trace, row_of, labelled=nrows <= 30, right=x0 + 0.85 * (x1 - x0))
-        if nrows <= 30:
-            _draw_wait_labels(ax, trace, row_of, span_end - trace.start)
+        _draw_outcomes(ax, trace, row_of, placer)
+        _draw_wait_labels(ax, trace, row_of, placer)
+    _draw_delays(ax, trace, row_of)
+    _draw_spans(ax, trace, span_row_of, placer)
     _draw_critical_path(ax, trace, row_of)
-    _draw_marks(ax, trace)
-    _legend(fig, ax, grouped)
+    _draw_marks(ax, trace, placer)
+    _legend(fig, ax, grouped, delays=bool(trace.delays))
     if lane_ax is not None:
-        _draw_lane_axes(ax, lane_ax, trace, lanes, span_end - trace.start)
+        _draw_lane_axes(ax, lane_ax, trace, lanes, span_end - trace.start_ns)
     head = title if title is not None else (trace.title or "asyncsim trace")
-    where = f" in {wall:.3f} s wall" if wall is not None else ""
     status = "" if trace.error is None else f" (stopped: {trace.error.split(':')[0]})"
     fig.suptitle(
-        f"{head}: {trace.elapsed:.9g} s virtual{where}, {len(trace.tasks)} tasks, "
-        f"{len(trace.steps)} steps{status}",
+        shorten(
+            f"{head}: {numbers_line(trace.elapsed, wall, trace.callbacks)}, "
+            f"{len(trace.tasks):,} tasks{status}",
+            150,
+        ),
         fontsize=11,
     )
+    placer.place(fig)
     if path is not None:
         fig.savefig(os.fspath(path))
     return fig
@@ -161,10 +191,6 @@ def _draw_rows(
         )
 
 
-def _function(where: str) -> str:
-    return where.split("() at ", 1)[0].rsplit(".", 1)[-1] if where else ""
-
-
 def _coroutine_label(trace: Trace, tid: int) -> str:
     """The coroutine's name; for a decorator's wrapper, the user function it runs."""
     row = trace.tasks[tid]
@@ -173,40 +199,86 @@ def _coroutine_label(trace: Trace, tid: int) -> str:
     return f"{row.coroutine}()"
 
 
-def _wait_text(step: Any, trace: Trace) -> str:
-    func = _function(step.where)
-    where = f" in {func}()" if func and step.blocked != "task" else ""
-    if step.blocked == "sleep" and step.until is not None:
-        return f"sleep {(step.until - step.end) / TICKS_PER_SECOND:.4g} s{where}"
-    if step.blocked == "task" and step.target is not None:
-        return f"await {trace.tasks[step.target].name}"
-    if step.blocked in ("ready", "done"):
-        return ""
-    return f"{step.detail or step.blocked}{where}"
-
-
-def _draw_wait_labels(ax: Any, trace: Trace, row_of: dict[int, int], width: int) -> None:
-    following: dict[int, int] = {}
-    ends: list[tuple[Any, int]] = []
-    for step in reversed(trace.steps):
-        ends.append((step, following.get(step.task, trace.end)))
-        following[step.task] = step.start
-    for step, end in ends:
-        if step.task not in row_of or (end - step.end) * 9 < width:
+def _draw_wait_labels(ax: Any, trace: Trace, row_of: dict[int, int], placer: LabelPlacer) -> None:
+    """Each wait's text (what it waited on and why it ended) on its bar, if it fits."""
+    for wait in waits(trace).values():
+        if wait.task not in row_of or wait.end_ns <= wait.start_ns:
             continue
-        text = _wait_text(step, trace)
-        if text:
-            ax.text(
-                _s(step.end + (end - step.end) // 2),
-                row_of[step.task] - 0.1,
-                text,
-                ha="center",
-                va="center",
-                fontsize=7.5,
-                color="#1a1a1a",
-                clip_on=True,
-                zorder=6,
+        y = row_of[wait.task]
+        xa, xb = _s(wait.start_ns), _s(wait.end_ns)
+        placer.add(
+            ax,
+            wait.labels(),
+            (xa + xb) / 2,
+            y,
+            box=(xa, xb, y - 0.36, y + 0.36),
+            ha="center",
+            va="center",
+            fontsize=7.5,
+            color="#1a1a1a",
+            zorder=6,
+            gid="wait-label",
+            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6},
+        )
+
+
+def _draw_delays(ax: Any, trace: Trace, row_of: dict[int, int]) -> None:
+    """What a schedule injected, hatched in red over the bars it made longer."""
+    from matplotlib.collections import PolyCollection
+
+    verts = []
+    for delay in trace.delays:
+        if delay.task is None or delay.task not in row_of or delay.late_ns <= 0:
+            continue
+        y = row_of[delay.task]
+        xa, xb = _s(delay.start_ns), _s(delay.end_ns)
+        verts.append([(xa, y - 0.36), (xb, y - 0.36), (xb, y + 0.36), (xa, y + 0.36)])
+    if verts:
+        ax.add_collection(
+            PolyCollection(
+                verts,
+                facecolors="none",
+                edgecolors=_DELAY,
+                hatch="////",
+                linewidths=1.2,
+                gid="delay",
+                zorder=5,
             )
+        )
+
+
+def _draw_spans(
+    ax: Any, trace: Trace, span_row_of: dict[int | None, int], placer: LabelPlacer
+) -> None:
+    """``asyncsim.span`` blocks as bars on their own row under their task, labelled."""
+    from matplotlib.collections import PolyCollection
+
+    verts = []
+    for span in trace.spans:
+        y = span_row_of.get(span.task)
+        if y is None:
+            continue
+        xa, xb = _s(span.start_ns), _s(span.end_ns)
+        verts.append([(xa, y - 0.28), (xb, y - 0.28), (xb, y + 0.28), (xa, y + 0.28)])
+        placer.add(
+            ax,
+            [span.label],
+            (xa + xb) / 2,
+            y,
+            box=(xa, xb, y - 0.3, y + 0.3),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white",
+            zorder=6,
+            gid="span-label",
+        )
+    if verts:
+        ax.add_collection(
+            PolyCollection(
+                verts, facecolors=_SPAN, edgecolors="white", linewidths=0.6, alpha=0.85, gid="span"
+            )
+        )
 
 
 def _draw_arrows(ax: Any, trace: Trace, row_of: dict[int, int]) -> None:
@@ -216,7 +288,13 @@ def _draw_arrows(ax: Any, trace: Trace, row_of: dict[int, int]) -> None:
     for row in trace.tasks:
         if row.parent is not None and row.parent in row_of:
             arrows.append(
-                ("spawn", _s(row.created), row_of[row.parent], _s(row.created), row_of[row.id])
+                (
+                    "spawn",
+                    _s(row.created_ns),
+                    row_of[row.parent],
+                    _s(row.created_ns),
+                    row_of[row.id],
+                )
             )
     steps = trace.steps
     for step in steps:
@@ -224,7 +302,13 @@ def _draw_arrows(ax: Any, trace: Trace, row_of: dict[int, int]) -> None:
             waker = steps[step.waker]
             if waker.task != step.task:
                 arrows.append(
-                    ("wake", _s(waker.end), row_of[waker.task], _s(step.start), row_of[step.task])
+                    (
+                        "wake",
+                        _s(waker.end_ns),
+                        row_of[waker.task],
+                        _s(step.start_ns),
+                        row_of[step.task],
+                    )
                 )
     for kind, xa, ya, xb, yb in arrows[:_MAX_ARROWS]:
         if ya == yb:
@@ -246,31 +330,33 @@ def _draw_arrows(ax: Any, trace: Trace, row_of: dict[int, int]) -> None:
         )
 
 
-def _draw_outcomes(
-    ax: Any, trace: Trace, row_of: dict[int, int], *, labelled: bool, right: float
-) -> None:
+def _draw_outcomes(ax: Any, trace: Trace, row_of: dict[int, int], placer: LabelPlacer) -> None:
     for outcome, marker, colour in (("exception", "X", _FAILED), ("cancelled", "x", _CANCELLED)):
-        rows = [r for r in trace.tasks if r.outcome == outcome and r.finished is not None]
+        rows = [r for r in trace.tasks if r.outcome == outcome and r.finished_ns is not None]
         if not rows:
             continue
-        xs = [_s(r.finished) for r in rows]  # type: ignore[arg-type]
+        xs = [_s(r.finished_ns) for r in rows]  # type: ignore[arg-type]
         ys = [row_of[r.id] for r in rows]
         ax.scatter(xs, ys, marker=marker, s=60, color=colour, zorder=7, gid=outcome)
-        if labelled:
-            for r, x, y in zip(rows, xs, ys, strict=True):
-                text = r.detail.split(":")[0] if outcome == "exception" else "cancelled"
-                late = x > right  # near the right edge: write it on the left of the marker
-                ax.annotate(
-                    text,
-                    (x, y),
-                    xytext=(-7 if late else 7, -9),
-                    textcoords="offset points",
-                    fontsize=7.5,
-                    color=colour,
-                    va="center",
-                    ha="right" if late else "left",
-                    zorder=7,
-                )
+        xmin, xmax = ax.get_xlim()
+        gap = (xmax - xmin) * 0.008
+        for r, x, y in zip(rows, xs, ys, strict=True):
+            text = r.detail.split(":")[0] if outcome == "exception" else "cancelled"
+            # Beside the marker: on its right if there is room, else on its left.
+            placer.add(
+                ax,
+                [text],
+                x + gap,
+                y - 0.05,
+                box=(x + gap, xmax, y - 0.45, y + 0.45),
+                alternative=(x - gap, "right", (xmin, x - gap, y - 0.45, y + 0.45)),
+                ha="left",
+                va="center",
+                fontsize=7.5,
+                color=colour,
+                zorder=7,
+                gid=f"{outcome}-label",
+            )
 
 
 def _draw_grouped(
@@ -313,7 +399,7 @@ def _draw_critical_path(ax: Any, trace: Trace, row_of: dict[int, int]) -> None:
         if seg.task is None or seg.task not in row_of:
             continue
         y = row_of[seg.task] + 0.2
-        xa, xb = _s(seg.start), _s(seg.end)
+        xa, xb = _s(seg.start_ns), _s(seg.end_ns)
         if prev is not None and prev[1] != y:
             lines.append([(prev[0], prev[1]), (xa, y)])
         lines.append([(xa, y), (xb, y)])
@@ -331,30 +417,35 @@ def _draw_critical_path(ax: Any, trace: Trace, row_of: dict[int, int]) -> None:
         )
 
 
-def _draw_marks(ax: Any, trace: Trace) -> None:
+def _draw_marks(ax: Any, trace: Trace, placer: LabelPlacer) -> None:
+    ylow = ax.get_ylim()[0]  # the bottom row's edge (the y axis is inverted)
     for mark in trace.marks:
-        x = _s(mark.time)
+        x = _s(mark.time_ns)
         ax.axvline(x, color="#444444", linestyle=":", linewidth=1, gid="mark")
-        ax.annotate(
-            mark.label,
-            (x, 0),
-            xycoords=("data", "axes fraction"),
-            xytext=(2, 2),
-            textcoords="offset points",
-            fontsize=7,
+        placer.add(
+            ax,
+            [mark.label],
+            x,
+            ylow - 0.05,
             rotation=90,
+            ha="left",
             va="bottom",
+            fontsize=7,
+            zorder=6,
+            gid="mark-label",
         )
-    for span in trace.spans:
-        ax.axvspan(_s(span.start), _s(span.end), color="#000000", alpha=0.05, gid="span")
 
 
-def _legend(fig: Any, ax: Any, grouped: bool) -> None:
+def _legend(fig: Any, ax: Any, grouped: bool, *, delays: bool = False) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     handles: list[Any] = [Patch(color=color, label=label) for label, color in STATES.values()]
     handles.append(Line2D([], [], color=_CRITICAL, linewidth=2.6, label="critical path"))
+    if delays:
+        handles.append(
+            Patch(facecolor="none", edgecolor=_DELAY, hatch="////", label="late (the schedule)")
+        )
     if not grouped:
         handles.append(Line2D([], [], color=_SPAWN, linestyle="--", marker=">", label="spawn"))
         handles.append(Line2D([], [], color=_WAKE, marker=">", label="wake"))

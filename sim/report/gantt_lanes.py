@@ -48,16 +48,18 @@ def _pack(intervals: list[Any], end: int) -> list[list[Any]]:
     """Greedy interval packing: each interval on the first sub-row free at its start."""
     rows: list[list[Any]] = []
     ends: list[int] = []
-    for item in sorted(intervals, key=lambda i: (i.start, i.end if i.end is not None else end)):
-        stop = item.end if item.end is not None else end
+    for item in sorted(
+        intervals, key=lambda i: (i.start_ns, i.end_ns if i.end_ns is not None else end)
+    ):
+        stop = item.end_ns if item.end_ns is not None else end
         for k, free in enumerate(ends):
-            if free <= item.start and not (free == item.start == stop):
+            if free <= item.start_ns and not (free == item.start_ns == stop):
                 rows[k].append(item)
-                ends[k] = max(stop, item.start + 1)
+                ends[k] = max(stop, item.start_ns + 1)
                 break
         else:
             rows.append([item])
-            ends.append(max(stop, item.start + 1))
+            ends.append(max(stop, item.start_ns + 1))
     return rows
 
 
@@ -85,7 +87,7 @@ def lane_rows(trace: Trace) -> list[LaneRow]:
         items = intervals[name]
         if not items:
             continue
-        packed = _pack(items, trace.end)
+        packed = _pack(items, trace.end_ns)
         if len(packed) > MAX_SUBROWS or bar_lanes > _MAX_BAR_LANES:
             label = f"{name}  ({len(items)}, max {len(packed)} at once)"
             out.append(LaneRow(name, label, "count", tuple(items), True))
@@ -118,26 +120,26 @@ def draw_lanes(ax: Any, trace: Trace, rows: list[LaneRow], width: int) -> None:
     from matplotlib.collections import LineCollection, PolyCollection
 
     kinds = {lane.name: lane.kind for lane in trace.lanes}
-    end = trace.end
+    end = trace.end_ns
     verts: list[Any] = []
     colours: list[str] = []
     ticks: list[Any] = []
     separators: list[Any] = []
-    x_lo, x_hi = _s(trace.start) - _s(width), _s(end) + _s(width)
+    x_lo, x_hi = _s(trace.start_ns) - _s(width), _s(end) + _s(width)
     for y, row in enumerate(rows):
         if row.first and y > 0:
             separators.append([(x_lo, y - 0.5), (x_hi, y - 0.5)])
         if row.what == "bars":
             for item in row.items:
-                stop = item.end if item.end is not None else end
+                stop = item.end_ns if item.end_ns is not None else end
                 colour = _colour(kinds.get(row.lane, ""), item)
-                if stop <= item.start:
-                    ticks.append([(_s(item.start), y - 0.38), (_s(item.start), y + 0.38)])
+                if stop <= item.start_ns:
+                    ticks.append([(_s(item.start_ns), y - 0.38), (_s(item.start_ns), y + 0.38)])
                     continue
-                xa, xb = _s(item.start), _s(stop)
+                xa, xb = _s(item.start_ns), _s(stop)
                 verts.append([(xa, y - 0.38), (xb, y - 0.38), (xb, y + 0.38), (xa, y + 0.38)])
                 colours.append(colour)
-                if (stop - item.start) * 130 > width * max(4, len(item.label)):
+                if (stop - item.start_ns) * 130 > width * max(4, len(item.label)):
                     ax.text(
                         (xa + xb) / 2,
                         y,
@@ -151,12 +153,18 @@ def draw_lanes(ax: Any, trace: Trace, rows: list[LaneRow], width: int) -> None:
                     )
         elif row.what == "count":
             edges = sorted(
-                {t for i in row.items for t in (i.start, i.end if i.end is not None else end)}
+                {
+                    t
+                    for i in row.items
+                    for t in (i.start_ns, i.end_ns if i.end_ns is not None else end)
+                }
             )
             grid = np.array(edges, dtype=np.int64)
-            starts = np.sort(np.array([i.start for i in row.items], dtype=np.int64))
+            starts = np.sort(np.array([i.start_ns for i in row.items], dtype=np.int64))
             stops = np.sort(
-                np.array([i.end if i.end is not None else end for i in row.items], dtype=np.int64)
+                np.array(
+                    [i.end_ns if i.end_ns is not None else end for i in row.items], dtype=np.int64
+                )
             )
             count = np.searchsorted(starts, grid, side="right") - np.searchsorted(
                 stops, grid, side="right"
@@ -182,7 +190,7 @@ def draw_lanes(ax: Any, trace: Trace, rows: list[LaneRow], width: int) -> None:
                 peak = max(s.queue for s in series) or 1
                 values = [s.queue / peak for s in series]
                 colour, gid = _QUEUE, "lane-queue"
-            xs = [_s(s.time) for s in series] + [_s(max(end, series[-1].time))]
+            xs = [_s(s.time_ns) for s in series] + [_s(max(end, series[-1].time_ns))]
             ys = values + values[-1:]
             ax.fill_between(
                 xs,

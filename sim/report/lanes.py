@@ -38,7 +38,8 @@ class LaneSummary(NamedTuple):
 
 def _max_at_once(items: list[Any], end: int) -> int:
     edges = sorted(
-        [(i.start, 1) for i in items] + [(i.end if i.end is not None else end, -1) for i in items],
+        [(i.start_ns, 1) for i in items]
+        + [(i.end_ns if i.end_ns is not None else end, -1) for i in items],
         key=lambda e: (e[0], e[1]),
     )
     best = now = 0
@@ -51,9 +52,9 @@ def _max_at_once(items: list[Any], end: int) -> int:
 def _time_average(samples: list[Any], field: int, end: int) -> float:
     area = 0
     for sample, following in zip(samples, [*samples[1:], None], strict=True):
-        stop = end if following is None else following.time
-        area += sample[field] * max(0, min(stop, end) - sample.time)
-    span = end - samples[0].time
+        stop = end if following is None else following.time_ns
+        area += sample[field] * max(0, min(stop, end) - sample.time_ns)
+    span = end - samples[0].time_ns
     return area / span if span > 0 else 0.0
 
 
@@ -66,21 +67,21 @@ def lane_summary(trace: Trace) -> list[LaneSummary]:
     for lane in trace.lanes:
         items = [i for i in trace.intervals if i.lane == lane.name]
         samples = [s for s in trace.samples if s.lane == lane.name]
-        ended = [i for i in items if i.end is not None]
+        ended = [i for i in items if i.end_ns is not None]
         waits = [
             float(w)
             for i in items
             if isinstance(w := i.info.get("wait"), (int, float)) and not isinstance(w, bool)
         ]
         mean_duration = (
-            math.fsum(to_seconds(i.end - i.start) for i in ended) / len(ended)  # type: ignore[operator]
+            math.fsum(to_seconds(i.end_ns - i.start_ns) for i in ended) / len(ended)  # type: ignore[operator]
             if ended
             else None
         )
         utilization = mean_queue = None
         max_queue = None
         if samples:
-            end = max(trace.end, samples[-1].time)
+            end = max(trace.end_ns, samples[-1].time_ns)
             capacity = lane.capacity or max(s.busy for s in samples) or 1
             utilization = _time_average(samples, 3, end) / capacity
             mean_queue = _time_average(samples, 2, end)
@@ -90,7 +91,7 @@ def lane_summary(trace: Trace) -> list[LaneSummary]:
                 lane=lane.name,
                 kind=lane.kind,
                 intervals=len(items),
-                max_at_once=_max_at_once(items, trace.end) if items else None,
+                max_at_once=_max_at_once(items, trace.end_ns) if items else None,
                 mean_duration=mean_duration,
                 utilization=utilization,
                 mean_queue=mean_queue,
@@ -152,9 +153,9 @@ def lanes_html(trace: Trace) -> str:
             (
                 item.lane,
                 item.label,
-                seconds_text(item.start),
-                "open at the end" if item.end is None else seconds_text(item.end),
-                "" if item.end is None else seconds_text(item.end - item.start),
+                seconds_text(item.start_ns),
+                "open at the end" if item.end_ns is None else seconds_text(item.end_ns),
+                "" if item.end_ns is None else seconds_text(item.end_ns - item.start_ns),
                 names[item.task] if item.task is not None else "",
                 ", ".join(f"{k}={v}" for k, v in item.attrs),
             )

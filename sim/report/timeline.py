@@ -43,21 +43,21 @@ def task_intervals(trace: Trace) -> dict[int, list[tuple[str, int, int]]]:
     blocks: dict[int, list[tuple[int, int]]] = {}
     for block in trace.blocks:
         if block.task is not None:
-            blocks.setdefault(block.task, []).append((block.start, block.end))
+            blocks.setdefault(block.task, []).append((block.start_ns, block.end_ns))
     for step in trace.steps:
         rows = out[step.task]
         prev = last.get(step.task)
         if prev is None:
-            start = trace.tasks[step.task].created
-            if step.start > start:
-                rows.append(("ready", start, step.start))
+            start = trace.tasks[step.task].created_ns
+            if step.start_ns > start:
+                rows.append(("ready", start, step.start_ns))
         else:
-            _wait(rows, prev, step.start)
-        rows.append(("running", step.start, step.end))
+            _wait(rows, prev, step.start_ns)
+        rows.append(("running", step.start_ns, step.end_ns))
         last[step.task] = step
     for tid, prev in last.items():
-        if prev.blocked != "done" and trace.end > prev.end:
-            _wait(out[tid], prev, trace.end)
+        if prev.blocked != "done" and trace.end_ns > prev.end_ns:
+            _wait(out[tid], prev, trace.end_ns)
     for tid, spans in blocks.items():
         out[tid].extend(("blocked", a, b) for a, b in spans)
     return out
@@ -65,11 +65,11 @@ def task_intervals(trace: Trace) -> dict[int, list[tuple[str, int, int]]]:
 
 def _wait(rows: list[tuple[str, int, int]], prev: Any, until: int) -> None:
     state = _wait_state(prev.blocked)
-    if state == "sleeping" and prev.until is not None and prev.until < until:
-        rows.append(("sleeping", prev.end, max(prev.end, prev.until)))
-        rows.append(("ready", max(prev.end, prev.until), until))
+    if state == "sleeping" and prev.until_ns is not None and prev.until_ns < until:
+        rows.append(("sleeping", prev.end_ns, max(prev.end_ns, prev.until_ns)))
+        rows.append(("ready", max(prev.end_ns, prev.until_ns), until))
     else:
-        rows.append((state, prev.end, until))
+        rows.append((state, prev.end_ns, until))
 
 
 def row_order(trace: Trace) -> list[int]:

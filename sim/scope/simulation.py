@@ -8,6 +8,7 @@ tells models, sweeps and schedules which simulation they run in, and
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import random
@@ -178,7 +179,7 @@ class Simulation:
         if self.tracer is None:
             return None
         end = None if elapsed is None else to_ticks(self.start + elapsed)
-        return self.tracer.build(end=end, error=error)
+        return self.tracer.build(end=end, error=error, callbacks=self.steps)
 
     def __enter__(self) -> Simulation:
         if self.seed is not None:
@@ -231,4 +232,10 @@ def perturb_latency(seconds: float) -> float:
     state = getattr(simulation, "schedule_state", None)
     if state is None:
         return seconds
-    return state.latency(seconds)
+    longer = state.latency(seconds)
+    extra = to_ticks(longer) - to_ticks(seconds)
+    loop = asyncio._get_running_loop()
+    if extra > 0 and isinstance(loop, VirtualEventLoop) and loop._instruments:
+        due = loop.clock.now + to_ticks(seconds)
+        loop._delay_injected(None, "latency", due, extra)  # (for the trace: see Delay)
+    return longer

@@ -14,6 +14,7 @@ threads run for real and take zero virtual time.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from asyncsim.clock import TICKS_PER_SECOND, Clock, to_ticks
+from asyncsim.core import durations
 
 __all__ = ["DEFAULT_EPOCH", "patched_time"]
 
@@ -98,7 +100,11 @@ def _sleep(seconds: float) -> None:
         _real_sleep(seconds)  # raises the same TypeError as the real one
     if seconds < 0 or math.isnan(seconds):
         raise ValueError("sleep length must be non-negative")
-    s[0].block(to_ticks(seconds))
+    ticks = to_ticks(seconds)
+    plan = durations.current()
+    if plan is not None:  # a what-if profile run may scale this call site
+        ticks = plan.block(sys._getframe(1), ticks)
+    s[0].block(ticks)
 
 
 _FAKE: dict[str, Callable[..., Any]] = {

@@ -1,5 +1,11 @@
 """One run of a sweep, as a worker executes it: simulate, catch, measure, record.
 
+A run is ``simulate(fn(**point), seed=seed, **options)``, unless ``fn`` has a method
+``simulate_point(point, seed, *, trace, **options)`` returning ``(run, metrics)``: then
+that method makes the run (a :class:`asyncsim.Run`) and ``metrics`` (a dict) joins the
+run's metrics. A what-if profile's function uses it to run each point with one
+component's durations scaled (:mod:`asyncsim.sweeps.whatif`).
+
 Runs in one process never overlap (a lock): a simulation seeds the global ``random``
 module, so two runs on threads of one process (a thread pool, Dask with
 ``processes=False``) would disturb each other's draws. And while a run is going on in a
@@ -115,17 +121,23 @@ def run_one(
         fields: dict[str, Any] = {"outcome": "ok"}
         values: dict[str, Any] = {}
         try:
-            coro = fn(**point)
-            if not inspect.iscoroutine(coro):
-                raise TypeError(
-                    f"{fn_name(fn)}(**{point!r}) returned {type(coro).__name__}, not a "
-                    f"coroutine: sweep an async function"
-                )
-            outcome = simulate(coro, seed=seed, trace=bool(trace), **options)
+            extra: Mapping[str, Any] = {}
+            simulate_point = getattr(fn, "simulate_point", None)
+            if simulate_point is not None:  # fn runs its points itself (see the docstring)
+                outcome, extra = simulate_point(point, seed, trace=bool(trace), **options)
+            else:
+                coro = fn(**point)
+                if not inspect.iscoroutine(coro):
+                    raise TypeError(
+                        f"{fn_name(fn)}(**{point!r}) returned {type(coro).__name__}, not a "
+                        f"coroutine: sweep an async function"
+                    )
+                outcome = simulate(coro, seed=seed, trace=bool(trace), **options)
             if outcome.exception is not None:
                 fields = _error_fields(outcome.exception)
             elif isinstance(outcome.result, Mapping):
                 values.update(outcome.result)
+            values.update(extra)
             if metrics is not None:
                 values.update(metrics(outcome))
         except (Exception, SystemExit) as exc:

@@ -17,25 +17,30 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from asyncsim.trace.records import StepRow, Trace
 
-__all__ = ["Causes", "Gap", "overlaps_block"]
+__all__ = ["TIMER_WAKES", "Causes", "Gap", "overlaps_block"]
+
+#: ``StepRow.wake`` values of a step woken by a timer (``"timeout"``: one of asyncio's
+#: own timeouts, as in ``wait_for``, ``wait``, ``as_completed``, ``asyncio.timeout``).
+TIMER_WAKES = ("timer", "timeout")
 
 
 class Gap(NamedTuple):
-    """A wait between a cause and the step it made run, ``start`` to ``end`` ticks.
+    """A wait between a cause and the step it made run, ``start_ns`` to ``end_ns`` ticks.
 
-    ``kind`` is as in :class:`asyncsim.trace.critical_path.Segment`.
+    ``kind``, ``where`` and ``inner`` are as in :class:`asyncsim.trace.critical_path.Segment`.
     """
 
-    start: int
-    end: int
+    start_ns: int
+    end_ns: int
     kind: str
     task: int | None
     where: str
+    inner: str = ""
 
 
 def overlaps_block(trace: Trace, loop: int, start: int, end: int) -> bool:
     """Whether a blocking ``time.sleep`` held ``loop`` between ``start`` and ``end`` ticks."""
-    return any(b.loop == loop and b.start < end and b.end > start for b in trace.blocks)
+    return any(b.loop == loop and b.start_ns < end and b.end_ns > start for b in trace.blocks)
 
 
 class Causes:
@@ -60,37 +65,44 @@ class Causes:
         steps = self.trace.steps
         pred: int | None = None
         gaps: list[Gap] = []
-        wait_kind, wait_where = "ready", ""
+        wait_kind, wait_where, wait_inner = "ready", "", ""
         if cur.wake in ("step", "spawn") and cur.waker is not None:
             pred = cur.waker
-        elif cur.wake == "timer" and cur.waker is not None:
+        elif cur.wake in TIMER_WAKES and cur.waker is not None:
             pred = cur.waker
             p = steps[pred]
-            due = max(p.end, min(cur.due if cur.due is not None else p.end, cur.start))
-            kind = "sleep" if p.task == cur.task and p.blocked == "sleep" else "timer"
-            gaps.append(Gap(p.end, due, kind, p.task, p.where))
+            due = max(
+                p.end_ns, min(cur.due_ns if cur.due_ns is not None else p.end_ns, cur.start_ns)
+            )
+            kind = "sleep" if p.task == cur.task and p.blocked == "sleep" else cur.wake
+            gaps.append(Gap(p.end_ns, due, kind, p.task, p.where, p.inner))
         elif cur.wake == "start":
             pred = self.prev_loop_end.get(cur.loop)
             wait_kind = "outside"
         else:
             pred = self.prev_of_task.get(cur.id)
             if pred is not None:
-                wait_kind, wait_where = steps[pred].blocked, steps[pred].where
-        avail = gaps[-1].end if gaps else (steps[pred].end if pred is not None else None)
+                before_step = steps[pred]
+                wait_kind, wait_where, wait_inner = (
+                    before_step.blocked,
+                    before_step.where,
+                    before_step.inner,
+                )
+        avail = gaps[-1].end_ns if gaps else (steps[pred].end_ns if pred is not None else None)
         # Became runnable earlier, but the loop was busy: the previous step held it.
-        if cur.start > (avail if avail is not None else cur.ready) and cur.id > 0:
+        if cur.start_ns > (avail if avail is not None else cur.ready_ns) and cur.id > 0:
             before = steps[cur.id - 1]
-            if before.loop == cur.loop and (avail is None or before.end > avail):
+            if before.loop == cur.loop and (avail is None or before.end_ns > avail):
                 kind = (
                     "blocked"
-                    if overlaps_block(self.trace, cur.loop, before.end, cur.start)
+                    if overlaps_block(self.trace, cur.loop, before.end_ns, cur.start_ns)
                     else "ready"
                 )
-                return before.id, [Gap(before.end, cur.start, kind, cur.task, "")]
-        low = avail if avail is not None else self.trace.start
-        if cur.start > low:
+                return before.id, [Gap(before.end_ns, cur.start_ns, kind, cur.task, "")]
+        low = avail if avail is not None else self.trace.start_ns
+        if cur.start_ns > low:
             kind = wait_kind
-            if kind == "ready" and overlaps_block(self.trace, cur.loop, low, cur.start):
+            if kind == "ready" and overlaps_block(self.trace, cur.loop, low, cur.start_ns):
                 kind = "blocked"
-            gaps.append(Gap(low, cur.start, kind, cur.task, wait_where))
+            gaps.append(Gap(low, cur.start_ns, kind, cur.task, wait_where, wait_inner))
         return pred, gaps

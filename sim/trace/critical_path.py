@@ -21,26 +21,45 @@ __all__ = ["Segment", "critical_path"]
 
 
 class Segment(NamedTuple):
-    """One stretch of the critical path, ``start`` to ``end`` in ticks (ns).
+    """One stretch of the critical path, ``start`` to ``end`` in virtual seconds
+    (``start_ns``/``end_ns`` in ticks).
 
     ``kind`` is ``running`` (a step that took virtual time), ``blocked`` (the loop
     held by a blocking ``time.sleep``), ``sleep`` (an ``asyncio.sleep``), ``timer``
     (another timer), ``ready`` (waiting for the loop), ``outside`` (time outside any
     event loop) or the kind of wait that ended (``executor``, ``future`` ...).
-    ``where`` is the innermost user frame involved; ``task`` a task id or None.
+    ``where`` is the innermost frame of the user's own code involved
+    (``"function() at file:line"``), ``inner`` the library frame below it (e.g. inside
+    aiohttp) or ""; ``task`` a task id or None, ``name`` its name.
     """
 
     task: int | None
     name: str
     where: str
-    start: int
-    end: int
+    start_ns: int
+    end_ns: int
     kind: str
+    inner: str = ""
+
+    @property
+    def start(self) -> float:
+        """Start, in virtual seconds."""
+        return self.start_ns / TICKS_PER_SECOND
+
+    @property
+    def end(self) -> float:
+        """End, in virtual seconds."""
+        return self.end_ns / TICKS_PER_SECOND
 
     @property
     def duration(self) -> float:
         """Length of the segment in virtual seconds."""
-        return (self.end - self.start) / TICKS_PER_SECOND
+        return (self.end_ns - self.start_ns) / TICKS_PER_SECOND
+
+    @property
+    def duration_ns(self) -> int:
+        """Length of the segment in ticks."""
+        return self.end_ns - self.start_ns
 
 
 def _final_step(trace: Trace, task: int) -> StepRow | None:
@@ -54,7 +73,7 @@ def _final_step(trace: Trace, task: int) -> StepRow | None:
 def _last_event(trace: Trace) -> StepRow | None:
     last = None
     for step in trace.steps:
-        if step.wake != "outside" and (last is None or step.end > last.end):
+        if step.wake != "outside" and (last is None or step.end_ns > last.end_ns):
             last = step
     return last
 
@@ -97,29 +116,33 @@ def critical_path(trace: Trace, task: int | None = None) -> list[Segment]:
     causes = Causes(trace)
     out: list[Segment] = []
 
-    def add(task_id: int | None, where: str, start: int, end: int, kind: str) -> None:
+    def add(
+        task_id: int | None, where: str, start: int, end: int, kind: str, inner: str = ""
+    ) -> None:
         if end > start:
             name = names[task_id] if task_id is not None else ""
-            out.append(Segment(task_id, name, where, start, end, kind))
+            out.append(Segment(task_id, name, where, start, end, kind, inner))
 
     row = trace.tasks[target]
-    end = trace.end if task is None else (row.finished if row.finished is not None else trace.end)
-    if end > final.end and final.blocked != "done":
-        add(final.task, final.where, final.end, end, final.blocked)
+    end = trace.end_ns
+    if task is not None and row.finished_ns is not None:
+        end = row.finished_ns
+    if end > final.end_ns and final.blocked != "done":
+        add(final.task, final.where, final.end_ns, end, final.blocked, final.inner)
     cur: StepRow | None = final
     while cur is not None:
         blocks = [
             b
             for b in trace.blocks
-            if b.loop == cur.loop and b.start < cur.end and b.end > cur.start
+            if b.loop == cur.loop and b.start_ns < cur.end_ns and b.end_ns > cur.start_ns
         ]
         if blocks:
-            add(cur.task, blocks[0].where, cur.start, cur.end, "blocked")
+            add(cur.task, blocks[0].where, cur.start_ns, cur.end_ns, "blocked")
         else:
-            add(cur.task, cur.where, cur.start, cur.end, "running")
+            add(cur.task, cur.where, cur.start_ns, cur.end_ns, "running", cur.inner)
         pred, gaps = causes.cause(cur)
         for gap in reversed(gaps):
-            add(gap.task, gap.where, gap.start, gap.end, gap.kind)
+            add(gap.task, gap.where, gap.start_ns, gap.end_ns, gap.kind, gap.inner)
         cur = trace.steps[pred] if pred is not None else None
     out.reverse()
     return out

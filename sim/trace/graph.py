@@ -32,8 +32,9 @@ __all__ = [
 def step_dag(trace: Trace) -> nx.DiGraph:
     """The happens-before DAG of steps.
 
-    Nodes are step indices (attributes: task, start, end, blocked, where) plus
-    ``"origin"``. Edges have a ``kind`` (``cause``: the step that made the next
+    Nodes are step indices (attributes: task, ``start_ns``, ``end_ns`` in ticks,
+    blocked, where) plus ``"origin"`` (``time_ns``).
+    Edges have a ``kind`` (``cause``: the step that made the next
     one run; ``task``: the previous step of the same task; ``loop``: the previous
     step on the same loop) and a ``weight`` in ticks: for a cause edge the time
     from the end of the cause to the end of the step, for the others the step's
@@ -43,19 +44,19 @@ def step_dag(trace: Trace) -> nx.DiGraph:
     import networkx as nx
 
     dag = nx.DiGraph()
-    dag.add_node("origin", time=trace.start)
+    dag.add_node("origin", time_ns=trace.start_ns)
     causes = Causes(trace)
     last_on_loop: dict[int, int] = {}
     for cur in trace.steps:
         dag.add_node(
             cur.id,
             task=cur.task,
-            start=cur.start,
-            end=cur.end,
+            start_ns=cur.start_ns,
+            end_ns=cur.end_ns,
             blocked=cur.blocked,
             where=cur.where,
         )
-        duration = cur.end - cur.start
+        duration = cur.end_ns - cur.start_ns
         pred, _gaps = causes.cause(cur)
         prev = causes.prev_of_task.get(cur.id)
         if prev is not None and prev != pred:
@@ -64,9 +65,9 @@ def step_dag(trace: Trace) -> nx.DiGraph:
         if before is not None and before not in (pred, prev):
             dag.add_edge(before, cur.id, kind="loop", weight=duration)
         if pred is None:
-            dag.add_edge("origin", cur.id, kind="cause", weight=cur.end - trace.start)
+            dag.add_edge("origin", cur.id, kind="cause", weight=cur.end_ns - trace.start_ns)
         else:
-            dag.add_edge(pred, cur.id, kind="cause", weight=cur.end - trace.steps[pred].end)
+            dag.add_edge(pred, cur.id, kind="cause", weight=cur.end_ns - trace.steps[pred].end_ns)
         last_on_loop[cur.loop] = cur.id
     return dag
 
@@ -95,8 +96,8 @@ def task_graph(trace: Trace) -> nx.DiGraph:
             site=row.site,
             parent=-1 if row.parent is None else row.parent,
             loop=row.loop,
-            created=row.created / TICKS_PER_SECOND,
-            finished=-1.0 if row.finished is None else row.finished / TICKS_PER_SECOND,
+            created=row.created_ns / TICKS_PER_SECOND,
+            finished=-1.0 if row.finished_ns is None else row.finished_ns / TICKS_PER_SECOND,
             outcome=row.outcome,
             detail=row.detail,
             steps=counts.get(row.id, 0),
@@ -116,13 +117,13 @@ def task_graph(trace: Trace) -> nx.DiGraph:
 
     for row in trace.tasks:
         if row.parent is not None:
-            edge(row.parent, row.id, "spawn", row.created)
+            edge(row.parent, row.id, "spawn", row.created_ns)
     steps = trace.steps
     for step in steps:
         if step.blocked == "task" and step.target is not None:
-            edge(step.task, step.target, "await", step.end)
-        if step.wake in ("step", "timer") and step.waker is not None:
-            edge(steps[step.waker].task, step.task, "wake", step.ready)
+            edge(step.task, step.target, "await", step.end_ns)
+        if step.wake in ("step", "timer", "timeout") and step.waker is not None:
+            edge(steps[step.waker].task, step.task, "wake", step.ready_ns)
     return graph
 
 

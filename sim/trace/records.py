@@ -9,10 +9,15 @@
   it is suspended);
 * ``marks`` / ``spans``: user annotations from :func:`asyncsim.mark` and :func:`asyncsim.span`;
 * ``blocks``: intervals where a blocking ``time.sleep`` held the loop;
+* ``delays``: what a schedule injected (late timers, extra latency, late thread results);
+* ``exceptions``: the exception chain of the run's failure and of each task that raised;
 * ``lanes``, ``intervals``, ``samples``: what models recorded beside the tasks.
 
-Times are integer ticks (nanoseconds) in the rows, with seconds properties where
-useful. ``Trace.to_json()`` / ``Trace.from_json()`` round-trip exactly (the layout
+Times are stored as integer ticks (nanoseconds) in fields named ``*_ns``; each has a
+property without the suffix that gives virtual seconds (``step.start`` is
+``step.start_ns / 1e9``), so the public times are seconds everywhere.
+
+``Trace.to_json()`` / ``Trace.from_json()`` round-trip exactly (the layout
 is :mod:`asyncsim.trace.schema`), and the same program with the same seed gives
 byte-identical JSON. The recorder that fills these rows is
 :class:`asyncsim.instruments.tracer.Tracer`; the analysis of them is
@@ -29,9 +34,16 @@ from typing import Any, ClassVar, NamedTuple
 from asyncsim.clock import TICKS_PER_SECOND
 from asyncsim.trace import schema
 
+
+def _seconds(ticks: int | None) -> float | None:
+    return None if ticks is None else ticks / TICKS_PER_SECOND
+
+
 __all__ = [
     "FUTURE_KINDS",
     "LOCK_KINDS",
+    "Delay",
+    "ExceptionRow",
     "Lane",
     "LaneInterval",
     "LaneSample",
@@ -50,11 +62,13 @@ FUTURE_KINDS = frozenset({"future", "task", "gather", "wait", "executor"})
 
 
 class TaskRow(NamedTuple):
-    """One task. Times are ticks (ns); ``parent`` and ``id`` index ``Trace.tasks``.
+    """One task (``*_ns``: ticks; ``created``/``finished``: virtual seconds).
 
-    ``outcome`` is ``"result"``, ``"exception"``, ``"cancelled"`` or ``"pending"``
-    (not finished when the trace ended); ``detail`` is the result type or the
-    exception type and message; ``runs`` names the user function that a wrapper
+    ``parent`` and ``id`` index ``Trace.tasks``. ``outcome`` is ``"result"``,
+    ``"exception"``, ``"cancelled"`` or ``"pending"`` (not finished when the trace
+    ended); ``detail`` is a short repr of the result, or the exception's type and
+    message (its chain and where it was raised are in ``Trace.exceptions``);
+    ``runs`` names the user function that a wrapper
     coroutine (a decorator's ``<locals>.wrapper``) was awaiting on its first step.
     """
 
@@ -64,73 +78,191 @@ class TaskRow(NamedTuple):
     site: str
     parent: int | None
     loop: int
-    created: int
-    finished: int | None
+    created_ns: int
+    finished_ns: int | None
     outcome: str
     detail: str
     runs: str = ""
 
+    @property
+    def created(self) -> float:
+        """When the task was created, in virtual seconds."""
+        return self.created_ns / TICKS_PER_SECOND
+
+    @property
+    def finished(self) -> float | None:
+        """When the task finished, in virtual seconds (None: still pending)."""
+        return _seconds(self.finished_ns)
+
 
 class StepRow(NamedTuple):
-    """One step of a task (ticks are nanoseconds of virtual time).
+    """One step of a task (``*_ns``: ticks; the same names without it: virtual seconds).
 
     ``ready`` is when the step was scheduled (became ready), ``start``/``end`` when
     it ran. ``wake`` says what made it ready: ``"start"`` (the main task),
     ``"outside"`` (code outside any step, e.g. ``asyncio.run`` cancelling leftovers),
     ``"spawn"`` (its creation by step ``waker``), ``"step"`` (a callback scheduled
     by step ``waker``, e.g. a future it set or a task it finished), ``"timer"`` (a
-    timer scheduled by step ``waker`` and due at ``due``) or ``"external"`` (a
-    thread or an unknown source). ``blocked`` is what the task waited on after the
+    timer scheduled by step ``waker`` and due at ``due``), ``"timeout"`` (the same, for
+    one of asyncio's own timeouts: ``wait_for``, ``wait``, ``as_completed``,
+    ``asyncio.timeout``) or ``"external"`` (a thread or an unknown source).
+    ``blocked`` is what the task waited on after the
     step (``sleep`` until ``until``; ``task`` ``target``; ``gather``, ``wait``,
     ``future``, ``executor``; ``lock``, ``semaphore``, ``event``, ``condition``,
     ``queue``, ``barrier``; ``ready`` when it only yielded; ``done``), and
-    ``where`` the innermost user frame where it is suspended.
+    ``where`` the innermost frame of the user's own code where it is suspended (not
+    asyncio's, asyncsim's, the standard library's or an installed package's), as
+    ``"function() at file:line"``; ``inner`` the innermost library frame below it
+    (e.g. inside aiohttp), or "" when there is none.
     """
 
     id: int
     task: int
     loop: int
-    ready: int
-    start: int
-    end: int
+    ready_ns: int
+    start_ns: int
+    end_ns: int
     wake: str
     waker: int | None
-    due: int | None
+    due_ns: int | None
     blocked: str
-    until: int | None
+    until_ns: int | None
     target: int | None
     detail: str
     where: str
+    inner: str = ""
+
+    @property
+    def ready(self) -> float:
+        """When the step became ready, in virtual seconds."""
+        return self.ready_ns / TICKS_PER_SECOND
+
+    @property
+    def start(self) -> float:
+        """When the step started, in virtual seconds."""
+        return self.start_ns / TICKS_PER_SECOND
+
+    @property
+    def end(self) -> float:
+        """When the step ended, in virtual seconds."""
+        return self.end_ns / TICKS_PER_SECOND
+
+    @property
+    def due(self) -> float | None:
+        """When the timer that woke it was due, in virtual seconds (None: no timer)."""
+        return _seconds(self.due_ns)
+
+    @property
+    def until(self) -> float | None:
+        """When the sleep it ended in was due, in virtual seconds (None: no sleep)."""
+        return _seconds(self.until_ns)
 
 
 class Mark(NamedTuple):
-    """A ``asyncsim.mark(label)`` call at ``time`` ticks, from task ``task`` (or None)."""
+    """A ``asyncsim.mark(label)`` call at ``time`` (virtual seconds), from ``task`` (or None)."""
 
-    time: int
+    time_ns: int
     label: str
     task: int | None
+
+    @property
+    def time(self) -> float:
+        """When, in virtual seconds."""
+        return self.time_ns / TICKS_PER_SECOND
 
 
 class Span(NamedTuple):
-    """A ``with asyncsim.span(label):`` block from ``start`` to ``end`` ticks."""
+    """A ``with asyncsim.span(label):`` block from ``start`` to ``end`` (virtual seconds)."""
 
     label: str
     task: int | None
-    start: int
-    end: int
+    start_ns: int
+    end_ns: int
+
+    @property
+    def start(self) -> float:
+        """Start, in virtual seconds."""
+        return self.start_ns / TICKS_PER_SECOND
+
+    @property
+    def end(self) -> float:
+        """End, in virtual seconds."""
+        return self.end_ns / TICKS_PER_SECOND
 
 
 class LoopBlock(NamedTuple):
-    """A blocking ``time.sleep`` held loop ``loop`` from ``start`` to ``end`` ticks.
+    """A blocking ``time.sleep`` held loop ``loop`` from ``start`` to ``end`` (virtual seconds).
 
     ``task`` is the task whose step called it (None for a plain callback).
     """
 
     loop: int
     task: int | None
-    start: int
-    end: int
+    start_ns: int
+    end_ns: int
     where: str
+
+    @property
+    def start(self) -> float:
+        """Start, in virtual seconds."""
+        return self.start_ns / TICKS_PER_SECOND
+
+    @property
+    def end(self) -> float:
+        """End, in virtual seconds."""
+        return self.end_ns / TICKS_PER_SECOND
+
+
+class Delay(NamedTuple):
+    """Time a schedule added to the run (see :class:`asyncsim.Schedule`).
+
+    ``kind`` is ``"timer"`` (a timer fired late), ``"latency"`` (a model's latency
+    sample was made longer) or ``"job"`` (a thread job's result was delivered late).
+    The delay runs from ``start`` (when the thing would have happened) for ``late``
+    (virtual seconds; ``*_ns`` in ticks). ``task`` is the task whose step scheduled
+    it (None outside any task step) and ``where`` that step's user frame.
+    """
+
+    kind: str
+    task: int | None
+    start_ns: int
+    late_ns: int
+    where: str
+
+    @property
+    def start(self) -> float:
+        """When it would have happened, in virtual seconds."""
+        return self.start_ns / TICKS_PER_SECOND
+
+    @property
+    def late(self) -> float:
+        """How late it was made, in virtual seconds."""
+        return self.late_ns / TICKS_PER_SECOND
+
+    @property
+    def end_ns(self) -> int:
+        """When it happened instead, in ticks."""
+        return self.start_ns + self.late_ns
+
+
+class ExceptionRow(NamedTuple):
+    """One exception of a failure's chain, as Python prints it.
+
+    ``task`` is the task that raised it (None: the run's own failure). ``depth`` is its
+    place in the chain: 0 is the exception that ended the task or run, 1 the one it was
+    raised from or while handling, and so on; ``link`` says which (``""`` for depth 0,
+    ``"cause"`` for ``raise ... from``, ``"context"`` for raised while handling it).
+    ``text`` is ``"Type: message"``, ``where`` the frame of the user's own code where it
+    was raised (from its traceback), ``inner`` the library frame below that where it
+    was actually raised (or "").
+    """
+
+    task: int | None
+    depth: int
+    link: str
+    text: str
+    where: str
+    inner: str
 
 
 Value = str | int | float | bool | None
@@ -146,7 +278,7 @@ class Lane(NamedTuple):
 
 
 class LaneInterval(NamedTuple):
-    """Something that lasted from ``start`` to ``end`` ticks in lane ``lane``.
+    """Something that lasted from ``start`` to ``end`` (virtual seconds) in lane ``lane``.
 
     ``end`` is None when it had not ended when the trace did. ``label`` is the short
     text drawn on the bar, ``task`` the task whose step began it (or None), ``attrs``
@@ -154,8 +286,8 @@ class LaneInterval(NamedTuple):
     """
 
     lane: str
-    start: int
-    end: int | None
+    start_ns: int
+    end_ns: int | None
     label: str
     task: int | None
     attrs: tuple[tuple[str, Value], ...]
@@ -165,33 +297,51 @@ class LaneInterval(NamedTuple):
         """The details as a dict."""
         return dict(self.attrs)
 
+    @property
+    def start(self) -> float:
+        """Start, in virtual seconds."""
+        return self.start_ns / TICKS_PER_SECOND
+
+    @property
+    def end(self) -> float | None:
+        """End, in virtual seconds (None: still open when the trace ended)."""
+        return _seconds(self.end_ns)
+
 
 class LaneSample(NamedTuple):
-    """The state of a sampled lane from ``time`` ticks until its next sample.
+    """The state of a sampled lane from ``time`` (virtual seconds) until its next sample.
 
     ``queue`` is how many wait, ``busy`` how many are being served (of the lane's
     capacity).
     """
 
     lane: str
-    time: int
+    time_ns: int
     queue: int
     busy: int
+
+    @property
+    def time(self) -> float:
+        """When, in virtual seconds."""
+        return self.time_ns / TICKS_PER_SECOND
 
 
 @dataclass(frozen=True)
 class Trace:
     """What happened in a traced simulation (immutable).
 
-    ``start`` and ``end`` are ticks; ``mains`` holds the main task of each loop in
-    order (a script may call ``asyncio.run`` several times on one clock);
-    ``error`` is the run's failure (exception type and message) or None.
+    ``start``/``end`` are virtual seconds (``start_ns``/``end_ns`` ticks); ``mains``
+    holds the main task of each loop in order (a script may call ``asyncio.run``
+    several times on one clock); ``error`` is the run's failure (exception type and
+    message) or None, its chain in ``exceptions``; ``callbacks`` counts the callbacks
+    the loops ran: the run's *steps* (``Run.steps``, what ``max_steps`` limits; 0 in a
+    trace saved before schema version 3), of which ``steps`` lists the task steps.
     ``lanes``, ``intervals`` and ``samples`` are what models recorded beside the
     tasks (a host's HTTP requests, a service's queue): see :mod:`asyncsim.lanes`.
     """
 
-    start: int
-    end: int
+    start_ns: int
+    end_ns: int
     mains: tuple[int, ...]
     tasks: tuple[TaskRow, ...]
     steps: tuple[StepRow, ...]
@@ -203,6 +353,9 @@ class Trace:
     intervals: tuple[LaneInterval, ...] = ()
     samples: tuple[LaneSample, ...] = ()
     title: str = ""
+    delays: tuple[Delay, ...] = ()
+    exceptions: tuple[ExceptionRow, ...] = ()
+    callbacks: int = 0
 
     #: The tables, by field name, with their row types (in the order JSON lists them).
     TABLES: ClassVar[Mapping[str, type[tuple[Any, ...]]]] = MappingProxyType(
@@ -215,13 +368,33 @@ class Trace:
             "lanes": Lane,
             "intervals": LaneInterval,
             "samples": LaneSample,
+            "delays": Delay,
+            "exceptions": ExceptionRow,
         }
     )
 
     @property
     def elapsed(self) -> float:
         """Virtual seconds from the start of the trace to its end."""
-        return (self.end - self.start) / TICKS_PER_SECOND
+        return (self.end_ns - self.start_ns) / TICKS_PER_SECOND
+
+    @property
+    def start(self) -> float:
+        """Virtual time the trace starts at, in seconds."""
+        return self.start_ns / TICKS_PER_SECOND
+
+    @property
+    def end(self) -> float:
+        """Virtual time the trace ends at, in seconds."""
+        return self.end_ns / TICKS_PER_SECOND
+
+    def __repr__(self) -> str:
+        title = f" {self.title!r}" if self.title else ""
+        error = f", failed: {self.error[:60]!r}" if self.error else ""
+        return (
+            f"<Trace{title}: {self.elapsed:.10g} s virtual, {len(self.tasks)} tasks, "
+            f"{self.callbacks} steps ({len(self.steps)} task steps){error}>"
+        )
 
     @property
     def main(self) -> int | None:
