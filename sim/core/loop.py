@@ -33,6 +33,7 @@ import concurrent.futures
 import functools
 import math
 import selectors
+import weakref
 from array import array
 from contextvars import Context
 from typing import Any
@@ -140,6 +141,8 @@ class VirtualEventLoop(FastPath, NetworkRouting, ThreadJobs):
         #: pruned to the pending tasks when it has doubled since the last pruning.
         self._task_ids = array("q")
         self._prune_task_ids_at = _PRUNE_TASK_IDS_AT
+        #: Tasks made by ``create_task`` so far (the next one's creation number).
+        self._tasks_created = 0
         #: The first SimulationError this loop raised; later limits are lifted so
         #: cleanup (cancelling leftover tasks) can run.
         self.error: SimulationError | None = None
@@ -154,6 +157,11 @@ class VirtualEventLoop(FastPath, NetworkRouting, ThreadJobs):
         self.durations = durations.active()
         if self.durations is not None:
             durations.install(self, self.durations)  # (hooks kept by _fast_path_changed)
+        #: Task -> creation number (0, 1, ...: as a trace numbers them), kept only for a
+        #: what-if profile (``durations``), which matches its waits to the trace's tasks by it.
+        self._task_order: weakref.WeakKeyDictionary[asyncio.Task[Any], int] | None = (
+            None if self.durations is None else weakref.WeakKeyDictionary()
+        )
 
     # -- the clock -------------------------------------------------------------
 
@@ -190,6 +198,9 @@ class VirtualEventLoop(FastPath, NetworkRouting, ThreadJobs):
         ids.append(id(task))
         if len(ids) >= self._prune_task_ids_at:
             self._prune_task_ids()
+        if self._task_order is not None:
+            self._task_order[task] = self._tasks_created
+        self._tasks_created += 1
         if self._instruments:
             parent = asyncio.current_task(self) if self.is_running() else None
             if task.done():  # finished eagerly (3.12+): its coroutine is already dropped
