@@ -27,12 +27,12 @@ HOLDS = {
     "base": "clock (ticks <-> seconds), errors, argument checks",
     "loop core": "VirtualEventLoop: timers, dispatch, thread jobs, real-I/O guard, network "
     "seam, duration scaling",
-    "records and analysis": "Trace rows and JSON schema; task graph, step DAG, critical path; "
+    "records and analysis": "Trace rows, JSON schema; graph, critical path, waits, numbers; "
     "what-if statistics",
     "instruments": "hooks on the loop: Tracer, CPU cost model, lane recorder, marks",
     "scope": "Simulation: one clock, seeds and RNG streams, limits, time patching",
     "models": "distributions, services (SimPy), virtual network, workloads",
-    "views": "Gantt (matplotlib), HTML page, Chrome trace, lanes tables, causal profile",
+    "views": "Gantt, interactive timeline, HTML page, demo index, Chrome trace, causal profile",
     "running": "run(), simulate() -> Run; run_script() for unmodified scripts",
     "testing and sweeps": "hypothesis schedules, pytest plugin, stateful tests; sweeps, "
     "what-if profiles",

@@ -29,9 +29,15 @@ sys.path.insert(0, str(ROOT))
 
 import asyncsim  # noqa: E402
 from asyncsim.report.chrome import chrome_trace  # noqa: E402
-from tests.chromium import Chromium  # noqa: E402
+from tests.chromium import _PANEL, Chromium  # noqa: E402
 
 DOCS = ROOT / "docs"
+#: Click DevTools' "Hide sidebar" button, found by its label through the shadow roots;
+#: true when there was one to click.
+HIDE_SIDEBAR = """(() => { const find = (root) => { for (const el of root.querySelectorAll('*')) {
+    if (el.tagName === 'BUTTON' && el.getAttribute('aria-label') === 'Hide sidebar') return el;
+    const inner = el.shadowRoot && find(el.shadowRoot); if (inner) return inner; } return null; };
+  const b = find(document); if (b) { b.click(); return true; } return false; })()"""
 ROW, AXIS, GUTTER = 22, 24, 230  # the timeline's geometry (sim/report/timeline.js)
 
 
@@ -130,11 +136,13 @@ def main() -> None:
             " m.setTimelineVisibleWindow(m.state().micro.entireTraceBounds); })"
         )
         time.sleep(1)
-        devtools.click(15, 39)  # hide the sidebar
+        devtools.evaluate(HIDE_SIDEBAR)  # by its label: it opens on its own, or not
+        devtools.wait_for("!" + HIDE_SIDEBAR.replace("b.click(); ", ""))
         time.sleep(0.5)
-        for y in (212, 191, 169, 149, 129):  # open the process, then each task's track
-            devtools.click(30, y)
-            time.sleep(0.4)
+        devtools.evaluate(  # open the process's track and each task's (as a click on each would)
+            _PANEL + ".then(p => { const chart = p.flameChart.mainFlameChart;"
+            " chart.timelineData().groups.forEach((g, i) => chart.expandGroup(i, true)); })"
+        )
         time.sleep(1)
         devtools.screenshot(DOCS / "devtools_trace.png")
         print("docs/devtools_trace.png written")

@@ -10,6 +10,7 @@ Run it: ``python examples/bug_lost_update.py``; hypothesis finds the minimal
 failing schedule in its default example budget and the replay string
 reproduces the identical run.
 """
+# asyncsim: --demo-run failing_run
 
 import asyncio
 
@@ -48,6 +49,15 @@ def hunt() -> asyncsim.Schedule:
         # Default example budget; derandomized for a reproducible demo; no explain phase.
         settings=settings(derandomize=True, database=None, phases=[Phase.generate, Phase.shrink]),
     )
+
+
+def failing_run() -> asyncsim.Run:
+    """The failing schedule the hunt finds, replayed.
+
+    Traced, so ``asyncsim demo`` can report it: the chart marks the injected lateness
+    on the bar it delayed.
+    """
+    return asyncsim.simulate(main(), schedule=hunt(), trace=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ deadlock with the blocked task. (The fix is ``async with lock:``.)
 
 Run it: ``python examples/bug_timeout_leak.py``.
 """
+# asyncsim: --demo-run failing_run
 
 import asyncio
 
@@ -57,6 +58,15 @@ def hunt() -> asyncsim.Schedule:
         # Default example budget; derandomized for a reproducible demo; no explain phase.
         settings=settings(derandomize=True, database=None, phases=[Phase.generate, Phase.shrink]),
     )
+
+
+def failing_run() -> asyncsim.Run:
+    """The failing schedule the hunt finds, replayed.
+
+    Traced, so ``asyncsim demo`` can report it: the chart marks the injected lateness
+    on the bar it delayed.
+    """
+    return asyncsim.simulate(main(), schedule=hunt(), trace=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ On virtual time steps are free unless a CPU cost model says otherwise:
     asyncsim run --cpu crunch=2.0 examples/cpu_blocking.py     # first beat at 2.0 s
     asyncsim run --cpu measured:5 examples/cpu_blocking.py     # real CPU time x 5
 """
+# asyncsim: --cpu crunch=2.0
 
 import asyncio
 import time

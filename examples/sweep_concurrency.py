@@ -16,6 +16,7 @@ client's semaphore into the service's queue.
 
 Under ``asyncsim run``/``asyncsim demo`` the script runs a smaller sweep in-process.
 """
+# asyncsim: --demo-run demo_sweep
 
 import asyncio
 import math
@@ -64,6 +65,14 @@ def sweep(seeds, executor=None):
     return asyncsim.sweep(
         main, params={"concurrency": [1, 2, 4, 8, 16, 32]}, seeds=seeds, executor=executor
     )
+
+
+def demo_sweep():
+    """Concurrency 1 to 32, 20 seeds each, swept in this process.
+
+    ``asyncsim demo`` writes this sweep's report.
+    """
+    return sweep(seeds=20, executor="inline")
 
 
 if __name__ == "__main__":

@@ -75,3 +75,40 @@ def test_the_report_page_draws_zooms_and_explains_a_bar_on_hover(browser, tmp_pa
     assert "Task-2" in tip and "state" in tip and "where" in tip
     page.evaluate("window.asyncsimTimeline.select(1)")
     assert "Task-2" in page.evaluate("document.querySelector('.tl-detail').innerText")
+
+
+async def _served(n: int) -> None:
+    from asyncsim.models.services import Server
+
+    db = Server(capacity=2, service_time=0.1, name="db")
+    await asyncio.gather(*(db.call() for _ in range(n)))
+
+
+def test_the_report_page_draws_the_models_lanes_under_the_tasks_and_explains_them(
+    browser, tmp_path
+):
+    run = asyncsim.simulate(_served(6), trace=True)  # 2 at a time, 0.1 s each: 0.3 s
+    index = run.report(tmp_path / "r")
+    page = browser.new_page(width=1200, height=900)
+    page.goto(index.as_uri())
+    page.wait_for("window.asyncsimTimeline")
+    tasks = len(run.trace.tasks)
+    assert page.evaluate("window.asyncsimTimeline.rows()") == tasks + 2  # busy, queue
+    left, top, width = page.evaluate(
+        "(() => { const r = document.querySelector('#timeline canvas').getBoundingClientRect();"
+        " return [r.left, r.top, r.width]; })()"
+    )
+
+    def hover(seconds: float, row: int) -> str:
+        page.mouse(
+            "mouseMoved", left + 230 + (width - 238) * seconds / 0.3, top + 24 + 22 * row + 11
+        )
+        return page.wait_for(
+            "(() => { const t = document.querySelector('.tl-tip');"
+            " return !t.hidden && t.innerText; })()"
+        )
+
+    busy = hover(0.15, tasks)
+    assert "db: busy (of 2)" in busy and "busy 2 of 2" in busy
+    queue = hover(0.05, tasks + 1)
+    assert "db: queue (max 4)" in queue and "queued 4 (max 4)" in queue

@@ -1,10 +1,12 @@
 """`asyncsim run --report/--gantt`, `asyncsim demo` and `asyncsim report` write reports safely."""
 
+import re
 import shutil
 
 import asyncsim
 from asyncsim.cli.main import example_scripts, main
 from asyncsim.report.folder import MARKER
+from asyncsim.report.loader import load_trace
 
 from .conftest import EXAMPLES
 
@@ -66,6 +68,28 @@ def test_demo_writes_a_report_per_example_and_an_index_linking_them(tmp_path, ca
     assert printed.rstrip().endswith(f"Reports: {out / 'index.html'}")
     assert (out / "README.md").read_text() == "the user's file"
     assert (out / MARKER).exists()
+    index = (out / "index.html").read_text()
+    # the bug hunts report the failing schedule's replay, with the injected lateness
+    lost = load_trace(out / "bug_lost_update")
+    assert lost.elapsed == 0.3 and [d.late_ns for d in lost.delays] == [100_000_000]
+    assert lost.title == "bug_lost_update.py: The failing schedule the hunt finds, replayed"
+    leak = load_trace(out / "bug_timeout_leak")
+    assert leak.error is not None and "(raised Deadlock)" in index
+    # the CPU example runs with its CPU model: crunch costs 2 s, the first beat is late
+    cpu = load_trace(out / "cpu_blocking")
+    assert cpu.elapsed == 2.2 and "--cpu crunch=2.0" in index
+    assert "heartbeat 1 at 2.00 s (1.90 s late)" in printed
+    # the sweep example's folder holds its sweep report, titled by function and script
+    assert (
+        "<h1>Sweep of main() in sweep_concurrency.py</h1>"
+        in (out / "sweep_concurrency" / "index.html").read_text()
+    )
+    # the index's numbers are the report's numbers
+    seed_pair = load_trace(out / "seed_pair")
+    row = index.split('href="seed_pair/index.html"')[1].split("</tr>")[0]
+    cells = re.findall(r'<td class="n">([^<]*)</td>', row)
+    assert cells[0] == "11" and cells[3] == f"{seed_pair.callbacks:,}"
+    assert cells[4] == f"{len(seed_pair.tasks):,}"
 
 
 def test_demo_never_overwrites_an_index_page_it_did_not_write(tmp_path, capsys):

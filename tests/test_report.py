@@ -166,3 +166,36 @@ def test_a_saved_trace_rebuilds_the_same_report(tmp_path):
     with pytest.raises(ValueError, match="is a Chrome trace-event file"):
         load_trace(tmp_path / "a" / "trace.json")
     assert load_trace(tmp_path / "a") == trace  # a report folder works too
+
+
+def test_the_interactive_timeline_carries_the_lanes_of_the_static_chart():
+    from asyncsim.models.services import Server
+    from asyncsim.report.interactive import timeline_data
+
+    async def served():
+        db = Server(capacity=2, service_time=0.1, name="db")
+        await asyncio.gather(*(db.call() for _ in range(6)))
+
+    run = asyncsim.simulate(served(), trace=True)
+    data = timeline_data(run.trace)
+    text = data["strings"]
+    busy, queue = data["lanes"]
+    assert [text[busy["label"]], text[queue["label"]]] == ["db: busy (of 2)", "db: queue (max 4)"]
+    assert (busy["unit"], busy["scale"], queue["unit"], queue["scale"]) == ("busy", 2, "queued", 4)
+    ms = 1_000_000
+    assert list(zip(queue["edges"], queue["values"], strict=True))[:1] == [(0, 4)]
+    assert max(busy["values"]) == 2 and busy["edges"][-1] <= 300 * ms
+
+
+def test_the_interactive_timeline_draws_each_request_as_a_bar_with_its_details():
+    from asyncsim.report.interactive import timeline_data
+
+    models = load_model(EXAMPLES / "net_example_com.py")
+    run = asyncsim.run_script(EXAMPLES / "gather.py", trace=True, **models)
+    data = timeline_data(run.trace)
+    text = data["strings"]
+    requests = [lane for lane in data["lanes"] if text[lane["lane"]] == "example.com HTTP requests"]
+    assert len(requests) == 10 and all(lane["what"] == "bars" for lane in requests)
+    start, end, label, colour, details = requests[0]["items"]
+    assert (start, end, text[label], text[colour]) == (0, 820_000_000, "GET / 200", "#3a9a8a")
+    assert "status=200" in text[details]

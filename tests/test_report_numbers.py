@@ -115,7 +115,9 @@ def test_a_late_timer_of_a_schedule_is_marked_on_the_bar_it_delayed():
     run = asyncsim.simulate(bug_lost_update.main(), schedule=schedule, trace=True)
     (delay,) = run.trace.delays
     assert (delay.kind, delay.start, delay.late) == ("timer", 0.1, 0.1)
-    assert "bug_lost_update.py:29" in delay.where
+    source = (EXAMPLES / "bug_lost_update.py").read_text().splitlines()
+    line = source.index("        await asyncio.sleep(0.1)  # ... a database round-trip ...") + 1
+    assert f"bug_lost_update.py:{line}" in delay.where
     texts = [t.get_text() for t in run.gantt().axes[0].texts]
     assert "sleep 0.1 s in deposit(): late 0.1 s (schedule)" in texts
 

@@ -47,7 +47,8 @@ def test_percentile_curves_have_a_line_per_percentile_over_the_parameter(result)
     figure = plot_percentiles(result)
     (ax,) = figure.axes
     lines = ax.get_lines()
-    assert [line.get_label() for line in lines] == ["p50", "p90", "p99", "max"]
+    # 12 seeds: the nearest-rank p99 is the max, one curve named for both
+    assert [line.get_label() for line in lines] == ["p50", "p90", "p99 = max"]
     assert list(lines[0].get_xdata()) == [1, 3, 6]
     p99 = [r["stats"]["elapsed"]["p99"] for r in result.summary().rows]
     assert list(lines[2].get_ydata()) == p99
@@ -59,15 +60,16 @@ def test_percentile_curves_have_a_line_per_percentile_over_the_parameter(result)
 def test_ecdfs_and_histograms_have_one_curve_per_point(result):
     figure = plot_distributions(result, value="draw")
     ecdf, hist = figure.axes
+    # the draw depends on the seed and the number of draws before it: the same at 1 and 6
+    assert result.values("draw", concurrency=1) == result.values("draw", concurrency=6)
     assert [line.get_label() for line in ecdf.get_lines()] == [
-        "concurrency=1",
+        "concurrency=1 = concurrency=6 (identical)",
         "concurrency=3",
-        "concurrency=6",
     ]
     steps = ecdf.get_lines()[0]
     assert list(steps.get_xdata()) == result.values("draw", concurrency=1)
     assert steps.get_ydata()[-1] == 1.0
-    assert len(hist.patches) == 3
+    assert len(hist.patches) == 2
 
 
 def test_the_html_report_is_self_contained_and_escapes_user_strings(tmp_path):
@@ -243,3 +245,65 @@ def test_the_example_results_file_round_trips_as_json(tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows[0]["fn"] == "sweep_concurrency.main" and len(rows) == 3
     assert EXAMPLES.joinpath("sweep_concurrency.py").is_file()
+
+
+def test_identical_points_are_drawn_once_and_named_together_in_one_outside_legend():
+    result = asyncsim.sweep(
+        fetches, params={"concurrency": [1, 6, 12]}, seeds=5, executor="inline", progress=False
+    )  # 6 requests: concurrency 6 and 12 run identically
+    assert result.values("elapsed", concurrency=6) == result.values("elapsed", concurrency=12)
+    figure = plot_distributions(result)
+    ecdf, hist = figure.axes
+    assert [line.get_label() for line in ecdf.get_lines()] == [
+        "concurrency=1",
+        "concurrency=6 = concurrency=12 (identical)",
+    ]
+    assert len(hist.patches) == 2
+    (legend,) = figure.legends  # one legend for both plots ...
+    figure.canvas.draw()
+    box = legend.get_window_extent()
+    for ax in (ecdf, hist):  # ... that covers neither
+        assert not box.overlaps(ax.get_window_extent())
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "concurrency=1",
+        "concurrency=6 = concurrency=12 (identical)",
+    ]
+
+
+def test_the_report_is_titled_by_function_and_file_and_tells_elapsed_from_summed_wall(
+    result, tmp_path
+):
+    page = result.report(tmp_path, timelines=0).read_text()
+    assert "<h1>Sweep of fetches() in sweep_workloads.py</h1>" in page
+    assert result.wall is not None and result.wall > 0
+    assert (
+        f"{result.wall:.3g} s wall time elapsed ({result.worker_wall:.3g} s summed over the runs"
+        in page
+    )
+    assert result.worker_wall == sum(r.wall for r in result.records)
+    loaded = asyncsim.load_sweep(_saved(result, tmp_path))
+    assert loaded.wall is None
+    assert "s wall time summed over the runs." in loaded.report(tmp_path / "again").read_text()
+
+
+def _saved(result, tmp_path):
+    return asyncsim.sweep(
+        fetches,
+        params={"concurrency": [1]},
+        seeds=2,
+        executor="inline",
+        progress=False,
+        out=tmp_path / "r.jsonl",
+    ).path
+
+
+def test_sweep_results_and_replays_have_short_reprs(result, tmp_path):
+    assert repr(result) == (
+        f"<SweepResult of fetches(): 36 runs over 3 points, {len(result.errors)} errors, "
+        f"{result.wall:.3g} s wall>"
+    )
+    replay = result.replay(result.records[0], report_dir=tmp_path / "r")
+    text = repr(replay)
+    assert text.startswith("<SweepReplay concurrency=1 seed=0: <Run result=")
+    assert f"report={str(replay.report)!r}>" in text
+    assert len(text) < 400

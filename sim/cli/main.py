@@ -8,13 +8,16 @@ step limit, real I/O); 130 on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from asyncsim.cli.args import positive_int, seconds
+from asyncsim.cli.demo_runs import call_demo_run, demo_cpu, demo_run_function, titled
 from asyncsim.cli.profile import add_profile_parser, cmd_profile
 from asyncsim.cli.sweep import add_sweep_parser, cmd_sweep
 from asyncsim.instruments.cpu import CpuCost, Measured
@@ -22,8 +25,11 @@ from asyncsim.report.demo_index import DemoEntry, write_demo_index
 from asyncsim.report.folder import MARKER, prepare_folder
 from asyncsim.report.loader import load_trace
 from asyncsim.report.page import report
-from asyncsim.runner import format_exception_for_script, traceback_from
+from asyncsim.runner import Run, format_exception_for_script, traceback_from
 from asyncsim.script import load_model, run_script
+from asyncsim.sweeps.profile import Profile
+from asyncsim.sweeps.results import SweepResult
+from asyncsim.trace.text import numbers_line
 
 # Options of `asyncsim run` that are also recognised directly after the script path
 # (up to the first other argument or a `--`; everything after goes to the script).
@@ -331,20 +337,39 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     entries = []
     for index, script in enumerate(scripts, 1):
         model_files = demo_models(script)
-        with_models = f" (--model {' '.join(p.name for p in model_files)})" if model_files else ""
+        models = _load_models(model_files)
+        cpu = demo_cpu(script)
+        if cpu is not None:
+            models["cpu"] = _cpu(cpu)
+        given = [f"--model {p.name}" for p in model_files] + ([f"--cpu {cpu}"] if cpu else [])
+        with_models = f" ({' '.join(given)})" if given else ""
         print(f"=== [{index}/{len(scripts)}] {script.name}{with_models} ===", flush=True)
-        outcome = run_script(script, [], trace=True, **_load_models(model_files))  # type: ignore[arg-type]
+        outcome = run_script(script, [], trace=True, **models)  # type: ignore[arg-type]
         sys.stdout.flush()
         total_virtual += outcome.elapsed
         total_wall += outcome.wall
         status = "ok" if outcome.exit_code == 0 else f"FAILED (exit code {outcome.exit_code})"
-        line = (
-            f"{outcome.elapsed:.6g} s virtual, {outcome.wall:.3f} s wall, "
-            f"{outcome.steps} steps: {status}"
+        line = f"{numbers_line(outcome.elapsed, outcome.wall, outcome.steps)}: {status}"
+        entry = DemoEntry(
+            script.stem,
+            line,
+            outcome.exit_code == 0,
+            about=_about(script),
+            options=" ".join(given),
+            reported="the script's run",
+            elapsed=outcome.elapsed,
+            wall=outcome.wall,
+            steps=outcome.steps,
+            tasks=len(outcome.trace.tasks) if outcome.trace is not None else None,
         )
-        report_index = outcome.report(str(root / script.stem), force=args.force)
-        print(f"--- {script.name}: {line}\n    report: {report_index}\n", flush=True)
-        entries.append(DemoEntry(script.stem, line, outcome.exit_code == 0))
+        function = demo_run_function(script) if outcome.exit_code == 0 else None
+        if function is None:
+            report_index = outcome.report(str(root / script.stem), force=args.force)
+        else:
+            report_index, entry = _report_demo_run(script, function, root, entry, args.force)
+        shown = "" if function is None else f"\n    reported: {entry.reported}: {entry.numbers()}"
+        print(f"--- {script.name}: {line}{shown}\n    report: {report_index}\n", flush=True)
+        entries.append(entry)
         failures += outcome.exit_code != 0
     index_page = write_demo_index(root, entries)
     print(
@@ -352,6 +377,67 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"{total_wall:.3f} s of wall time; {failures} failed.\nReports: {index_page}"
     )
     return 1 if failures else 0
+
+
+def _about(script: Path) -> str:
+    """The first line of the script's docstring: what the program shows."""
+    try:
+        doc = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8")))
+    except SyntaxError:
+        return ""
+    first = doc.strip().splitlines()[0] if doc and doc.strip() else ""
+    return first.replace("``", "")
+
+
+def _report_demo_run(
+    script: Path, function: str, root: Path, entry: DemoEntry, force: bool
+) -> tuple[Path, DemoEntry]:
+    """Report what ``function()`` of ``script`` returns (``# asyncsim: --demo-run``)."""
+    folder = root / script.stem
+    demo = call_demo_run(script, function)
+    outcome = demo.outcome
+    if isinstance(outcome, SweepResult):
+        index = outcome.report(folder, overwrite=True)
+        runs = f"{len(outcome):,} runs over {len(outcome.points())} points"
+        wall = outcome.wall if outcome.wall is not None else entry.wall
+        return index, replace(
+            entry,
+            reported=f"{demo.about} ({runs})",
+            elapsed=None,
+            wall=wall,
+            steps=sum(r.steps for r in outcome.records),
+            tasks=None,
+            timeline=False,
+        )
+    if isinstance(outcome, Profile):
+        index = outcome.report(folder, force=force)
+        records = outcome.result.records
+        return index, replace(
+            entry,
+            reported=f"{demo.about} ({len(records):,} runs, {len(outcome.components)} components)",
+            elapsed=None,
+            wall=outcome.wall,
+            steps=sum(r.steps for r in records),
+            tasks=None,
+            timeline=False,
+        )
+    if not isinstance(outcome, Run) or outcome.trace is None:
+        raise ValueError(
+            f"{script.name}: {function}() must return a traced asyncsim.Run, a SweepResult "
+            f"or a what-if Profile, "
+            f"got {type(outcome).__name__}"
+        )
+    trace = titled(outcome.trace, f"{script.name}: {demo.about}")
+    index = report(trace, folder, wall=outcome.wall, force=force)
+    raised = f" (raised {type(outcome.exception).__name__})" if outcome.exception else ""
+    return index, replace(
+        entry,
+        reported=demo.about + raised,
+        elapsed=outcome.elapsed,
+        wall=outcome.wall,
+        steps=outcome.steps,
+        tasks=len(trace.tasks),
+    )
 
 
 def _prepare_demo_root(root: Path, *, force: bool) -> Path:

@@ -17,7 +17,14 @@ from asyncsim.clock import TICKS_PER_SECOND
 from asyncsim.clock import to_seconds as _s
 from asyncsim.trace.records import Trace
 
-__all__ = ["MAX_SUBROWS", "LaneRow", "draw_lanes", "lane_legend_handles", "lane_rows"]
+__all__ = [
+    "MAX_SUBROWS",
+    "LaneRow",
+    "draw_lanes",
+    "lane_colour",
+    "lane_legend_handles",
+    "lane_rows",
+]
 
 #: Overlapping intervals stacked on at most this many sub-rows before a lane
 #: switches to a count of open intervals.
@@ -98,7 +105,8 @@ def lane_rows(trace: Trace) -> list[LaneRow]:
     return out
 
 
-def _colour(kind: str, item: Any) -> str:
+def lane_colour(kind: str, item: Any) -> str:
+    """The colour of an interval's bar: by its lane's kind, red for an error or a reset."""
     info = item.info
     status = info.get("status")
     if isinstance(status, int) and status >= 400:
@@ -132,7 +140,7 @@ def draw_lanes(ax: Any, trace: Trace, rows: list[LaneRow], width: int) -> None:
         if row.what == "bars":
             for item in row.items:
                 stop = item.end_ns if item.end_ns is not None else end
-                colour = _colour(kinds.get(row.lane, ""), item)
+                colour = lane_colour(kinds.get(row.lane, ""), item)
                 if stop <= item.start_ns:
                     ticks.append([(_s(item.start_ns), y - 0.38), (_s(item.start_ns), y + 0.38)])
                     continue
@@ -233,7 +241,8 @@ def lane_legend_handles(trace: Trace, rows: list[LaneRow]) -> list[Any]:
     if any(kind not in _KIND_COLOURS and what == "bars" for kind, what in shown):
         handles.append(Patch(color=_BAR, label="interval"))
     if any(
-        row.what == "bars" and any(_colour(kinds.get(row.lane, ""), i) == _ERROR for i in row.items)
+        row.what == "bars"
+        and any(lane_colour(kinds.get(row.lane, ""), i) == _ERROR for i in row.items)
         for row in rows
     ):
         handles.append(Patch(color=_ERROR, label="error status / reset / no response"))

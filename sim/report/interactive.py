@@ -7,10 +7,11 @@ so the page still opens offline from disk. The script draws on a canvas: zoom
 (wheel, buttons, double-click) and pan (drag) on the time axis, hover for what a
 bar is (task, coroutine, state, what it waited on, the user's file:line, the library
 frame below it, duration, why it ended), click for the task's row of the task table,
-the critical path highlighted. Past ``max_rows`` tasks, rows group by coroutine as
-in the static chart (:mod:`asyncsim.report.gantt`), each group showing how many of
-its tasks are in each state; a click on a group opens its tasks' own rows (only the
-rows on screen are drawn, so 10,000 tasks stay responsive).
+the critical path highlighted, the models' lanes (requests, connections, a service's
+busy and queue) under the tasks as in the static chart. Past ``max_rows`` tasks, rows
+group by coroutine as in the static chart (:mod:`asyncsim.report.gantt`), each group
+showing how many of its tasks are in each state; a click on a group opens its tasks'
+own rows (only the rows on screen are drawn, so 10,000 tasks stay responsive).
 
 Hand-written rather than a charting library: the page must open offline, so a
 library would be inlined into every report (hundreds of kilobytes for one that
@@ -24,6 +25,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from asyncsim.report.gantt_lanes import lane_colour, lane_rows
 from asyncsim.report.timeline import STATES, row_order, task_intervals
 from asyncsim.trace.critical_path import critical_path
 from asyncsim.trace.explain import group_path, waits
@@ -75,6 +77,61 @@ def _group_counts(
         )
         counts.append(live.tolist())
     return {"edges": [int(t - t0) for t in edges], "counts": counts}
+
+
+def _lanes(trace: Trace, text: _Strings) -> list[dict[str, Any]]:
+    """The lane rows of the static chart (:func:`~asyncsim.report.gantt_lanes.lane_rows`):
+    bars as ``[start, end, label, colour, details]`` (strings by index), the other rows
+    as step functions (``edges``, ``values``, drawn as heights, a share of ``scale``)."""
+    t0, end = trace.start_ns, trace.end_ns
+    kinds = {lane.name: lane.kind for lane in trace.lanes}
+    capacity = {lane.name: lane.capacity for lane in trace.lanes}
+    out: list[dict[str, Any]] = []
+    for row in lane_rows(trace):
+        entry: dict[str, Any] = {
+            "label": text(row.label),
+            "lane": text(row.lane),
+            "first": row.first,
+            "what": row.what,
+        }
+        if row.what == "bars":
+            flat: list[int] = []
+            for item in row.items:
+                stop = item.end_ns if item.end_ns is not None else end
+                details = ", ".join(f"{k}={v}" for k, v in item.attrs)
+                flat += [
+                    item.start_ns - t0,
+                    stop - t0,
+                    text(item.label),
+                    text(lane_colour(kinds.get(row.lane, ""), item)),
+                    text(details),
+                ]
+            entry["items"] = flat
+        elif row.what == "count":
+            changes: dict[int, int] = {}
+            for item in row.items:
+                stop = item.end_ns if item.end_ns is not None else end
+                changes[item.start_ns] = changes.get(item.start_ns, 0) + 1
+                changes[stop] = changes.get(stop, 0) - 1
+            edges, values, open_now = [], [], 0
+            for t in sorted(changes):
+                open_now += changes[t]
+                edges.append(t - t0)
+                values.append(open_now)
+            entry.update(edges=edges, values=values, scale=max(1, *values), unit="open")
+        else:
+            series = row.items
+            key = "busy" if row.what == "busy" else "queue"
+            values = [getattr(s, key) for s in series]
+            scale = (capacity.get(row.lane) if key == "busy" else None) or max(values) or 1
+            entry.update(
+                edges=[s.time_ns - t0 for s in series],
+                values=values,
+                scale=scale,
+                unit="busy" if key == "busy" else "queued",
+            )
+        out.append(entry)
+    return out
 
 
 def timeline_data(trace: Trace, *, max_rows: int = 60) -> dict[str, Any]:
@@ -174,6 +231,7 @@ def timeline_data(trace: Trace, *, max_rows: int = 60) -> dict[str, Any]:
         "groups": groups,
         "critical": cp,
         "marks": [[m.time_ns - t0, text(m.label)] for m in trace.marks],
+        "lanes": _lanes(trace, text),
         "spans": [
             [-1 if s.task is None else s.task, s.start_ns - t0, s.end_ns - t0, text(s.label)]
             for s in trace.spans

@@ -41,6 +41,7 @@
     } else {
       D.order.forEach((t) => addTask(t, 0));
     }
+    (D.lanes || []).forEach((l, i) => rows.push({ kind: "lane", lane: i }));
     spacer.style.height = Math.max(0, rows.length * ROW + AXIS - height()) + "px";
   }
   const rowOfTask = () => { const m = new Map(); rows.forEach((r, i) => { if (r.kind === "task") m.set(r.task, i); }); return m; };
@@ -116,6 +117,7 @@
   function rowLabel(r) {
     if (r.kind === "group") { const g = D.groups[r.group]; return (open.has(r.group) ? "▾ " : "▸ ") + S[g.label] + "  ×" + g.tasks.length; }
     if (r.kind === "spans") return r.task < 0 ? "spans" : "  ↳ spans";
+    if (r.kind === "lane") return S[D.lanes[r.lane].label];
     const t = D.tasks[r.task];
     return (r.depth ? "    " : "") + S[t[0]] + "  " + S[t[1]];
   }
@@ -131,12 +133,46 @@
     ctx.save(); ctx.beginPath(); ctx.rect(GUTTER, y, w - GUTTER, ROW); ctx.clip();
     if (r.kind === "task") drawTask(r.task, y);
     else if (r.kind === "group") drawGroup(D.groups[r.group], y);
+    else if (r.kind === "lane") drawLane(D.lanes[r.lane], y);
     else drawSpans(r.task, y);
     ctx.restore();
     ctx.fillStyle = r.kind === "task" && r.task === selected ? "#fff3c4" : "#fff";
     ctx.fillRect(0, y, GUTTER - 4, ROW);
     ctx.fillStyle = "#222"; ctx.textAlign = "left";
     ctx.fillText(clipText(rowLabel(r), GUTTER - 12), 6, y + ROW / 2);
+    if (r.kind === "lane" && D.lanes[r.lane].first) {  // a rule above each lane
+      ctx.strokeStyle = "#999"; ctx.lineWidth = 1;
+      ctx.beginPath(); ctx.moveTo(0, y + 0.5); ctx.lineTo(w, y + 0.5); ctx.stroke();
+    }
+  }
+  // The lanes of the models (requests, connections, a service's busy and queue), below the
+  // tasks: bars, or a step function drawn as heights (a share of its scale).
+  const LANE_COLOURS = { open: "#5b7db1", busy: "#2ca02c", queued: "#ff7f0e" };
+  function drawLane(l, y) {
+    if (l.what === "bars") {
+      const f = l.items;
+      for (let k = 0; k < f.length; k += 5) {
+        if (f[k + 1] < view.a) continue;
+        if (f[k] > view.b) break;
+        const xa = x(f[k]), xb = Math.max(x(f[k + 1]), xa + 1.5);
+        ctx.fillStyle = S[f[k + 3]]; ctx.fillRect(xa, y + 3, xb - xa, ROW - 6);
+        const text = S[f[k + 2]];
+        if (ctx.measureText(text).width + 6 <= Math.min(xb, width()) - Math.max(xa, GUTTER)) {
+          ctx.fillStyle = "#fff"; ctx.textAlign = "center";
+          ctx.fillText(text, (Math.max(xa, GUTTER) + Math.min(xb, width())) / 2, y + ROW / 2);
+        }
+      }
+      return;
+    }
+    const e = l.edges, v = l.values;
+    ctx.fillStyle = LANE_COLOURS[l.unit];
+    for (let k = 0; k < e.length; k++) {
+      const b = k + 1 < e.length ? e[k + 1] : D.end;
+      if (b < view.a || !v[k]) continue;
+      if (e[k] > view.b) break;
+      const xa = x(e[k]), xb = Math.max(x(b), xa + 0.5), hgt = (ROW - 6) * Math.min(1, v[k] / l.scale);
+      ctx.fillRect(xa, y + ROW - 3 - hgt, xb - xa, hgt);
+    }
   }
   function drawTask(task, y) {
     const flat = D.bars[task];
@@ -258,6 +294,11 @@
       }
     }
     if (r.kind === "spans") for (const s of spansOf.get(r.task) || []) { const sp = D.spans[s]; if (sp[1] <= t && t <= sp[2]) return { row: i, r, span: sp }; }
+    if (r.kind === "lane" && D.lanes[r.lane].what === "bars") {
+      const f = D.lanes[r.lane].items;
+      for (let k = 0; k < f.length && f[k] <= t + tol; k += 5) if (f[k] - tol <= t && t <= f[k + 1] + tol) return { row: i, r, item: k };
+      return null;
+    }
     return { row: i, r, t };
   }
   function line(k, v) { return v ? `<span class="k">${k}</span> ${esc(v)}<br>` : ""; }
@@ -273,6 +314,17 @@
       let out = `<b>${esc(S[g.label])}: ${g.tasks.length} tasks</b>` + line("at", fmt(t));
       g.counts.forEach((c, s) => { if (c.length && c[k]) out += line(stateNames[s], c[k] + " tasks"); });
       return out + '<span class="k">click to ' + (open.has(r.group) ? "close" : "open") + " its rows</span>";
+    }
+    if (r.kind === "lane") {
+      const l = D.lanes[r.lane];
+      if (h.item !== undefined) {
+        const f = l.items, k = h.item;
+        return `<b>${esc(S[l.lane])}: ${esc(S[f[k + 2]])}</b>` + line("duration", fmt(f[k + 1] - f[k]) + " (" + fmt(f[k]) + " → " + fmt(f[k + 1]) + ")") + line("details", S[f[k + 4]]);
+      }
+      const e = l.edges, t = h.t !== undefined ? h.t : 0;
+      let k = -1; while (k + 1 < e.length && e[k + 1] <= t) k++;
+      const value = k >= 0 ? l.values[k] : 0;
+      return `<b>${esc(S[l.label])}</b>` + line("at", fmt(t)) + line(l.unit, value + (l.unit === "busy" ? " of " + l.scale : " (max " + l.scale + ")"));
     }
     if (h.span) return `<b>span ${esc(S[h.span[3]])}</b>` + line("from", fmt(h.span[1]) + " to " + fmt(h.span[2]) + " (" + fmt(h.span[2] - h.span[1]) + ")");
     if (r.kind !== "task") return "";

@@ -37,6 +37,10 @@ class SweepReplay:
     trace: Trace | None = None
     report: Path | None = None
 
+    def __repr__(self) -> str:
+        report = f", report={os.fspath(self.report)!r}" if self.report is not None else ""
+        return f"<SweepReplay {self.record.label()}: {self.run!r}{report}>"
+
 
 def sweep_replay(
     fn: Callable[..., Any],

@@ -25,7 +25,7 @@ from asyncsim.sweeps.stats import PERCENTILES, percentile
 if TYPE_CHECKING:
     from asyncsim.sweeps.results import SweepResult
 
-__all__ = ["plot_distributions", "plot_percentiles", "write_sweep_report"]
+__all__ = ["plot_distributions", "plot_percentiles", "sweep_title", "write_sweep_report"]
 
 _STYLES = {"p50": "-", "p90": "--", "p99": "-.", "max": ":"}
 _LEGEND_LIMIT = 12
@@ -89,7 +89,13 @@ def plot_percentiles(
             ys["max"].append(values[-1])
         rest = {k: v for k, v in points[0].items() if k != x}
         suffix = f" ({_point_text(rest)})" if rest and len(groups) > 1 else ""
+        drawn: dict[tuple[float, ...], list[str]] = {}
+        for name in _STYLES:  # a curve equal to an earlier one is named with it, not redrawn
+            drawn.setdefault(tuple(ys[name]), []).append(name)
         for line, (name, style) in enumerate(_STYLES.items()):
+            same = drawn[tuple(ys[name])]
+            if same[0] != name:
+                continue
             ax.plot(
                 xs,
                 ys[name],
@@ -97,7 +103,7 @@ def plot_percentiles(
                 color=f"C{line}" if single else colour,
                 marker="o",
                 markersize=3,
-                label=f"{name}{suffix}",
+                label=f"{' = '.join(same)}{suffix}",
             )
     xs_all: list[float] = [p[x] for p in result.points()] if numeric and x is not None else []
     if xs_all and min(xs_all) > 0 and max(xs_all) >= 10 * min(xs_all):
@@ -111,12 +117,44 @@ def plot_percentiles(
     ax.grid(True, alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(handles[:_LEGEND_LIMIT], labels[:_LEGEND_LIMIT], fontsize="small")
+        _outside_legend(figure, handles, labels, more=len(handles))
     return figure
 
 
+def _identical_groups(
+    result: SweepResult, value: str
+) -> list[tuple[list[dict[str, Any]], list[float]]]:
+    """The points with values, those with identical value lists merged: (points, values)."""
+    groups: dict[tuple[float, ...], list[dict[str, Any]]] = {}
+    order: list[tuple[float, ...]] = []
+    for point in result.points():
+        values = tuple(result.values(value, **point))
+        if not values:
+            continue
+        if values not in groups:
+            groups[values] = []
+            order.append(values)
+        groups[values].append(point)
+    return [(groups[v], list(v)) for v in order]
+
+
+def _group_label(points: list[dict[str, Any]]) -> str:
+    if len(points) == 1:
+        return _point_text(points[0])
+    return " = ".join(_point_text(p) for p in points) + " (identical)"
+
+
+#: Line styles cycled over the curves, so curves that overlap in part stay apart.
+_DASHES = ["-", "--", "-.", ":"]
+
+
 def plot_distributions(result: SweepResult, *, value: str = "elapsed") -> Figure:
-    """The ECDF (left) and a histogram (right) of ``value`` over seeds, one per point."""
+    """The ECDF (left) and a histogram (right) of ``value`` over seeds, one per point.
+
+    Points whose values are identical are drawn once, labelled "a = b (identical)";
+    the others differ in colour and line style. One legend, outside the plots, serves
+    both.
+    """
     figure = Figure(figsize=(11, 4.2), layout="constrained")
     ecdf, hist = figure.subplots(1, 2)
     everything = result.values(value)
@@ -124,15 +162,25 @@ def plot_distributions(result: SweepResult, *, value: str = "elapsed") -> Figure
     if everything and everything[0] < everything[-1]:
         step = (everything[-1] - everything[0]) / 30
         bins = [everything[0] + i * step for i in range(31)]
-    for index, point in enumerate(result.points()):
-        values = result.values(value, **point)
-        if not values:
-            continue
-        label = _point_text(point) if index < _LEGEND_LIMIT else None
+    groups = _identical_groups(result, value)
+    for index, (points, values) in enumerate(groups):
+        label = _group_label(points) if index < _LEGEND_LIMIT else None
         colour = f"C{index % 10}"
+        style = _DASHES[index % len(_DASHES)]
+        width = 1.2 + 1.6 * (len(groups) - 1 - index) / max(1, len(groups) - 1)
         n = len(values)
-        ecdf.step(values, [(i + 1) / n for i in range(n)], where="post", color=colour, label=label)
-        hist.hist(values, bins=bins, histtype="step", color=colour, label=label)
+        ecdf.step(
+            values,
+            [(i + 1) / n for i in range(n)],
+            style,
+            where="post",
+            color=colour,
+            linewidth=width,
+            label=label,
+        )
+        hist.hist(
+            values, bins=bins, histtype="step", color=colour, linestyle=style, linewidth=width
+        )
     ecdf.set_xlabel(_label(value))
     ecdf.set_ylabel("fraction of runs <= x")
     ecdf.set_title(f"ECDF of {value} per point")
@@ -142,8 +190,24 @@ def plot_distributions(result: SweepResult, *, value: str = "elapsed") -> Figure
     for ax in (ecdf, hist):
         ax.grid(True, alpha=0.3)
     if ecdf.get_legend_handles_labels()[0]:
-        ecdf.legend(fontsize="small")
+        _outside_legend(figure, *ecdf.get_legend_handles_labels(), more=len(groups))
     return figure
+
+
+def _outside_legend(figure: Figure, handles: list[Any], labels: list[str], *, more: int) -> None:
+    """One legend outside the plots (never over the data): right of them, or below when
+    its labels are long; capped at a dozen entries."""
+    title = f"first {_LEGEND_LIMIT} of {more}" if more > _LEGEND_LIMIT else None
+    labels = labels[:_LEGEND_LIMIT]
+    wide = max(len(label) for label in labels) > 24  # long labels go below, not beside
+    figure.legend(
+        handles[:_LEGEND_LIMIT],
+        labels,
+        loc="outside lower center" if wide else "outside right upper",
+        ncols=min(2, len(labels)) if wide else 1,
+        fontsize="small",
+        title=title,
+    )
 
 
 def _png(figure: Figure) -> str:
@@ -185,6 +249,17 @@ def _timelines(
     return rows, note
 
 
+def sweep_title(result: SweepResult) -> str:
+    """``"Sweep of fetch() in app.py"``: the swept function and the file defining it."""
+    fn = result.fn
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    if name is None:
+        return "Sweep"
+    code = getattr(fn, "__code__", None)
+    where = f" in {os.path.basename(code.co_filename)}" if code is not None else ""
+    return f"Sweep of {name}(){where}"
+
+
 def write_sweep_report(
     result: SweepResult,
     folder: str | os.PathLike[str],
@@ -209,7 +284,7 @@ def write_sweep_report(
         How many slowest and how many fastest runs to replay with full timeline reports
         (in ``folder/runs/``), when the tracer is available.
     title : str, optional
-        Page title (default: the function's name).
+        Page title (default: :func:`sweep_title`, the function and its file).
 
     Returns
     -------
@@ -222,15 +297,21 @@ def write_sweep_report(
     if index.exists() and not overwrite:
         raise FileExistsError(f"{os.fspath(index)!r} already exists: pass overwrite=True")
     folder.mkdir(parents=True, exist_ok=True)
-    name = title or (getattr(result.fn, "__name__", None) or "sweep")
+    name = title or sweep_title(result)
     summary = result.summary()
+    if result.wall is not None:
+        wall = (
+            f"{result.wall:.3g} s wall time elapsed ({result.worker_wall:.3g} s summed over "
+            "the runs, which overlap when workers run in parallel)"
+        )
+    else:
+        wall = f"{result.worker_wall:.3g} s wall time summed over the runs"
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(name)}"
         f" - asyncsim sweep</title><style>{SWEEP_CSS}</style></head><body>",
-        f"<h1>Sweep of {escape(name)}</h1>",
-        f"<p>{len(result)} runs over {len(result.points())} parameter points, "
-        f"{len(result.errors)} errors; total wall time "
-        f"{sum(r.wall for r in result.records):.3f} s. Elapsed times are virtual seconds; "
+        f"<h1>{escape(name)}</h1>",
+        f"<p>{len(result):,} runs over {len(result.points()):,} parameter points, "
+        f"{len(result.errors):,} errors; {wall}. Elapsed times are virtual seconds; "
         f"percentiles are nearest-rank over the runs that finished without error.</p>",
         "<h2>Summary</h2>",
     ]

@@ -92,6 +92,10 @@ class SweepResult:
         The swept function, when known (needed by :meth:`replay`).
     options : dict
         The simulation options every run used (``until``, ``max_steps``).
+    wall : float or None
+        Real seconds the ``asyncsim.sweep()`` call took, start to end (None for a
+        results file read back); :attr:`worker_wall` is the sum over runs, larger when
+        workers run in parallel.
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class SweepResult:
         metrics: Callable[[Any], Mapping[str, Any]] | None = None,
         options: Mapping[str, Any] | None = None,
         path: str | None = None,
+        wall: float | None = None,
     ) -> None:
         self.records: list[SweepRecord] = list(records)
         self.params = tuple(params)
@@ -110,6 +115,7 @@ class SweepResult:
         self.metrics = metrics
         self.options = dict(options or {})
         self.path = path
+        self.wall = wall
 
     def __len__(self) -> int:
         return len(self.records)
@@ -118,10 +124,18 @@ class SweepResult:
         return iter(self.records)
 
     def __repr__(self) -> str:
+        name = getattr(self.fn, "__name__", None)
+        of = f" of {name}()" if name else ""
+        wall = f", {self.wall:.3g} s wall" if self.wall is not None else ""
         return (
-            f"<SweepResult {len(self.records)} runs over {len(self.points())} points, "
-            f"{len(self.errors)} errors>"
+            f"<SweepResult{of}: {len(self.records):,} runs over {len(self.points()):,} points, "
+            f"{len(self.errors):,} errors{wall}>"
         )
+
+    @property
+    def worker_wall(self) -> float:
+        """Real seconds summed over the runs (each run's ``wall``): the work the workers did."""
+        return sum(r.wall for r in self.records)
 
     @property
     def errors(self) -> list[SweepRecord]:

@@ -21,6 +21,7 @@ import inspect
 import json
 import math
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager
@@ -299,6 +300,7 @@ def sweep(
             check_picklable("metrics", metrics, executor)
 
     name = fn_name(fn)
+    started = time.perf_counter()
     handle: IO[str] | None = None
     previous: list[SweepRecord] = []
     if out is not None:
@@ -339,4 +341,5 @@ def sweep(
         metrics=metrics,
         options=options,
         path=os.fspath(out) if out is not None else None,
+        wall=time.perf_counter() - started,
     )

@@ -61,8 +61,10 @@ def speedup_text(elapsed: float, wall: float) -> str:
     if elapsed <= 0 or wall <= 0 or not math.isfinite(elapsed / wall):
         return ""
     ratio = elapsed / wall
-    if ratio >= 1:
+    if ratio >= 10:
         return f"{ratio:,.0f}× faster"
+    if ratio >= 1:
+        return f"{ratio:.1f}× faster"
     return f"{1 / ratio:,.1f}× slower than real time"
 
 
