@@ -1,4 +1,9 @@
-"""Timing in one process (interleaved rounds, rotating order), peak RSS in fresh processes."""
+"""Timing in one process (interleaved rounds, rotating order), peak RSS in fresh processes.
+
+Each run is timed twice: CPU time of the process (``time.process_time``: what the run
+cost, steady on a machine shared with other jobs) and wall time. Ratios are medians of
+per-round ratios, so load that hits both sides of a round cancels out.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from asyncsim.core import core_info
 
 from . import workloads
 
@@ -35,26 +42,22 @@ CASES: dict[str, Callable[..., workloads.Case]] = {
 
 @dataclass
 class Timing:
-    """Wall and CPU seconds per implementation, one entry per round.
-
-    CPU time (``time.process_time``) is what the process itself spent: steadier than
-    wall time on a machine shared with other jobs, so ratios of it are reported too.
-    """
+    """Seconds per implementation, one entry per round: CPU time and wall time."""
 
     walls: dict[str, list[float]]
-    cpus: dict[str, list[float]] = field(default_factory=dict)
+    cpus: dict[str, list[float]]
 
-    def median(self, impl: str) -> float:
-        return statistics.median(self.walls[impl])
+    def median(self, impl: str, *, wall: bool = False) -> float:
+        return statistics.median((self.walls if wall else self.cpus)[impl])
 
-    def ratios(self, impl: str, other: str, *, cpu: bool = False) -> list[float]:
+    def ratios(self, impl: str, other: str, *, wall: bool = False) -> list[float]:
         """Per-round ratios ``impl / other`` (same round, so same machine load)."""
-        times = self.cpus if cpu else self.walls
+        times = self.walls if wall else self.cpus
         return [a / b for a, b in zip(times[impl], times[other], strict=True)]
 
-    def ratio(self, impl: str, other: str, *, cpu: bool = False) -> float:
-        """Median of the per-round ratios (of CPU time with ``cpu=True``)."""
-        return statistics.median(self.ratios(impl, other, cpu=cpu))
+    def ratio(self, impl: str, other: str, *, wall: bool = False) -> float:
+        """Median of the per-round ratios (CPU time; wall time with ``wall=True``)."""
+        return statistics.median(self.ratios(impl, other, wall=wall))
 
 
 def interleaved(
@@ -72,9 +75,9 @@ def interleaved(
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             gc.collect()
-            start, cpu_start = _perf_counter(), _process_time()
+            start, cpu = _perf_counter(), _process_time()
             observed = case.runners[name]()
-            cpus[name].append(_process_time() - cpu_start)
+            cpus[name].append(_process_time() - cpu)
             walls[name].append(_perf_counter() - start)
             if check:
                 case.check(name, observed)
@@ -136,8 +139,9 @@ def machine_info() -> dict[str, Any]:
         "Python": f"{platform.python_implementation()} {platform.python_version()}",
         "platform": platform.platform(),
         "packages": ", ".join(
-            f"{d} {_version(d)}" for d in ("asyncsim", "simpy", "aiotools", "looptime")
+            f"{d} {_version(d)}" for d in ("asyncsim", "simpy", "aiotools", "looptime", "Cython")
         ),
+        "loop core": core_info(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "load": "load average {:.2f} {:.2f} {:.2f} (1/5/15 min) on {} cores".format(
             *load, os.cpu_count()

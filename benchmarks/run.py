@@ -7,15 +7,19 @@
 
 Ratios are measured in one process: every implementation runs once per round,
 the order rotating between rounds, and a ratio is the median of the per-round
-ratios (so a noisy neighbour slows both sides of a ratio alike). The spread
-column gives the lowest and highest per-round ratio vs SimPy. Peak RSS comes
-from a fresh interpreter per (implementation, size), since an in-process peak
-keeps the high-water mark of whatever ran before.
+ratios (so a noisy neighbour slows both sides of a ratio alike). Each run is timed
+in CPU time (``time.process_time``, the headline: steady on a shared machine) and
+wall time (beside it). The spread column gives the lowest and highest per-round
+CPU ratio vs SimPy. ``asyncsim`` is the compiled loop core, ``asyncsim-py`` the
+pure-Python one. Peak RSS comes from a fresh interpreter per (implementation,
+size), since an in-process peak keeps the high-water mark of whatever ran before;
+bytes per sleeping task come from ``benchmarks/memory.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 from dataclasses import dataclass, field
@@ -26,9 +30,10 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 from benchmarks import workloads
 from benchmarks.harness import Timing, interleaved, machine_info, peak_rss_kb
+from benchmarks.memory import memory_table
 from benchmarks.tracing import w5_tracing
 
-__all__ = ["Row", "main", "run_all"]
+__all__ = ["Row", "main", "run_all", "variants_table"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -45,18 +50,21 @@ class Row:
     floor: str  # the implementation the "vs floor" column divides by
     rss_kb: dict[str, int] = field(default_factory=dict)
 
-    def wall(self) -> float:
-        return self.timing.median("asyncsim")
+    def cpu(self, impl: str = "asyncsim") -> float:
+        return self.timing.median(impl)
 
-    def ratio(self, other: str, *, cpu: bool = False) -> float | None:
-        if other not in self.timing.walls:
+    def wall(self, impl: str = "asyncsim") -> float:
+        return self.timing.median(impl, wall=True)
+
+    def ratio(self, other: str, impl: str = "asyncsim", *, wall: bool = False) -> float | None:
+        if other not in self.timing.walls or impl not in self.timing.walls:
             return None
-        return self.timing.ratio("asyncsim", other, cpu=cpu)
+        return self.timing.ratio(impl, other, wall=wall)
 
-    def spread(self, other: str) -> str:
-        if other not in self.timing.walls:
+    def spread(self, other: str, impl: str = "asyncsim") -> str:
+        if other not in self.timing.walls or impl not in self.timing.walls:
             return "-"
-        r = self.timing.ratios("asyncsim", other)
+        r = self.timing.ratios(impl, other)
         return f"{min(r):.2f}-{max(r):.2f}"
 
 
@@ -75,7 +83,7 @@ def run_all(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     plan: list[tuple[str, workloads.Case, str]] = []
     plan.append(("w1", workloads.w1_seed(args.w1_reps), "floor"))
     for n in args.w2_sizes:
-        case = workloads.w2_timers(n)
+        case = workloads.w2_timers(n, variants=n in args.variant_sizes)
         if n > args.looptime_max:
             case.runners.pop("looptime", None)
             notes.append(
@@ -102,24 +110,26 @@ def run_all(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
 
 
 def table(rows: list[Row]) -> str:
-    """The main table (markdown)."""
+    """The main table (markdown): CPU-time ratios, wall-time ratios beside them."""
     head = (
-        "| workload | size | events | asyncsim wall (s) | vs floor | vs SimPy | spread vs SimPy "
-        "| CPU vs SimPy | events/s | peak RSS MB (asyncsim / floor / SimPy) | RSS vs floor |\n"
+        "| workload | size | events | asyncsim CPU (s) | vs floor CPU (wall) "
+        "| vs SimPy CPU (wall) | spread vs SimPy | asyncsim-py vs SimPy CPU (wall) "
+        "| compiled / Python core | us/event | peak RSS MB (asyncsim / floor / SimPy) |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
         rss = r.rss_kb
-        rss_ratio = (
-            rss["asyncsim"] / rss[r.floor] if rss.get("asyncsim") and rss.get(r.floor) else None
-        )
         lines.append(
-            f"| {r.workload} | {r.size:,} | {r.events:,} | {r.wall():.3f} "
-            f"| {_fmt(r.ratio(r.floor))} | {_fmt(r.ratio('simpy'))} | {r.spread('simpy')} "
-            f"| {_fmt(r.ratio('simpy', cpu=True))} | {r.events / r.wall():,.0f} "
-            f"| {_mb(rss.get('asyncsim'))} / {_mb(rss.get(r.floor))} / {_mb(rss.get('simpy'))} "
-            f"| {_fmt(rss_ratio)} |"
+            f"| {r.workload} | {r.size:,} | {r.events:,} | {r.cpu():.3f} "
+            f"| {_fmt(r.ratio(r.floor))} ({_fmt(r.ratio(r.floor, wall=True))}) "
+            f"| **{_fmt(r.ratio('simpy'))}** ({_fmt(r.ratio('simpy', wall=True))}) "
+            f"| {r.spread('simpy')} "
+            f"| {_fmt(r.ratio('simpy', 'asyncsim-py'))} "
+            f"({_fmt(r.ratio('simpy', 'asyncsim-py', wall=True))}) "
+            f"| {_fmt(r.ratio('asyncsim-py'))} "
+            f"| {1e6 * r.cpu() / r.events:.2f} "
+            f"| {_mb(rss.get('asyncsim'))} / {_mb(rss.get(r.floor))} / {_mb(rss.get('simpy'))} |"
         )
     return head + "\n".join(lines) + "\n"
 
@@ -127,8 +137,9 @@ def table(rows: list[Row]) -> str:
 def others_table(rows: list[Row]) -> str:
     """Median walls of every implementation, and asyncsim's speed-up over the other simulators."""
     head = (
-        "| workload | size | implementation | median wall (s) | asyncsim / it (spread) |\n"
-        "|---|---:|---|---:|---:|\n"
+        "| workload | size | implementation | median CPU (s) | median wall (s) "
+        "| asyncsim / it, CPU (spread) | asyncsim / it, wall |\n"
+        "|---|---:|---|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
@@ -136,42 +147,83 @@ def others_table(rows: list[Row]) -> str:
             ratios = r.timing.ratios("asyncsim", impl)
             lines.append(
                 f"| {r.workload} | {r.size:,} | {impl} | {r.timing.median(impl):.3f} "
-                f"| {statistics.median(ratios):.3f} ({min(ratios):.2f}-{max(ratios):.2f}) |"
+                f"| {r.timing.median(impl, wall=True):.3f} "
+                f"| {statistics.median(ratios):.3f} ({min(ratios):.2f}-{max(ratios):.2f}) "
+                f"| {r.timing.ratio('asyncsim', impl, wall=True):.3f} |"
             )
     return head + "\n".join(lines) + "\n"
 
 
+def variants_table(rows: list[Row]) -> str:
+    """W2 under a schedule and traced: CPU-time ratios to each core and to SimPy."""
+    variants = ("asyncsim+schedule", "asyncsim+trace")
+    w2 = [r for r in rows if r.key == "w2" and variants[0] in r.timing.cpus]
+    if not w2:
+        return ""
+    head = (
+        "Both variants take the Python scheduler (a schedule or an instrument turns the "
+        "fast path off), so they are compared with each core untraced.\n\n"
+        "| size | variant | median CPU (s) | / compiled core | / Python core | / SimPy |\n"
+        "|---:|---|---:|---:|---:|---:|\n"
+    )
+    lines = [
+        f"| {r.size:,} | {v} | {r.cpu(v):.3f} | {_fmt(r.ratio('asyncsim', v))} "
+        f"| {_fmt(r.ratio('asyncsim-py', v))} | {_fmt(r.ratio('simpy', v))} |"
+        for r in w2
+        for v in variants
+    ]
+    return head + "\n".join(lines) + "\n"
+
+
 def scaling_note(rows: list[Row]) -> str:
-    """Per-event cost of W2 at each size, relative to the smallest."""
+    """Per-event CPU cost of W2 at each size, relative to N=10,000 (else the smallest)."""
     w2 = [r for r in rows if r.key == "w2"]
     if len(w2) < 2:
         return ""
-    base = w2[0].wall() / w2[0].events
-    parts = [
-        f"N={r.size:,} ({r.events:,} events): {1e6 * r.wall() / r.events:.2f} us/event "
-        f"= {r.wall() / r.events / base:.2f}x the N={w2[0].size:,} cost"
-        for r in w2
-    ]
-    return "W2 per-event cost: " + "; ".join(parts) + ".\n"
+    ref = next((r for r in w2 if r.size == 10_000), w2[0])
+    lines = []
+    for impl in ("asyncsim", "asyncsim-py", "simpy", "floor"):
+        if impl not in ref.timing.cpus:
+            continue
+        base = ref.cpu(impl) / ref.events
+        parts = [
+            f"N={r.size:,}: {1e6 * r.cpu(impl) / r.events:.2f} us "
+            f"({r.cpu(impl) / r.events / base:.2f}x)"
+            for r in w2
+            if impl in r.timing.cpus
+        ]
+        lines.append(f"- {impl}: " + "; ".join(parts))
+    return (
+        f"W2 per-event CPU cost, and its ratio to the N={ref.size:,} cost:\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
 
 
 def write_results(
-    path: Path, rows: list[Row], notes: list[str], w5: str, args: argparse.Namespace
+    path: Path,
+    rows: list[Row],
+    notes: list[str],
+    w5: str,
+    memory: str,
+    args: argparse.Namespace,
+    load_before: str,
 ) -> None:
     info = machine_info()
+    info["load"] = f"{load_before} at the start; {info['load']} at the end"
     text = [
         "# asyncsim benchmarks\n",
         "Generated by `python benchmarks/run.py "
         + " ".join(sys.argv[1:])
-        + "`. Ratios are asyncsim's wall time divided by the other's, measured in one process "
+        + "`. Ratios are asyncsim's time divided by the other's, measured in one process "
         "with interleaved rounds in rotating order, median of per-round ratios (spread = lowest "
-        "and highest per-round ratio). *floor* = stock `asyncio.run` with every delay replaced "
-        "by `sleep(0)`; for W3 it is stock asyncio running the same program. *CPU vs SimPy* is "
-        "the same median of per-round ratios, of `time.process_time` (the process's own CPU "
-        "time, steadier than wall time on a shared machine). Events = timer "
-        "firings (W1, W2, W4: one per sleep) or task switches (W3). Peak RSS = "
-        "`ru_maxrss` of a fresh interpreter per (implementation, size), imports included. "
-        "Every run's virtual result is checked against the exact expected value.\n",
+        "and highest per-round ratio). Headline ratios are CPU time (`time.process_time`) of "
+        "the process, wall-time ratios in brackets. *asyncsim* is the compiled loop core, "
+        "*asyncsim-py* the pure-Python core. *floor* = stock `asyncio.run` with every delay "
+        "replaced by `sleep(0)`; for W3 it is stock asyncio running the same program. Events = "
+        "timer firings (W1, W2, W4: one per sleep) or task switches (W3). Peak RSS = VmHWM of "
+        "a fresh interpreter per (implementation, size), imports included. Every run's "
+        "virtual result is checked against the exact expected value.\n",
         "## Machine\n",
         *[f"- {k}: {v}" for k, v in info.items()],
         "",
@@ -181,10 +233,14 @@ def write_results(
         "## Results\n",
         table(rows),
         scaling_note(rows),
+        "## W2 under a schedule and traced\n",
+        variants_table(rows),
         "## Every implementation\n",
         others_table(rows),
         "## W5 tracing\n",
         w5 + "\n",
+        "## Memory per sleeping task\n",
+        memory + "\n",
     ]
     if notes:
         text += ["## Notes\n", *[f"- {n}" for n in notes], ""]
@@ -220,6 +276,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--w3-switches", type=_positive, default=200_000)
     p.add_argument("--w4-requests", type=_positive, default=10_000)
     p.add_argument("--w5-tasks", type=_positive, default=10_000)
+    p.add_argument(
+        "--variant-sizes",
+        type=_sizes,
+        default=[10_000, 100_000],
+        help="W2 sizes also run under a schedule and traced",
+    )
+    p.add_argument("--memory-tasks", type=_positive, default=100_000)
     p.add_argument("--looptime-max", type=int, default=1_000, help="largest W2 N for looptime")
     p.add_argument("--others-max", type=int, default=100_000, help="largest W2 N for aiotools")
     p.add_argument("--no-rss", dest="rss", action="store_false", help="skip peak-RSS runs")
@@ -230,6 +293,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.w1_reps, args.w2_sizes = 20, [1_000, 10_000]
         args.w3_switches, args.w4_requests, args.w5_tasks = 20_000, 2_000, 1_000
         args.looptime_max = 1_000
+        args.variant_sizes, args.memory_tasks = [1_000], 10_000
     if args.scaling and 1_000_000 not in args.w2_sizes:
         args.w2_sizes.append(1_000_000)
     return args
@@ -237,14 +301,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    load = "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     rows, notes = run_all(args)
     print("  W5 tracing ...", file=sys.stderr)
     w5 = w5_tracing(args.w5_tasks, args.rounds)
+    print("  memory per sleeping task ...", file=sys.stderr)
+    memory = memory_table(args.memory_tasks)
     print(table(rows))
     print(scaling_note(rows))
+    print(variants_table(rows))
     print(others_table(rows))
     print(w5)
-    write_results(args.output, rows, notes, w5, args)
+    print(memory)
+    write_results(args.output, rows, notes, w5, memory, args, load)
     print(f"wrote {args.output}")
     return 0
 

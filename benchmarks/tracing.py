@@ -6,7 +6,7 @@
 Each round runs the same W2 program (N tasks x K=10 sleeps, delays from
 ``random.Random(12345)``) untraced and traced, rotating which goes first, and
 checks both against the exact finish times. Reported: the median of the
-per-round traced/untraced ratios of wall time (target <= 2x) and of CPU time
+per-round traced/untraced ratios of wall time (target <= 1.7x) and of CPU time
 (``time.process_time``: steadier on a machine shared with other jobs), then the
 time to draw the Gantt chart of one trace to PNG (target <= 10 s) and to compute
 its critical path.
@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncsim
+from asyncsim.core import active_core
 from benchmarks.workloads import K, _w2_main, w2_delays, w2_timers
 
 __all__ = ["W5", "measure_w5", "w5_tracing"]
@@ -59,7 +60,8 @@ class W5:
                 f"traced/untraced wall time: median **{statistics.median(wall):.2f}x** "
                 f"(spread {min(wall):.2f}-{max(wall):.2f}; untraced "
                 f"{statistics.median(self.untraced_wall):.3f} s, traced "
-                f"{statistics.median(self.traced_wall):.3f} s; target <= 2x)",
+                f"{statistics.median(self.traced_wall):.3f} s; target <= 1.7x, goal <= 1.5x; "
+                f"untraced on the {active_core()} core, traced on the Python scheduler)",
                 f"traced/untraced CPU time: median {statistics.median(cpu):.2f}x "
                 f"(spread {min(cpu):.2f}-{max(cpu):.2f})",
                 f"Gantt chart of {self.tasks:,} tasks rendered to PNG in "

@@ -6,7 +6,10 @@ that :func:`Case.check` compares with the exact expected virtual result.
 
 Implementations
 ---------------
-asyncsim   ``asyncsim.run(main())`` on the virtual loop.
+asyncsim   ``asyncsim.run(main())`` on the virtual loop, compiled core (where it is built).
+asyncsim-py  the same on the pure-Python core (``asyncsim.core.cores.use_core("python")``).
+asyncsim+schedule, asyncsim+trace  W2 on the compiled core under a (punctual) schedule,
+           and traced (``asyncsim.simulate(..., trace=True)``).
 floor      stock ``asyncio.run`` with every delay replaced by ``sleep(0)``: the
            scheduling floor (no timers at all).
 asyncio    stock ``asyncio.run`` of the same program (W3 only: no delays there).
@@ -18,12 +21,13 @@ looptime   ``looptime.new_event_loop(start=0)`` running the asyncio program (W2)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import importlib.util
 import random
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +35,7 @@ import simpy
 
 import asyncsim
 from asyncsim.clock import deadline_ticks
+from asyncsim.core import cores
 
 __all__ = ["SEED", "Case", "w1_seed", "w2_timers", "w3_pingpong", "w3_queues", "w4_gather"]
 
@@ -59,6 +64,40 @@ class Case:
 
 def _run_asyncio(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+#: The asyncsim implementations, by runner name: the core each uses.
+ASYNCSIM_CORES = {"asyncsim": "compiled", "asyncsim-py": "python"}
+
+
+@contextlib.contextmanager
+def _core(name: str) -> Iterator[None]:
+    """Run on ``name``'s core; the compiled one falls back to Python where it is not built."""
+    core = ASYNCSIM_CORES.get(name, "compiled")
+    if core == "compiled" and cores.active_core() != "compiled":
+        core = "python"  # (not built here: asyncsim is the Python core, asyncsim-py dropped)
+    with cores.use_core(core):  # type: ignore[arg-type]
+        yield
+
+
+def _asyncsim_runners(make: Callable[[], Any], **kwargs: Any) -> dict[str, Callable[[], Any]]:
+    """``asyncsim`` (compiled core) and ``asyncsim-py`` (Python core) running ``make()``."""
+
+    def runner(name: str) -> Callable[[], Any]:
+        def run() -> Any:
+            with _core(name):
+                return asyncsim.run(make(), **kwargs)
+
+        return run
+
+    runners = {"asyncsim": runner("asyncsim")}
+    if cores.active_core() == "compiled":
+        runners["asyncsim-py"] = runner("asyncsim-py")
+    return runners
+
+
+def _with_python_core(checks: dict[str, Callable[[Any], None]]) -> dict[str, Callable[[Any], None]]:
+    return {**checks, "asyncsim-py": checks["asyncsim"]}
 
 
 def _run_aiotools(make: Callable[[], Any]) -> Any:
@@ -134,16 +173,17 @@ def w1_seed(reps: int = 200) -> Case:
     def done(obs: list[Any]) -> None:
         assert len(obs) == reps
 
+    runners = {name: many(run) for name, run in _asyncsim_runners(lambda: _w1_pair(False)).items()}
     return Case(
         "W1 seed pair",
         reps,
         4 * reps,
         {
-            "asyncsim": many(lambda: asyncsim.run(_w1_pair(False))),
+            **runners,
             "floor": many(lambda: _run_asyncio(_w1_pair(True))),
             "simpy": many(_w1_simpy),
         },
-        {"asyncsim": exact, "floor": done, "simpy": exact},
+        _with_python_core({"asyncsim": exact, "floor": done, "simpy": exact}),
     )
 
 
@@ -190,8 +230,12 @@ def _w2_simpy(delays: array, n: int, k: int) -> list[float]:
     return finish
 
 
-def w2_timers(n: int, k: int = K, *, others: bool = True) -> Case:
-    """W2: ``n`` tasks x ``k`` sleeps of U(0, 1) s; each finish time checked exactly."""
+def w2_timers(n: int, k: int = K, *, others: bool = True, variants: bool = False) -> Case:
+    """W2: ``n`` tasks x ``k`` sleeps of U(0, 1) s; each finish time checked exactly.
+
+    ``variants`` adds the compiled core under a schedule (punctual: every timer 0 ns late,
+    so the exact finish times still hold) and traced.
+    """
     delays = w2_delays(n, k)
     ticks = [0] * n  # asyncsim: integer nanoseconds, exact
     folds = [0.0] * n  # float clocks: now + d, in sequence
@@ -222,11 +266,29 @@ def w2_timers(n: int, k: int = K, *, others: bool = True) -> Case:
         return check
 
     runners: dict[str, Callable[[], Any]] = {
-        "asyncsim": lambda: asyncsim.run(_w2_main(delays, n, k, False)),
+        **_asyncsim_runners(lambda: _w2_main(delays, n, k, False)),
         "floor": lambda: _run_asyncio(_w2_main(delays, n, k, True)),
         "simpy": lambda: _w2_simpy(delays, n, k),
     }
-    checks = {"asyncsim": asyncsim_check, "floor": floor_check, "simpy": fold_check}
+    checks = _with_python_core(
+        {"asyncsim": asyncsim_check, "floor": floor_check, "simpy": fold_check}
+    )
+    if variants:
+        punctual = asyncsim.Schedule(timer_lateness=(0,))
+
+        def scheduled() -> Any:
+            with _core("asyncsim"):
+                return asyncsim.run(_w2_main(delays, n, k, False), schedule=punctual)
+
+        def traced() -> Any:
+            with _core("asyncsim"):
+                run = asyncsim.simulate(_w2_main(delays, n, k, False), trace=True)
+            if run.exception is not None:
+                raise run.exception
+            return run.result
+
+        runners["asyncsim+schedule"], runners["asyncsim+trace"] = scheduled, traced
+        checks["asyncsim+schedule"] = checks["asyncsim+trace"] = asyncsim_check
     # The peer simulators are optional (`pip install -e '.[bench]'`): compared when installed.
     if others and importlib.util.find_spec("aiotools") is not None:
         runners["aiotools"] = lambda: _run_aiotools(lambda: _w2_main(delays, n, k, False))
@@ -327,11 +389,11 @@ def _pingpong_case(
         switches,
         switches,
         {
-            "asyncsim": lambda: asyncsim.run(run(switches)),
+            **_asyncsim_runners(lambda: run(switches)),
             "asyncio": lambda: _run_asyncio(run(switches)),
             "simpy": lambda: run_simpy(switches),
         },
-        {"asyncsim": virtual, "asyncio": stock, "simpy": virtual},
+        _with_python_core({"asyncsim": virtual, "asyncio": stock, "simpy": virtual}),
     )
 
 
@@ -412,9 +474,9 @@ def w4_gather(n: int = 10_000, limit: int = 100) -> Case:
         n,
         n,
         {
-            "asyncsim": lambda: asyncsim.run(_w4_main(durations, limit, False)),
+            **_asyncsim_runners(lambda: _w4_main(durations, limit, False)),
             "floor": lambda: _run_asyncio(_w4_main(durations, limit, True)),
             "simpy": lambda: _w4_simpy(durations, limit),
         },
-        {"asyncsim": equals(ticks), "floor": floor, "simpy": equals(floats)},
+        _with_python_core({"asyncsim": equals(ticks), "floor": floor, "simpy": equals(floats)}),
     )

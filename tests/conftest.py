@@ -39,3 +39,32 @@ def pytester(pytester, monkeypatch):
     the inner runs of tests that are not looptime's."""
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:looptime_plugin")
     return pytester
+
+
+def _compiled_available() -> bool:
+    from asyncsim.core import cores
+
+    return cores._compiled is not None
+
+
+@pytest.fixture(params=["python", "compiled"])
+def each_core(request):
+    """Run the test once on each loop core (loops made inside use that core)."""
+    from asyncsim.core.cores import use_core
+
+    if request.param == "compiled" and not _compiled_available():
+        pytest.skip("the compiled loop core is not built here")
+    with use_core(request.param):
+        yield request.param
+
+
+@pytest.fixture
+def python_core(request):
+    """Run the test on the pure-Python core (it reads that core's own structures)."""
+    from asyncsim.core.cores import use_core
+
+    if "each_core" in request.fixturenames and request.getfixturevalue("each_core") != "python":
+        pytest.skip("reads the pure-Python core's own structures")
+
+    with use_core("python"):
+        yield

@@ -71,13 +71,16 @@ def test_the_runner_writes_a_results_table(tmp_path, capsys):
     out = tmp_path / "RESULTS.md"
     argv = ["--quick", "--rounds", "1", "--no-rss", "--output", str(out)]
     argv += ["--w1-reps", "1", "--w2-sizes", "10", "--w3-switches", "20", "--w4-requests", "20"]
-    argv += ["--w5-tasks", "10"]
+    argv += ["--w5-tasks", "10", "--variant-sizes", "10", "--memory-tasks", "50"]
     args = parse_args(argv)
     assert args.w2_sizes == [1_000, 10_000]  # --quick wins over explicit sizes
     argv.remove("--quick")
     assert main(argv) == 0
     text = out.read_text()
     assert "| W2 timers | 10 |" in text and "## Machine" in text
+    assert "asyncsim+schedule" in text and "asyncsim+trace" in text
+    assert "## W2 under a schedule and traced" in text and "| 10 | asyncsim+trace |" in text
+    assert "## Memory per sleeping task" in text and "| simpy |" in text
     assert "| W3 sleep(0) | 20 |" in capsys.readouterr().out
 
 
@@ -85,3 +88,35 @@ def test_bad_sizes_are_refused_naming_the_value(capsys):
     with pytest.raises(SystemExit):
         parse_args(["--w2-sizes", "10,x"])
     assert "10,x" in capsys.readouterr().err
+
+
+def test_every_timed_run_records_cpu_time_beside_wall_time():
+    timing = interleaved(workloads.w2_timers(20, others=False), rounds=2)
+    assert set(timing.cpus) == set(timing.walls)
+    assert all(len(c) == 2 and min(c) >= 0 for c in timing.cpus.values())
+    assert timing.ratio("asyncsim", "asyncsim") == 1.0
+
+
+def test_w2_variants_run_under_a_schedule_and_traced_with_exact_finish_times():
+    case = workloads.w2_timers(30, k=3, others=False, variants=True)
+    for name in ("asyncsim+schedule", "asyncsim+trace"):
+        case.check(name, case.runners[name]())
+
+
+def test_bytes_per_sleeping_task_are_measured_for_each_implementation():
+    from benchmarks.memory import bytes_per_task, memory_table
+
+    assert 100 < bytes_per_task("simpy", 300) < bytes_per_task("asyncsim", 300)
+    table = memory_table(100)
+    assert "| floor |" in table and "| asyncsim |" in table
+
+
+def test_the_levers_run_w2_with_each_lever_off_and_check_every_result():
+    from asyncsim.core import active_core
+    from benchmarks.levers import VARIANTS, measure, table
+
+    if active_core() != "compiled":
+        pytest.skip("the levers compare against the compiled core")
+    times = measure(20, rounds=2)
+    assert set(times) == {*VARIANTS, "simpy"} and all(len(t) == 2 for t in times.values())
+    assert "| compiled, no fused loop |" in table(20, times)

@@ -31,11 +31,20 @@ def key_of(plan, kind):
     return key
 
 
+def _hooked(loop, name):
+    """Whether ``name`` on ``loop`` is a what-if profile's hook (the compiled loop core puts
+    its own ``call_later`` on a loop too: that one is not a hook)."""
+    hook = vars(loop).get(name)
+    return getattr(hook, "__qualname__", "").startswith("install.<locals>.")
+
+
 def test_a_loop_made_outside_a_profile_has_no_hook_and_no_scaling():
     loop = asyncsim.new_event_loop()
     try:
         assert loop.durations is None
-        assert not {"call_later", "call_at", "_timer_handle_cancelled"} & set(vars(loop))
+        assert not any(
+            _hooked(loop, name) for name in ("call_later", "call_at", "_timer_handle_cancelled")
+        )
     finally:
         loop.close()
 
@@ -46,8 +55,8 @@ def test_a_loop_made_inside_a_scaling_hooks_its_timers_and_only_its_own():
         inside = asyncsim.new_event_loop()
     outside = asyncsim.new_event_loop()
     try:
-        assert inside.durations is plan and "call_later" in vars(inside)
-        assert outside.durations is None and "call_later" not in vars(outside)
+        assert inside.durations is plan and _hooked(inside, "call_later")
+        assert outside.durations is None and not _hooked(outside, "call_later")
     finally:
         inside.close()
         outside.close()

@@ -12,6 +12,10 @@ from asyncsim.clock import deadline_ticks
 from asyncsim.core import timers as _timerq
 from asyncsim.core.timers import TimerQueue
 
+# Every loop-level test here runs on both cores; the pure-Python queue's own levels are
+# read only by the tests that ask for the python_core fixture.
+pytestmark = pytest.mark.usefixtures("each_core")
+
 
 def expected(plan, cancel=()):
     live = [(t, i, name) for i, (t, name) in enumerate(plan) if name not in set(cancel)]
@@ -55,6 +59,7 @@ def test_timers_cancelled_in_both_levels_never_fire_and_the_rest_keep_their_orde
     assert loop.timers.cancelled == 0 and len(loop.timers) == 0
 
 
+@pytest.mark.usefixtures("python_core")
 def test_the_queue_splits_into_near_and_far_levels_and_refills_as_time_passes():
     async def main():
         loop = asyncio.get_running_loop()

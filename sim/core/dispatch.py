@@ -20,7 +20,7 @@ import asyncio
 from typing import Any
 
 from asyncsim.core.futures import OrderedFuture
-from asyncsim.core.handles import TimerHandle
+from asyncsim.core.handles import SleepTimerHandle, TimerHandle
 from asyncsim.core.hosting import NO_INSTRUMENTS
 
 __all__ = ["report_callback_error", "run_debug", "run_ready"]
@@ -84,6 +84,17 @@ def run_ready(loop: Any, ntodo: int) -> None:
                 ):
                     try:
                         fut.set_result(args[1])
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:  # as Handle._run reports it
+                        report_callback_error(handle, exc)
+                elif (
+                    cls is SleepTimerHandle
+                    and ((tf := type(fut := handle._future)) is _Future or tf is OrderedFuture)
+                    and not fut.done()
+                ):
+                    try:
+                        fut.set_result(None)
                     except (SystemExit, KeyboardInterrupt):
                         raise
                     except BaseException as exc:  # as Handle._run reports it

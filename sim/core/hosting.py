@@ -94,13 +94,10 @@ class InstrumentHost(LoopBase):
 
     def _set_instruments(self, instruments: tuple[Instrument, ...]) -> None:
         self._instruments = instruments or NO_INSTRUMENTS
-        if instruments:
-            # Only an instrumented loop pays for the call_soon hook.
-            self.call_soon = self._call_soon_instrumented  # type: ignore[method-assign]
-            self._clock.on_block = self._loop_blocked
-        else:
-            self.__dict__.pop("call_soon", None)
-            self._clock.on_block = None
+        self._clock.on_block = self._loop_blocked if instruments else None
+        # Only an instrumented loop pays for the call_soon hook (installed there), and
+        # only a loop without instruments runs the fast path.
+        self._fast_path_changed()
 
     # -- the guests' rule -----------------------------------------------------------------
 

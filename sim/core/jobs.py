@@ -183,10 +183,12 @@ class ThreadJobs(LoopBase):
 
     def _track(self, job: concurrent.futures.Future[Any], record: Job) -> None:
         self._jobs[job] = record
+        self._fast_path_changed()  # (work in flight: no fused iterations)
         job.add_done_callback(self._outside_work_done)
 
     def _outside_work_done(self, job: concurrent.futures.Future[Any]) -> None:
         self._jobs.pop(job, None)
+        self._fast_path_changed()
         if not self.is_closed():
             self._write_to_self()
 

@@ -103,8 +103,10 @@ class LivelockWatch(InstrumentHost):
         tasks: dict[int, asyncio.Task[Any]] = {}
         callbacks: list[str] = []
         handles = list(self._ready)
-        heap = self._timers.heap
-        handles += [entry[2] for entry in heap if entry[0] <= self._clock.now]
+        now = self._clock.now
+        due = [entry for entry in self._timers.entries() if entry[0] <= now]
+        due.sort(key=lambda entry: (entry[0], entry[1]))  # (firing order, on either core)
+        handles += [entry[2] for entry in due]
         for handle in handles:
             if handle._cancelled:
                 continue

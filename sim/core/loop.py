@@ -21,6 +21,8 @@ the ready queue, run it) and the stepping API used from outside the loop:
 :mod:`asyncsim.core.timers`               the pending timers (:class:`TimerQueue`)
 :mod:`asyncsim.core.callbacks`            ``call_soon``, ``call_later``, ``call_at``
 :mod:`asyncsim.core.dispatch`             the one place callbacks run
+:mod:`asyncsim.core.fastpath`             when the fused run loop may run; its pure-Python form
+:mod:`asyncsim.core.cores`                the compiled core (``_ccore``) or the pure-Python one
 :mod:`asyncsim.core.ordering`             tasks and futures in creation order, choice points
 :mod:`asyncsim.core.hosting`              instruments: attaching, hooks, guests' rule
 :mod:`asyncsim.core.jobs`                 thread jobs and client threads, which hold the clock
@@ -45,8 +47,9 @@ from asyncsim._validate import check_bool, check_int, check_number, check_second
 from asyncsim.clock import Clock, to_seconds, to_ticks
 from asyncsim.core import durations, finalizers, introspect
 from asyncsim.core.boundary import DEFAULT_REAL_TIME_LIMIT, RealTimeBoundary
-from asyncsim.core.callbacks import CallbackScheduling
+from asyncsim.core.cores import compiled_module
 from asyncsim.core.dispatch import run_ready
+from asyncsim.core.fastpath import FastPath
 from asyncsim.core.gc_threshold import relaxed_gc
 from asyncsim.core.livelock import DEFAULT_LIVELOCK_STEPS, LIVELOCK_OFF, LivelockWatch
 from asyncsim.core.network import NetworkRouting
@@ -101,9 +104,7 @@ def _validate_limits(
         check_int("max_steps", max_steps, minimum=1)
 
 
-class VirtualEventLoop(
-    CallbackScheduling, OrderedCreation, LivelockWatch, NetworkRouting, RealTimeBoundary
-):
+class VirtualEventLoop(FastPath, OrderedCreation, LivelockWatch, NetworkRouting, RealTimeBoundary):
     """An asyncio event loop whose clock is virtual.
 
     Parameters
@@ -197,11 +198,12 @@ class VirtualEventLoop(
                 self.add_instrument(instrument)
             if schedule.reorders:
                 self._take_ready = functools.partial(schedule.pick, self._ready)
+        self._init_fast_path(compiled_module())
         #: The duration scaling of a what-if profile run (:mod:`asyncsim.core.durations`),
         #: read once, here. None outside a profile: then no hook is installed, at no cost.
         self.durations = durations.active()
         if self.durations is not None:
-            durations.install(self, self.durations)
+            durations.install(self, self.durations)  # (hooks kept by _fast_path_changed)
 
     def _schedule_applied(self, change: Perturbation) -> None:
         # Latency and wake-up lateness reach the instruments' delay_injected hook here
@@ -244,6 +246,7 @@ class VirtualEventLoop(
         super().close()
         if self._owns_schedule and self._schedule_state is not None:
             self._schedule_state.finish()
+        self._fast_path_changed()
 
     # -- tasks -----------------------------------------------------------------
 
@@ -319,8 +322,10 @@ class VirtualEventLoop(
         self._check_closed()
         self._check_running()
         # Inside run_forever an iteration may run the ones that follow it (see
-        # _run_followups); a _run_once() called on its own is one iteration, as in asyncio.
+        # _run_followups and asyncsim.core.fastpath); a _run_once() called on its own is
+        # one iteration, as in asyncio.
         self._fused = self._schedule_state is None
+        self._fast_path_changed()  # (catches a state changed by assigning an attribute)
         try:
             with relaxed_gc():  # fewer cyclic-GC passes while running (asyncsim.core.gc_threshold)
                 super().run_forever()
@@ -328,7 +333,14 @@ class VirtualEventLoop(
             self._fused = False
 
     def _run_once(self) -> None:
-        """One iteration: advance the clock if idle, move due timers, run ready callbacks."""
+        """One iteration: advance the clock if idle, move due timers, run ready callbacks.
+
+        Inside ``run_forever``, while only callbacks and timers are pending, the fused
+        loop runs this iteration and those that follow (see :mod:`asyncsim.core.fastpath`);
+        otherwise ready callbacks left after a batch run as follow-ups (``_run_followups``).
+        """
+        if self._fused and self._fast_ok and self._fused_run():  # type: ignore[misc]
+            return  # (the fused loop ran this iteration and those that follow it)
         ready = self._ready
         timers = self._timers
         clock = self._clock
@@ -339,8 +351,11 @@ class VirtualEventLoop(
             if self._real_fds:
                 self._poll(0)
         else:
-            heap = timers.heap  # (read only: a live head is the next deadline)
-            when = heap[0][0] if heap and not heap[0][2]._cancelled else timers.first()
+            if self._core is None:
+                heap = timers.heap  # (read only: a live head is the next deadline)
+                when = heap[0][0] if heap and not heap[0][2]._cancelled else timers.first()
+            else:
+                when = timers.first()  # (the compiled queue: its head is read in C)
             if self._has_outside_parties():
                 # Outside parties: may the clock move now? (asyncsim.core.boundary)
                 self._idle(when)
@@ -385,7 +400,6 @@ class VirtualEventLoop(
         """
         ready = self._ready
         timers = self._timers
-        heap = timers.heap  # (read only: the queue's head, to skip pop_due when nothing is due)
         clock = self._clock
         while (
             ready
@@ -394,8 +408,7 @@ class VirtualEventLoop(
             and timers.cancelled <= COMPACT_AT
             and "time" not in self.__dict__  # (time_is_patched: the general path honours it)
         ):
-            if heap[0][0] <= clock.now if heap else timers.far:
-                timers.pop_due(clock.now, ready)
+            timers.pop_due(clock.now, ready)
             run_ready(self, len(ready))
             self._check_limits()
 

@@ -221,6 +221,7 @@ class RealIOGuard(LoopBase):
         registered = len(selector.get_map())
         self._passive_fds = registered - own
         self._real_fds = registered if getattr(self, "_signal_handlers", None) else registered - own
+        self._fast_path_changed()  # (real I/O to poll: no fused iterations)
 
     def _passive_parties(self) -> list[str]:
         """The real file descriptors that are parties of their own, described (a child

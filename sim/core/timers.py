@@ -24,7 +24,8 @@ runs again when the heap doubles past that (short timers) or refills find
 buckets far from the target size.
 
 The loop talks to the queue through a small interface (``push``, ``first``,
-``pop_due``, ``note_cancelled``, ``compact``, ``clear``, ``len()``; the hot paths
+``pop_due``, ``note_cancelled``, ``compact``, ``clear``, ``len()``, ``entries`` for
+reports; the hot paths
 also read ``heap[0]``, ``far`` and ``cancelled``; deadlines are ints or ``NEVER``),
 so another implementation (a compiled heap) can replace it. Only the queue changes its state;
 handles are asyncio ``TimerHandle`` objects, whose ``_scheduled`` flag it clears
@@ -177,6 +178,14 @@ class TimerQueue:
             if heap or not self.far or self._horizon > now:
                 return
             self._refill()
+
+    def entries(self) -> list[Entry]:
+        """The queued entries that may fall due (:attr:`never`'s excluded), in no
+        particular order: for reports."""
+        found = list(self.heap)
+        for bucket in self._far.values():
+            found.extend(bucket)
+        return found
 
     def note_cancelled(self) -> None:
         """A queued timer was cancelled: it stays queued until it surfaces or a compaction."""
