@@ -144,6 +144,10 @@ class VirtualEventLoop(
     >>> loop.close()
     """
 
+    #: Until asyncio's ``__init__`` has run, the loop counts as closed: a loop whose
+    #: arguments were refused is garbage-collected without a warning from ``__del__``.
+    _closed = True
+
     def __init__(
         self,
         *,
