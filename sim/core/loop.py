@@ -218,11 +218,6 @@ class VirtualEventLoop(
         ):
             self._delay_injected(None, change.kind, change.deadline, change.amount)
 
-    def call_exception_handler(self, context: dict[str, Any]) -> None:
-        # Also called from finalizers (an exception never retrieved): see core.finalizers.
-        with finalizers.reporting():
-            super().call_exception_handler(context)
-
     # -- the clock -------------------------------------------------------------
 
     def time(self) -> float:
