@@ -172,6 +172,19 @@ def _closed_if_refused(coro: Coroutine[Any, Any, Any]) -> Iterator[None]:
         raise
 
 
+def _waits_on_a_cycle(task: asyncio.Future[Any]) -> bool:
+    """Whether the chain of tasks ``task`` awaits (each one's ``_fut_waiter``) runs in a
+    circle: then ``task.cancel()`` would recurse around it for ever."""
+    seen = {id(task)}
+    waiter = getattr(task, "_fut_waiter", None)
+    while isinstance(waiter, asyncio.Task):
+        if id(waiter) in seen:
+            return True
+        seen.add(id(waiter))
+        waiter = getattr(waiter, "_fut_waiter", None)
+    return False
+
+
 def _cancel_leftovers(loop: VirtualEventLoop) -> None:
     """Cancel every task still pending and let them finish, as asyncio.run does.
 
@@ -183,7 +196,15 @@ def _cancel_leftovers(loop: VirtualEventLoop) -> None:
         return
     leftovers = []
     while pending:
-        leftovers.append(pending.pop(loop._choose("cancel_leftovers", len(pending))))
+        task = pending.pop(loop._choose("cancel_leftovers", len(pending)))
+        if _waits_on_a_cycle(task):
+            # Tasks awaiting each other in a circle (reported by the Deadlock already):
+            # cancelling one would cancel the next without end. Leave them, quietly.
+            task._log_destroy_pending = False  # type: ignore[attr-defined]
+        else:
+            leftovers.append(task)
+    if not leftovers:
+        return
     for task in leftovers:
         task.cancel()
     loop._max_steps = loop.steps + _CLEANUP_STEP_BUDGET

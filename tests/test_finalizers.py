@@ -13,6 +13,7 @@ import textwrap
 
 import pytest
 
+import asyncsim
 from asyncsim.core import finalizers
 
 PROGRAM = textwrap.dedent(
@@ -57,8 +58,20 @@ def test_garbage_left_by_runs_never_breaks_a_later_ast_parse():
 
 
 def test_reports_outside_a_collection_keep_their_carets():
+    import gc
     import traceback
 
+    finalizers.install()
     saved = traceback._extract_caret_anchors_from_line_segment
-    with finalizers.reporting():
-        assert traceback._extract_caret_anchors_from_line_segment is saved
+    gc.collect()  # (a whole pass: the finder is put back when it ends)
+    assert traceback._extract_caret_anchors_from_line_segment is saved
+
+
+def test_the_loop_keeps_asyncios_call_exception_handler():
+    # CPython's test_tasks patches BaseEventLoop.call_exception_handler on the class.
+    import asyncio
+
+    assert "call_exception_handler" not in vars(asyncsim.VirtualEventLoop)
+    assert asyncsim.VirtualEventLoop.call_exception_handler is (
+        asyncio.BaseEventLoop.call_exception_handler
+    )

@@ -8,7 +8,7 @@ import pytest
 
 import asyncsim
 from asyncsim.sweeps.components import Component, resolve
-from asyncsim.sweeps.stats import percentile
+from asyncsim.trace.stats import percentile
 from asyncsim.trace.whatif import behaviour, changes, nearest_rank
 
 from . import whatif_programs as w

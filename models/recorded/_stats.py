@@ -11,26 +11,13 @@ observed value.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
+
+from asyncsim.trace.stats import percentile
 
 from ._observe import Observations
 
 __all__ = ["KindStats", "exchange_stats", "percentile", "request_stats"]
-
-PERCENTILES = (50, 90, 99)
-
-
-def percentile(sorted_values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile of sorted values (NaN when there are none).
-
-    >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
-    2.0
-    """
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return float(sorted_values[rank - 1])
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,11 @@ the outer parse fails with ``SystemError: AST constructor recursion depth mismat
 A failing property test leaves many such objects (runs stopped mid-way), so the next
 pytest report could crash the session.
 
-:func:`reporting` wraps a virtual loop's ``call_exception_handler``: on the affected
-releases, while the collector runs, tracebacks are formatted without carets (the
-line and its ``^^^`` underline stay), so no parse is nested. Everywhere else it does
-nothing.
+On the affected releases, once a virtual loop has been made (:func:`install`), tracebacks
+formatted while the collector runs have no carets (the line and its ``^^^`` underline
+stay), so no parse is nested. It acts from the collector's own callbacks, so the loop's
+``call_exception_handler`` stays asyncio's (CPython's tests patch it on the class).
+Everywhere else it does nothing.
 """
 
 from __future__ import annotations
@@ -24,43 +25,34 @@ from __future__ import annotations
 import gc
 import sys
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["AFFECTED", "install", "reporting"]
+__all__ = ["AFFECTED", "install"]
 
 #: True on the CPython releases with the shared AST-constructor depth (3.11.0 - 3.11.7).
 AFFECTED = sys.implementation.name == "cpython" and (3, 11) <= sys.version_info[:3] < (3, 11, 8)
 
-_collecting = False
-
-
-def _watch(phase: str, info: dict[str, Any]) -> None:
-    global _collecting
-    _collecting = phase == "start"
-
-
-def install() -> None:
-    """Follow the collector's passes (once per process; only where :data:`AFFECTED`)."""
-    if AFFECTED and _watch not in gc.callbacks:
-        gc.callbacks.append(_watch)
+#: traceback's caret finder, saved while a collection runs (None otherwise).
+_saved: Any = None
 
 
 def _no_anchors(segment: str) -> None:
     return None
 
 
-@contextmanager
-def reporting() -> Iterator[None]:
-    """Within the block, a report made by a finalizer during a collection parses nothing."""
-    if not (_collecting and AFFECTED):
-        yield
-        return
+def _watch(phase: str, info: dict[str, Any]) -> None:
+    """During a collection (when finalizers run), format tracebacks without carets."""
+    global _saved
     module: Any = traceback
-    saved = module._extract_caret_anchors_from_line_segment
-    module._extract_caret_anchors_from_line_segment = _no_anchors
-    try:
-        yield
-    finally:
-        module._extract_caret_anchors_from_line_segment = saved
+    if phase == "start" and _saved is None:
+        _saved = module._extract_caret_anchors_from_line_segment
+        module._extract_caret_anchors_from_line_segment = _no_anchors
+    elif phase == "stop" and _saved is not None:
+        module._extract_caret_anchors_from_line_segment = _saved
+        _saved = None
+
+
+def install() -> None:
+    """Follow the collector's passes (once per process; only where :data:`AFFECTED`)."""
+    if AFFECTED and _watch not in gc.callbacks:
+        gc.callbacks.append(_watch)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import importlib.util
 import os
 import re
 import types
@@ -22,13 +24,33 @@ __all__ = [
 ]
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
-# The asyncsim package folder (sim/), one level above this module.
+# The asyncsim package folder (sim/), one level above this module, and the models'
+# (asyncsim.models: models/ beside sim/ in a clone, inside the package when installed).
 _SIM_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep
+_MODELS_SPEC = importlib.util.find_spec("asyncsim.models")
+_LIBRARY_DIRS = tuple(
+    {_ASYNCIO_DIR, _SIM_DIR}
+    | (
+        {os.path.dirname(_MODELS_SPEC.origin) + os.sep}
+        if _MODELS_SPEC is not None and _MODELS_SPEC.origin
+        else set()
+    )
+)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+#: Awaitables of an ``async for``/``await agen.asend()``: they hide the generator they drive.
+_ASYNCGEN_STEPS = ("async_generator_asend", "async_generator_athrow")
 
 
 def _is_library(filename: str) -> bool:
-    return filename.startswith(_ASYNCIO_DIR) or filename.startswith(_SIM_DIR)
+    return filename.startswith(_LIBRARY_DIRS)
+
+
+def _driven_generator(step: object) -> object | None:
+    """The async generator an ``asend``/``athrow`` object drives (it has no public link)."""
+    for referent in gc.get_referents(step):
+        if isinstance(referent, types.AsyncGeneratorType):
+            return referent
+    return None
 
 
 def frame_chain(coro: Any) -> list[types.FrameType]:
@@ -51,6 +73,8 @@ def frame_chain(coro: Any) -> list[types.FrameType]:
             or getattr(obj, "gi_yieldfrom", None)
             or getattr(obj, "ag_await", None)
         )
+        if type(obj).__name__ in _ASYNCGEN_STEPS:  # into the generator, not its consumer
+            obj = _driven_generator(obj)
     return frames
 
 
@@ -100,19 +124,22 @@ def coroutine_name(task: asyncio.Future[Any]) -> str:
 
 
 def waiting_on(task: asyncio.Future[Any], frames: list[types.FrameType]) -> str:
-    """A short description of what a suspended task is waiting for."""
-    for frame in reversed(frames):
+    """A short description of what a suspended task is waiting for: the asyncio primitive
+    (or library call) the user's own innermost frame called, e.g. ``Queue.join()``."""
+    user = user_frame(frames)
+    called = frames[frames.index(user) + 1 :] if user is not None else frames
+    for frame in called:  # outermost first: what the user's code called
         code = frame.f_code
-        if not code.co_filename.startswith(_ASYNCIO_DIR):
-            break
-        self_obj = frame.f_locals.get("self")
         if code.co_name == "sleep" and "h" in frame.f_locals:
             return f"asyncio.sleep until t={frame.f_locals['h'].when()!r}s"
+        self_obj = frame.f_locals.get("self")
         if self_obj is not None and type(self_obj).__module__ in (
             "asyncio.locks",
             "asyncio.queues",
         ):
             return f"{type(self_obj).__name__}.{code.co_name}() on {_short(self_obj)}"
+        if not code.co_filename.startswith(_ASYNCIO_DIR):  # the simulator's or a model's
+            return f"{code.co_qualname}() (asyncsim)"
     fut = getattr(task, "_fut_waiter", None)
     if fut is None:
         return "nothing (ready to run)" if not task.done() else "nothing (done)"

@@ -145,6 +145,10 @@ class VirtualEventLoop(FastPath, OrderedCreation, LivelockWatch, NetworkRouting,
     >>> loop.close()
     """
 
+    #: Until asyncio's ``__init__`` has run, the loop counts as closed: a loop whose
+    #: arguments were refused is garbage-collected without a warning from ``__del__``.
+    _closed = True
+
     def __init__(
         self,
         *,
@@ -215,11 +219,6 @@ class VirtualEventLoop(FastPath, OrderedCreation, LivelockWatch, NetworkRouting,
             and asyncio._get_running_loop() is self
         ):
             self._delay_injected(None, change.kind, change.deadline, change.amount)
-
-    def call_exception_handler(self, context: dict[str, Any]) -> None:
-        # Also called from finalizers (an exception never retrieved): see core.finalizers.
-        with finalizers.reporting():
-            super().call_exception_handler(context)
 
     # -- the clock -------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from asyncsim.core.instrument import Instrument
@@ -57,28 +58,28 @@ class RealClock:
         return round(loop_time * 1e9) - self.origin_ns
 
 
+def _run_hooked(handle: asyncio.Handle, run: Callable[[], None]) -> None:
+    """Run a handle's callback between its loop's step hooks."""
+    loop: RecordingEventLoop = handle._loop  # type: ignore[attr-defined]
+    loop._before_step(handle)
+    try:
+        run()
+    finally:
+        loop._after_step(handle)
+
+
 class _HookedHandle(asyncio.Handle):
     __slots__ = ()
 
     def _run(self) -> None:
-        loop: RecordingEventLoop = self._loop  # type: ignore[attr-defined]
-        loop._before_step(self)
-        try:
-            super()._run()
-        finally:
-            loop._after_step(self)
+        _run_hooked(self, super()._run)
 
 
 class _HookedTimerHandle(asyncio.TimerHandle):
     __slots__ = ()
 
     def _run(self) -> None:
-        loop: RecordingEventLoop = self._loop  # type: ignore[attr-defined]
-        loop._before_step(self)
-        try:
-            super()._run()
-        finally:
-            loop._after_step(self)
+        _run_hooked(self, super()._run)
 
 
 class RecordingEventLoop(asyncio.SelectorEventLoop):

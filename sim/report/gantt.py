@@ -24,7 +24,7 @@ from asyncsim.clock import to_seconds as _s
 from asyncsim.report.folder import check_new_file
 from asyncsim.report.gantt_lanes import LaneRow, draw_lanes, lane_legend_handles, lane_rows
 from asyncsim.report.labels import LabelPlacer
-from asyncsim.report.timeline import STATES, row_order, task_intervals
+from asyncsim.report.timeline import STATES, row_order, state_counts, task_intervals
 from asyncsim.trace.explain import waits
 from asyncsim.trace.records import Trace
 from asyncsim.trace.text import numbers_line, shorten
@@ -371,24 +371,12 @@ def _draw_grouped(
     import numpy as np
 
     for y, ids in enumerate(groups.values()):
-        per_state: dict[str, tuple[list[int], list[int]]] = {s: ([], []) for s in STATES}
-        for tid in ids:
-            for state, a, b in intervals[tid]:
-                if b > a:
-                    per_state[state][0].append(a)
-                    per_state[state][1].append(b)
-        edges = sorted({t for starts, ends in per_state.values() for t in (*starts, *ends)})
+        edges, live = state_counts(intervals, ids)
         if not edges:
             continue
-        grid = np.array(edges, dtype=np.int64)
-        xs = grid / TICKS_PER_SECOND
-        bottom = np.full(len(grid), y - 0.4)
-        for state, (starts, ends) in per_state.items():
-            if not starts:
-                continue
-            count = np.searchsorted(
-                np.sort(np.array(starts)), grid, side="right"
-            ) - np.searchsorted(np.sort(np.array(ends)), grid, side="right")
+        xs = np.array(edges, dtype=np.int64) / TICKS_PER_SECOND
+        bottom = np.full(len(edges), y - 0.4)
+        for state, count in live.items():
             top = bottom + 0.8 * count / len(ids)
             ax.fill_between(
                 xs, bottom, top, step="post", color=STATES[state][1], linewidth=0, gid=state

@@ -26,7 +26,7 @@ from importlib import resources
 from typing import Any
 
 from asyncsim.report.gantt_lanes import lane_colour, lane_rows
-from asyncsim.report.timeline import STATES, row_order, task_intervals
+from asyncsim.report.timeline import STATES, row_order, state_counts, task_intervals
 from asyncsim.trace.critical_path import critical_path
 from asyncsim.trace.explain import group_path, waits
 from asyncsim.trace.records import Trace
@@ -56,26 +56,8 @@ def _group_counts(
     intervals: dict[int, list[tuple[str, int, int]]], ids: list[int], t0: int
 ) -> dict[str, Any]:
     """How many of a group's tasks are in each state over time (a step function)."""
-    import numpy as np
-
-    per_state: dict[str, tuple[list[int], list[int]]] = {s: ([], []) for s in STATES}
-    for tid in ids:
-        for state, a, b in intervals[tid]:
-            if b > a:
-                per_state[state][0].append(a)
-                per_state[state][1].append(b)
-    edges = sorted({t for starts, ends in per_state.values() for t in (*starts, *ends)})
-    grid = np.array(edges, dtype=np.int64)
-    counts: list[list[int]] = []
-    for state in STATES:
-        starts, ends = per_state[state]
-        if not starts or not edges:
-            counts.append([])
-            continue
-        live = np.searchsorted(np.sort(np.array(starts)), grid, side="right") - np.searchsorted(
-            np.sort(np.array(ends)), grid, side="right"
-        )
-        counts.append(live.tolist())
+    edges, live = state_counts(intervals, ids)
+    counts = [live[state].tolist() if state in live else [] for state in STATES]
     return {"edges": [int(t - t0) for t in edges], "counts": counts}
 
 

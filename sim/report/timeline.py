@@ -13,7 +13,7 @@ from typing import Any
 
 from asyncsim.trace.records import FUTURE_KINDS, LOCK_KINDS, Trace
 
-__all__ = ["STATES", "row_order", "task_intervals"]
+__all__ = ["STATES", "row_order", "state_counts", "task_intervals"]
 
 #: State name -> (legend label, colour), in legend order.
 STATES: dict[str, tuple[str, str]] = {
@@ -85,3 +85,31 @@ def row_order(trace: Trace) -> list[int]:
         order.append(tid)
         stack.extend(reversed(children.get(tid, [])))
     return order
+
+
+def state_counts(
+    intervals: dict[int, list[tuple[str, int, int]]], ids: list[int]
+) -> tuple[list[int], dict[str, Any]]:
+    """How many of the tasks ``ids`` are in each state over time, as a step function.
+
+    Returns the ticks at which any of them changes state (sorted) and, for each state
+    some of them spent time in (in :data:`STATES` order), a numpy array of how many are
+    in it from each of those ticks on. What grouped rows draw, statically and interactively.
+    """
+    import numpy as np
+
+    per_state: dict[str, tuple[list[int], list[int]]] = {s: ([], []) for s in STATES}
+    for tid in ids:
+        for state, a, b in intervals[tid]:
+            if b > a:
+                per_state[state][0].append(a)
+                per_state[state][1].append(b)
+    edges = sorted({t for starts, ends in per_state.values() for t in (*starts, *ends)})
+    grid = np.array(edges, dtype=np.int64)
+    counts = {
+        state: np.searchsorted(np.sort(np.array(starts)), grid, side="right")
+        - np.searchsorted(np.sort(np.array(ends)), grid, side="right")
+        for state, (starts, ends) in per_state.items()
+        if starts
+    }
+    return edges, counts

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from asyncsim._validate import check_int, is_number
 from asyncsim.report._format import SWEEP_CSS, escape, href, markup_table
 from asyncsim.sweeps.records import SweepRecord, point_key
-from asyncsim.sweeps.stats import PERCENTILES, percentile
+from asyncsim.trace.stats import PERCENTILES, percentile
 
 if TYPE_CHECKING:
     from asyncsim.sweeps.results import SweepResult

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncsim._validate import is_number
 from asyncsim.sweeps.records import Point, SweepRecord, order_records, point_key, read_results_file
-from asyncsim.sweeps.stats import PERCENTILES, percentile
+from asyncsim.trace.stats import PERCENTILES, percentile
 
 if TYPE_CHECKING:
     from asyncsim.sweeps.replay import SweepReplay

@@ -32,6 +32,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from asyncsim.trace.stats import PERCENTILES, percentile
+
 __all__ = [
     "NEGLIGIBLE",
     "PERCENTILES",
@@ -44,8 +46,9 @@ __all__ = [
     "speedup_text",
 ]
 
-#: The percentiles a profile reports.
-PERCENTILES = (50, 90, 99)
+#: What-if statistics use the same nearest-rank percentile as every summary
+#: (:mod:`asyncsim.trace.stats`), and report the same percentiles.
+nearest_rank = percentile
 #: A change smaller than this (0.5 %) at every percentile and speedup is "about zero".
 NEGLIGIBLE = 0.005
 _RESAMPLES = 2000
@@ -68,17 +71,6 @@ def speedup_text(speedup: float) -> str:
     if speedup > 0:
         return f"{100 * speedup:.4g} % faster"
     return f"{factor(speedup):.4g}x as slow"
-
-
-def nearest_rank(sorted_values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile: the smallest value with at least ``p`` % of values <= it.
-
-    >>> nearest_rank([1.0, 2.0, 3.0, 4.0], 50), nearest_rank([1.0, 2.0, 3.0, 4.0], 99)
-    (2.0, 4.0)
-    """
-    if not sorted_values:
-        return math.nan
-    return float(sorted_values[max(1, math.ceil(p / 100 * len(sorted_values))) - 1])
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Nearest-rank percentiles, the statistic every sweep summary and plot reports."""
+"""Nearest-rank percentiles: the statistic sweeps, what-if profiles and recorded-model
+comparisons report (always an observed value, so results are exact and easy to check)."""
 
 from __future__ import annotations
 
