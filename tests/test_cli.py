@@ -1,5 +1,6 @@
 """The asyncsim command: run unmodified scripts, replay the demo, refuse bad input cleanly."""
 
+import os
 import re
 import subprocess
 import sys
@@ -8,11 +9,12 @@ import textwrap
 import pytest
 
 from asyncsim.cli.main import main
+from asyncsim.core import active_core
 
 from .conftest import EXAMPLES, ROOT
 
 
-def asyncsim(*args, cwd=None, timeout=120):
+def asyncsim(*args, cwd=None, timeout=120, env_extra=None):
     """Run ``python -m asyncsim ARGS`` in a subprocess; never hang."""
     return subprocess.run(
         [sys.executable, "-m", "asyncsim", *map(str, args)],
@@ -20,6 +22,7 @@ def asyncsim(*args, cwd=None, timeout=120):
         text=True,
         timeout=timeout,
         cwd=cwd or ROOT,
+        env=None if env_extra is None else {**os.environ, **env_extra},
     )
 
 
@@ -187,9 +190,16 @@ def test_the_summary_states_no_speed_up_when_no_virtual_time_passed(tmp_path):
 def test_version_names_the_release_the_core_and_the_python():
     done = asyncsim("--version")
     assert done.returncode == 0
+    core = "compiled core" if active_core() == "compiled" else "pure-Python core: .+"
     assert re.fullmatch(
-        r"asyncsim \d+\.\d+\.\d+\S* \(pure-Python core\) on CPython 3\.\d+\.\d+\n", done.stdout
+        rf"asyncsim \d+\.\d+\.\d+\S* \({core}\) on CPython 3\.\d+\.\d+\n", done.stdout
     )
+
+
+def test_version_says_why_the_pure_python_core_runs_when_it_is_forced():
+    done = asyncsim("--version", env_extra={"ASYNCSIM_NO_EXTENSIONS": "1", "COLUMNS": "40"})
+    assert done.returncode == 0
+    assert "(pure-Python core: ASYNCSIM_NO_EXTENSIONS is set) on CPython" in done.stdout
 
 
 def test_run_dash_m_runs_a_module_as_python_dash_m_with_the_options_before_it(tmp_path):

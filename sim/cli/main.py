@@ -99,9 +99,14 @@ def version_line() -> str:
     import platform
 
     from asyncsim import __version__
+    from asyncsim.core import active_core, core_info
 
+    if active_core() == "compiled":
+        core = "compiled core"
+    else:  # (and why: not built, or ASYNCSIM_NO_EXTENSIONS set)
+        core = "pure-Python core: " + core_info().removeprefix("python (").removesuffix(")")
     return (
-        f"asyncsim {__version__} (pure-Python core) on {platform.python_implementation()} "
+        f"asyncsim {__version__} ({core}) on {platform.python_implementation()} "
         f"{platform.python_version()}"
     )
 
@@ -110,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="asyncsim",
         description="Run asyncio programs on a virtual clock: instantly, deterministically.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # (--version's line unwrapped)
     )
     parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
