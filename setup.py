@@ -15,7 +15,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 SOURCE = "sim/core/_ccore.pyx"
-INCLUDED = ["sim/core/_ctimers.pxi", "sim/core/_clookup.pxi"]
+INCLUDED = ["sim/core/_ctimers.pxi", "sim/core/_clookup.pxi", "sim/core/_ccaller.pxi"]
 
 
 _told: list[str] = []

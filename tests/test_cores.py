@@ -251,6 +251,52 @@ def test_debug_mode_and_instruments_take_the_python_methods_and_back():
         loop.close()
 
 
+def _futures_seen():
+    """Which futures a program gets from ``loop.create_future()``, directly and via asyncio."""
+    seen = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        mine = [loop.create_future() for _ in range(3)]
+        seen.extend((type(f).__name__, type(f) is asyncio.Future, f._asyncsim_seq) for f in mine)
+        inner = []
+
+        async def sleeper():
+            await asyncio.sleep(1)
+
+        task = asyncio.ensure_future(sleeper())
+        await asyncio.sleep(0)
+        inner.append(type(task._fut_waiter) is asyncio.Future)  # sleep's: a plain Future
+        await task
+        lock = asyncio.Lock()
+        await lock.acquire()
+        waiter = asyncio.ensure_future(lock.acquire())
+        await asyncio.sleep(0)
+        inner.append(type(waiter._fut_waiter) is asyncio.Future)  # Lock.acquire's: plain
+        lock.release()
+        await waiter
+        seen.append(tuple(inner))
+        return len(mine)
+
+    return asyncsim.run(main()), seen
+
+
+@compiled
+def test_create_future_gives_ordered_futures_to_the_program_and_plain_ones_to_asyncio_alike():
+    python, compiled_ = on_both(_futures_seen)
+    assert python == compiled_
+    assert python[1][:3] == [("Future", False, 0), ("Future", False, 1), ("Future", False, 2)]
+    assert python[1][3] == (True, True)
+    with cores.use_core("compiled"):
+        loop = asyncsim.new_event_loop()
+    try:
+        assert "create_future" in loop.__dict__  # (the compiled core's, in the plain state)
+        loop.set_debug(True)
+        assert "create_future" not in loop.__dict__
+    finally:
+        loop.close()
+
+
 @compiled
 @pytest.mark.parametrize("size", [10, 5_000])
 def test_the_compiled_queue_pops_in_the_same_order_as_the_python_queue(size):

@@ -228,6 +228,22 @@ def test_the_gc_threshold_is_raised_only_while_the_loop_runs():
     assert gc.get_threshold() == before
 
 
+def test_the_gc_threshold_follows_the_pending_timers_and_comes_back_after_the_run():
+    before = gc.get_threshold()
+
+    async def main():
+        sleepers = [asyncio.ensure_future(asyncio.sleep(1)) for _ in range(10_000)]
+        await asyncio.sleep(0)  # (every sleeper now holds a timer)
+        gc.collect(0)  # (a young collection: the threshold is set from the timer count)
+        during = gc.get_threshold()
+        await asyncio.gather(*sleepers)
+        return during
+
+    during = asyncsim.run(main())
+    assert during == (8 * 10_000, *before[1:])
+    assert gc.get_threshold() == before
+
+
 def test_a_gc_threshold_the_program_sets_itself_is_kept():
     before = gc.get_threshold()
 

@@ -10,10 +10,12 @@ run gives the same events, times and traces on either core. Only the hot path is
   to a Python heap beside it, with the same sequence numbers, so ``(ticks, seq)`` order is
   exact across both. Ticks have no horizon: timers that never fire (``NEVER``) are kept
   apart, as in the Python queue.
-* :class:`Core`: one per loop. ``call_soon``, ``call_later`` and ``get_debug`` are installed
-  on the loop (as instance attributes) only while the loop is in its plain state (no
-  debug, no instruments, no schedule, not closed); they build asyncio's own ``Handle`` and
-  the loop's ``TimerHandle`` exactly as the Python methods do. :meth:`Core.run` is the fused
+* :class:`Core`: one per loop. ``call_soon``, ``call_later``, ``get_debug`` and
+  ``create_future`` are installed on the loop (as instance attributes) only while the loop
+  is in its plain state (no debug, no instruments, no schedule, not closed); they build
+  asyncio's own ``Handle`` and the loop's ``TimerHandle`` exactly as the Python methods do,
+  and ``create_future`` reads its caller's code without making a frame object
+  (``_ccaller.pxi``). :meth:`Core.run` is the fused
   run loop: iterations of ``_run_once`` (jump the clock when idle, move due timers to the
   ready queue, run the batch) without returning to ``run_forever``, while only callbacks and
   timers are pending; it hands back to the Python scheduler for everything else.
@@ -70,12 +72,14 @@ from asyncsim.core.handles import SleepTimerHandle as _SleepTimerHandle
 from asyncsim.core.futures import OrderedFuture as _OrderedFuture
 from asyncsim.core.dispatch import report_callback_error as _report_callback_error
 from asyncsim.core.dispatch import run_ready as _run_ready
+from asyncsim.core.ordering import _PLAIN_FUTURE_CALLERS
 
 cdef object Handle = asyncio.Handle
 cdef object TimerHandle = _TimerHandle
 cdef object SleepTimerHandle = _SleepTimerHandle
 cdef object Future = asyncio.Future
 cdef object OrderedFuture = _OrderedFuture
+cdef frozenset PLAIN_FUTURE_CALLERS = _PLAIN_FUTURE_CALLERS
 cdef object set_result_unless_cancelled = asyncio.futures._set_result_unless_cancelled
 cdef object report_callback_error = _report_callback_error
 cdef object run_ready_py = _run_ready
@@ -144,6 +148,8 @@ cdef object new_handle(allocfunc alloc, object cls):
 include "_ctimers.pxi"
 
 include "_clookup.pxi"
+
+include "_ccaller.pxi"
 
 
 # -- the core of one loop ----------------------------------------------------------------------
@@ -273,6 +279,18 @@ cdef class Core:
     cdef object slow_call_later(self, delay, callback, tuple args, context):
         # The Python method (the class's, not this instance attribute) handles the rest.
         return type(self.loop).call_later(self.loop, delay, callback, *args, context=context)
+
+    def create_future(self):
+        """``loop.create_future()``, as ``OrderedCreation.create_future`` decides it, reading
+        the caller's code without making its frame object (see ``_ccaller.pxi``)."""
+        cdef PyObject *code = asyncsim_caller_code()
+        if code == NULL:
+            return type(self.loop).create_future(self.loop)
+        if <object>code in PLAIN_FUTURE_CALLERS:
+            return Future(loop=self.loop)
+        future = OrderedFuture(loop=self.loop)
+        future._asyncsim_seq = self.loop._future_seq()
+        return future
 
     def get_debug(self):
         """``loop.get_debug()`` (called by every asyncio Future's constructor)."""

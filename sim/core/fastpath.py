@@ -1,18 +1,18 @@
 """The virtual loop's fast path: when it may run, and the fused run loop of the Python core.
 
 While a loop is in its *plain state* (no debug mode, no instruments, no schedule, not
-closed) its ``call_soon``, ``call_later`` and ``get_debug`` may be the compiled core's
-(installed as instance attributes, see :mod:`asyncsim.core._ccore`; its ``call_later``
-hands a patched ``loop.time`` to the Python method). While moreover only callbacks and
-timers are pending (no outside party of the real-time boundary: no real file descriptor,
-thread job, client thread or child process; see :mod:`asyncsim.core.boundary`), no
-``until`` or ``max_steps`` limit is set and ``loop.time`` is not patched, ``_run_once``
-called inside ``run_forever`` runs the *fused* loop: many iterations without returning
-to ``run_forever``, each exactly what ``_run_once`` would do in that state (jump the
-clock when idle, move the due timers to the ready queue, run the batch, check the
-livelock watch). The compiled core's :meth:`Core.run` or, on the pure-Python core,
-:func:`run_fused`. Anything else (a schedule's wake-up lateness, the boundary's
-``_idle``, a patched clock's ``_due``) is the general ``_run_once``'s.
+closed) its ``call_soon``, ``call_later``, ``get_debug`` and ``create_future`` may be the
+compiled core's (installed as instance attributes, see :mod:`asyncsim.core._ccore`; its
+``call_later`` hands a patched ``loop.time`` to the Python method). While moreover only
+callbacks and timers are pending (no outside party of the real-time boundary: no real file
+descriptor, thread job, client thread or child process; see :mod:`asyncsim.core.boundary`),
+no ``until`` or ``max_steps`` limit is set and ``loop.time`` is not patched, ``_run_once``
+called inside ``run_forever`` runs the *fused* loop: many iterations without returning to
+``run_forever``, each exactly what ``_run_once`` would do in that state (jump the clock when
+idle, move the due timers to the ready queue, run the batch, check the livelock watch). The
+compiled core's :meth:`Core.run` or, on the pure-Python core, :func:`run_fused`. Anything
+else (a schedule's wake-up lateness, the boundary's ``_idle``, a patched clock's ``_due``)
+is the general ``_run_once``'s.
 
 :meth:`FastPath._fast_path_allowed` is the one place that says when the fused loop may
 run. Whatever changes one of the things it reads calls
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncsim.core.callbacks import CallbackScheduling
 from asyncsim.core.dispatch import run_ready
+from asyncsim.core.ordering import OrderedCreation  # (create_future's home)
 from asyncsim.core.timers import COMPACT_AT
 
 if TYPE_CHECKING:
@@ -43,7 +44,12 @@ if TYPE_CHECKING:
 
 __all__ = ["FastPath", "run_fused"]
 
-_FAST_CALLS = ("call_soon", "call_later", "get_debug")
+_FAST_CALLS = ("call_soon", "call_later", "get_debug", "create_future")
+
+
+def _python_method(name: str) -> Any:
+    """The loop's own Python method that the compiled core's ``name`` stands in for."""
+    return getattr(OrderedCreation if name == "create_future" else FastPath, name)
 
 
 class FastPath(CallbackScheduling):
@@ -118,7 +124,7 @@ class FastPath(CallbackScheduling):
                 or (name == "call_soon" and present == self._call_soon_instrumented)
             ):
                 continue  # someone else's hook on this loop (a what-if profile's): kept
-            if plain and core is not None and getattr(cls, name) is getattr(FastPath, name):
+            if plain and core is not None and getattr(cls, name) is _python_method(name):
                 self.__dict__[name] = getattr(core, name)
             elif name == "call_soon" and self._instruments:
                 # Only an instrumented loop pays for the call_soon hook.

@@ -326,7 +326,7 @@ class VirtualEventLoop(FastPath, OrderedCreation, LivelockWatch, NetworkRouting,
         self._fused = self._schedule_state is None
         self._fast_path_changed()  # (catches a state changed by assigning an attribute)
         try:
-            with relaxed_gc():  # fewer cyclic-GC passes while running (asyncsim.core.gc_threshold)
+            with relaxed_gc(self._timers):  # fewer GC passes while running (core.gc_threshold)
                 super().run_forever()
         finally:
             self._fused = False
