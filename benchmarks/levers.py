@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncsim
-from asyncsim.core import cores
+from asyncsim.core import cores, fastpath, gc_threshold
 from asyncsim.core.fastpath import FastPath
 from benchmarks.workloads import K, _w2_main, _w2_simpy, w2_delays, w2_timers
 
@@ -56,6 +56,26 @@ def _no_lookup_shortcut() -> Iterator[None]:
         module._set_lookup_shortcut(True)
 
 
+@contextlib.contextmanager
+def _no_compiled_create_future() -> Iterator[None]:
+    calls = fastpath._FAST_CALLS
+    fastpath._FAST_CALLS = tuple(c for c in calls if c != "create_future")
+    try:
+        yield
+    finally:
+        fastpath._FAST_CALLS = calls
+
+
+@contextlib.contextmanager
+def _fixed_gc_threshold() -> Iterator[None]:
+    per_timer = gc_threshold.PER_TIMER
+    gc_threshold.PER_TIMER = 0  # (the threshold stays at GEN0_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc_threshold.PER_TIMER = per_timer
+
+
 Lever = Callable[[], contextlib.AbstractContextManager[None]]
 
 #: Variant name -> (core, the levers turned off).
@@ -63,8 +83,11 @@ VARIANTS: dict[str, tuple[str, tuple[Lever, ...]]] = {
     "compiled": ("compiled", ()),
     "compiled, no get_running_loop shortcut": ("compiled", (_no_lookup_shortcut,)),
     "compiled, no fused loop": ("compiled", (_no_fused_loop,)),
+    "compiled, create_future in Python": ("compiled", (_no_compiled_create_future,)),
+    "compiled, fixed GC threshold": ("compiled", (_fixed_gc_threshold,)),
     "python": ("python", ()),
     "python, no fused loop": ("python", (_no_fused_loop,)),
+    "python, fixed GC threshold": ("python", (_fixed_gc_threshold,)),
 }
 
 _BASE_CODE = """

@@ -3,6 +3,8 @@
 No wall-clock assertions here: speed targets live in benchmarks/RESULTS.md.
 """
 
+import asyncio
+
 import pytest
 
 from asyncsim.clock import deadline_ticks
@@ -120,3 +122,37 @@ def test_the_levers_run_w2_with_each_lever_off_and_check_every_result():
     times = measure(20, rounds=2)
     assert set(times) == {*VARIANTS, "simpy"} and all(len(t) == 2 for t in times.values())
     assert "| compiled, no fused loop |" in table(20, times)
+
+
+def test_the_create_future_and_gc_levers_turn_their_lever_off_and_back_on():
+    import gc
+
+    import asyncsim
+    from asyncsim.core import active_core, cores
+    from benchmarks import levers
+
+    if active_core() != "compiled":
+        pytest.skip("the levers compare against the compiled core")
+
+    def compiled_loop_has_create_future():
+        with cores.use_core("compiled"):
+            loop = asyncsim.new_event_loop()
+        try:
+            return "create_future" in loop.__dict__
+        finally:
+            loop.close()
+
+    async def threshold_with_sleepers():
+        sleepers = [asyncio.ensure_future(asyncio.sleep(1)) for _ in range(10_000)]
+        await asyncio.sleep(0)
+        gc.collect(0)
+        threshold = gc.get_threshold()[0]
+        await asyncio.gather(*sleepers)
+        return threshold
+
+    with levers._no_compiled_create_future():
+        assert not compiled_loop_has_create_future()
+    assert compiled_loop_has_create_future()
+    with levers._fixed_gc_threshold():
+        assert asyncsim.run(threshold_with_sleepers()) == 50_000
+    assert asyncsim.run(threshold_with_sleepers()) == 80_000
