@@ -307,9 +307,9 @@ cdef class Core:
         ``run_forever`` would (``stop()`` called) and hands back when anything else must
         happen (``loop._fast_path_allowed()`` turned false, ``loop.time`` patched, an
         outside party present before a jump, no live timer, only far or ``NEVER``
-        deadlines, a deadline past ``until``, a clock outside int64). The livelock watch
-        (``loop._livelock_at``) is checked after each iteration, as ``_check_limits``
-        does. Returns the number of iterations run (0: the caller runs this iteration
+        deadlines, an ``until`` or ``max_steps`` limit set, a clock outside int64). The
+        livelock watch (``loop._livelock_at``) is checked after each iteration, as
+        ``_check_limits`` does. Returns the number of iterations run (0: the caller runs this iteration
         itself).
         """
         cdef int shortcut = enter_lookup(self.loop)
@@ -326,26 +326,16 @@ cdef class Core:
         cdef object ready = self.ready
         cdef object clock = self.clock
         cdef Py_ssize_t iterations = 0, ntodo, n
-        cdef int64_t now, when, until = 0, max_steps = 0, livelock_at
-        cdef bint has_until = False, has_max = False, stopping
+        cdef int64_t now, when, livelock_at
+        cdef bint stopping
         cdef int overflow = 0
         cdef long long steps
         cdef PyObject *flag
         steps = PyLong_AsLongLongAndOverflow(d[S_STEPS], &overflow)
         if overflow:
             return 0
-        value = d["_until"]
-        if value is not None:
-            until = PyLong_AsLongLongAndOverflow(value, &overflow)
-            if overflow:
-                return 0
-            has_until = True
-        value = d["_max_steps"]
-        if value is not None:
-            max_steps = PyLong_AsLongLongAndOverflow(value, &overflow)
-            if overflow:
-                return 0
-            has_max = True
+        if d["_until"] is not None or d["_max_steps"] is not None:
+            return 0  # (limits are the general path's: _fast_path_allowed is false with them)
         while True:
             if iterations:
                 if self.dirty:
@@ -373,8 +363,6 @@ cdef class Core:
                     if timers.over or not timers.size:
                         break  # nothing (or only a far deadline) to jump to: the general path
                     when = timers.heap[0].when
-                    if has_until and when > until:
-                        break
                     if loop._has_outside_parties():
                         break  # the real-time boundary decides (asyncsim.core.boundary)
                     if when > now:
@@ -392,8 +380,6 @@ cdef class Core:
                     run_ready_py(loop, ntodo - n)
                     steps = d[S_STEPS]
             iterations += 1
-            if (has_max and steps > max_steps) or (has_until and clock.now > until):
-                loop._check_limits()  # (raises)
             livelock_at = PyLong_AsLongLongAndOverflow(d[S_LIVELOCK_AT], &overflow)
             if overflow or steps >= livelock_at:
                 loop._check_limits()  # (the livelock watch: may raise)
