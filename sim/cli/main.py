@@ -99,12 +99,10 @@ def version_line() -> str:
     import platform
 
     from asyncsim import __version__
-    from asyncsim.core import active_core, core_info
+    from asyncsim.core.cores import active_core, core_reason
 
-    if active_core() == "compiled":
-        core = "compiled core"
-    else:  # (and why: not built, or ASYNCSIM_NO_EXTENSIONS set)
-        core = "pure-Python core: " + core_info().removeprefix("python (").removesuffix(")")
+    # (the pure-Python core says why: not built, or ASYNCSIM_NO_EXTENSIONS set)
+    core = "compiled core" if active_core() == "compiled" else f"pure-Python core: {core_reason()}"
     return (
         f"asyncsim {__version__} ({core}) on {platform.python_implementation()} "
         f"{platform.python_version()}"

@@ -20,7 +20,7 @@ from typing import Literal
 
 from asyncsim._validate import refuse
 
-__all__ = ["ENV_VAR", "active_core", "compiled_module", "core_info", "use_core"]
+__all__ = ["ENV_VAR", "active_core", "compiled_module", "core_info", "core_reason", "use_core"]
 
 #: Set to anything but "" or "0" to force the pure-Python core.
 ENV_VAR = "ASYNCSIM_NO_EXTENSIONS"
@@ -47,15 +47,24 @@ def active_core() -> CoreName:
     return _selected
 
 
+def core_reason() -> str:
+    """Why the active core is the one new loops use.
+
+    For example ``"asyncsim.core._ccore, built with Cython"`` or
+    ``"ASYNCSIM_NO_EXTENSIONS is set"``.
+    """
+    if _selected == "python" and _compiled is not None:
+        return "chosen with asyncsim.core.cores.use_core"
+    return _why
+
+
 def core_info() -> str:
-    """One line for ``asyncsim --version``: the active core, and why.
+    """One line: the active core, and why.
 
     For example ``"compiled (asyncsim.core._ccore, built with Cython)"`` or
     ``"python (ASYNCSIM_NO_EXTENSIONS is set)"``.
     """
-    if _selected == "python" and _compiled is not None:
-        return "python (chosen with asyncsim.core.cores.use_core)"
-    return f"{_selected} ({_why})"
+    return f"{_selected} ({core_reason()})"
 
 
 def compiled_module() -> ModuleType | None:

@@ -23,14 +23,12 @@ unbounded and the queue is the plain heap. Past it, a split picks a bucket width
 runs again when the heap doubles past that (short timers) or refills find
 buckets far from the target size.
 
-The loop talks to the queue through a small interface (``push``, ``first``,
-``pop_due``, ``note_cancelled``, ``compact``, ``clear``, ``len()``, ``entries`` for
-reports; the hot paths
-also read ``heap[0]``, ``far`` and ``cancelled``; deadlines are ints or ``NEVER``),
-so another implementation (a compiled heap) can replace it. Only the queue changes its state;
-handles are asyncio ``TimerHandle`` objects, whose ``_scheduled`` flag it clears
-when it lets go of them.
-"""
+The loop talks to the queue through a small interface (``push``, ``first``, ``pop_due``,
+``note_cancelled``, ``compact``, ``clear``, ``len()``, ``entries`` for reports; the hot
+paths also read ``heap[0]``, ``far`` and ``cancelled``; deadlines are ints or
+``NEVER``), so another implementation (a compiled heap) can replace it. Only the queue
+changes its state; handles are asyncio ``TimerHandle`` objects, whose ``_scheduled``
+flag it clears when it lets go of them."""
 
 from __future__ import annotations
 
