@@ -354,6 +354,19 @@ def test_asyncsim_no_extensions_forces_the_python_core_at_import():
     assert out == "python python (ASYNCSIM_NO_EXTENSIONS is set)"
 
 
+def test_a_missing_compiled_core_is_named_as_not_built():
+    hide = (
+        "import sys\n"
+        "class Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'asyncsim.core._ccore':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Hide())\n"
+    )
+    out = _python(hide + "from asyncsim.core import core_info; print(core_info())")
+    assert out == "python (the compiled core is not built)"
+
+
 def test_the_active_core_is_named_and_used_by_new_loops():
     assert active_core() in ("compiled", "python")
     assert core_info().startswith(active_core() + " (")

@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,11 +32,16 @@ CoreName = Literal["compiled", "python"]
 def _load() -> tuple[ModuleType | None, str]:
     if os.environ.get(ENV_VAR, "") not in ("", "0"):
         return None, f"{ENV_VAR} is set"
+    name = "asyncsim.core._ccore"
     try:
-        from asyncsim.core import _ccore  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:
-        return None, f"the compiled core is not built ({exc})"
-    return _ccore, "asyncsim.core._ccore, built with Cython"
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            return None, f"the compiled core does not import ({exc})"
+        return None, "the compiled core is not built"
+    except ImportError as exc:  # (built for another Python, or broken)
+        return None, f"the compiled core does not import ({exc})"
+    return module, f"{name}, built with Cython"
 
 
 _compiled, _why = _load()
