@@ -363,7 +363,10 @@ def test_a_missing_compiled_core_is_named_as_not_built():
         "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
         "sys.meta_path.insert(0, Hide())\n"
     )
-    out = _python(hide + "from asyncsim.core import core_info; print(core_info())")
+    # (ASYNCSIM_NO_EXTENSIONS cleared: the suite's pure-Python run sets it)
+    out = _python(
+        hide + "from asyncsim.core import core_info; print(core_info())", ASYNCSIM_NO_EXTENSIONS=""
+    )
     assert out == "python (the compiled core is not built)"
 
 
